@@ -1,0 +1,5 @@
+import sys
+
+from babelir.cli import main
+
+sys.exit(main())

@@ -1,0 +1,56 @@
+"""``babelir <command>``: argument parsing only; every command lives in its own module.
+
+Each command module exposes ``register(subparsers)`` that adds its parser and sets ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "babelir.training.command",  # train, demo
+    "babelir.evaluation.command",  # evaluate, bias
+    "babelir.index.command",  # index, search
+    "babelir.serve.command",  # serve
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="babelir",
+        description="Train, evaluate, index and serve language-agnostic multilingual retrievers.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'babelir COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"babelir {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:  # a command whose module is not built yet
+            if err.name and err.name.startswith("babelir"):
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from babelir import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: readers for user files (clear errors with file and line), streams, and packaged sources."""
