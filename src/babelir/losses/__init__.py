@@ -1,0 +1,12 @@
+"""Losses, one per module, each an ``nn.Module`` taking the model (sentence-transformers convention).
+
+They work in ``SentenceTransformerTrainer`` (single or dict-of-datasets training) as well as in
+babelir's trainer.
+"""
+
+from babelir.losses.combined import CoTrainingLoss
+from babelir.losses.language import LanguageContrastiveLoss
+from babelir.losses.retrieval import RetrievalInfoNCELoss
+from babelir.losses.semantic import SemanticContrastiveLoss
+
+__all__ = ["CoTrainingLoss", "LanguageContrastiveLoss", "RetrievalInfoNCELoss", "SemanticContrastiveLoss"]

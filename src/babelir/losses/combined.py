@@ -1,0 +1,123 @@
+"""The co-training objective: retrieval plus the two auxiliary losses, in one step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from torch import Tensor, nn
+
+from babelir.losses._common import Embedder, sentence_embedding
+from babelir.losses.language import LanguageContrastiveLoss, Variant
+from babelir.losses.retrieval import CITATION, RetrievalInfoNCELoss
+from babelir.losses.semantic import SemanticContrastiveLoss
+
+
+class CoTrainingLoss(nn.Module):
+    r"""``L = L_IR + lambda_sem * L_sem + lambda_lang * L_lang``, one batch of each stream per step.
+
+    Columns, in order (a weight of 0 drops its loss and the columns only it needs):
+
+    +------------------------------------------------------------------------------------+--------+
+    | Texts                                                                              | Labels |
+    +====================================================================================+========+
+    | query, positive, negative_1 .. negative_m, [source, translation], [nonparallel]    | none   |
+    +------------------------------------------------------------------------------------+--------+
+
+    ``source, translation`` are present when either auxiliary weight is non-zero; ``nonparallel`` when
+    ``language_weight`` is. ``forward`` returns a dict of weighted components (``retrieval``,
+    ``semantic``, ``language``); ``SentenceTransformerTrainer`` sums it and logs each part, and so does
+    babelir's own trainer.
+
+    Args:
+        model: a ``SentenceTransformer`` (or any module returning ``sentence_embedding``).
+        temperature: :math:`\tau` shared by the three losses.
+        semantic_weight, language_weight: :math:`\lambda_{sem}`, :math:`\lambda_{lang}`.
+        language_variant: ``"uniform"`` (default) or ``"rank"``; see :class:`LanguageContrastiveLoss`.
+        num_negatives: hard negatives per query (columns after ``positive``).
+        gather_across_devices: use every rank's batch as negatives under ``torch.distributed``.
+        retrieval_loss: replace the retrieval term (any module with
+            ``compute_from_embeddings(queries, positives, negatives)`` or a plain ST loss taking features;
+            e.g. a late-interaction loss), keeping the auxiliary terms as add-ons.
+        embedder: one vector per text for the auxiliary terms (default: the model's pooled output).
+
+    References: Hu et al., Findings of ACL 2023 (arXiv 2210.06633), Eq. for the total loss.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        temperature: float = 0.05,
+        semantic_weight: float = 1.0,
+        language_weight: float = 1.0,
+        language_variant: Variant = "uniform",
+        num_negatives: int = 0,
+        gather_across_devices: bool = False,
+        retrieval_loss: nn.Module | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        super().__init__()
+        if semantic_weight < 0 or language_weight < 0:
+            raise ValueError("loss weights must be non-negative")
+        self.model = model
+        self.temperature = temperature
+        self.semantic_weight = float(semantic_weight)
+        self.language_weight = float(language_weight)
+        self.num_negatives = int(num_negatives)
+        self.embedder = embedder
+        self.retrieval = retrieval_loss or RetrievalInfoNCELoss(model, temperature, gather_across_devices)
+        self.semantic = SemanticContrastiveLoss(model, temperature, gather_across_devices)
+        self.language = LanguageContrastiveLoss(model, temperature, language_variant, gather_across_devices)
+
+    @property
+    def uses_parallel(self) -> bool:
+        return self.semantic_weight > 0 or self.language_weight > 0
+
+    @property
+    def uses_nonparallel(self) -> bool:
+        return self.language_weight > 0
+
+    def column_names(self) -> list[str]:
+        """The columns this configuration expects, in order."""
+        names = ["query", "positive"] + [f"negative_{i + 1}" for i in range(self.num_negatives)]
+        if self.uses_parallel:
+            names += ["source", "translation"]
+        if self.uses_nonparallel:
+            names.append("nonparallel")
+        return names
+
+    def forward(self, sentence_features: Iterable[dict[str, Any]], labels: Tensor | None = None) -> dict[str, Tensor]:
+        features = list(sentence_features)
+        expected = self.column_names()
+        if len(features) != len(expected):
+            raise ValueError(f"CoTrainingLoss expects columns {expected}, got {len(features)} columns")
+        retrieval_columns = 2 + self.num_negatives
+        if hasattr(self.retrieval, "compute_from_embeddings"):
+            embed = self.embedder or sentence_embedding(self.model)
+            ir = [embed(f) for f in features[:retrieval_columns]]
+            losses = {"retrieval": self.retrieval.compute_from_embeddings(ir[0], ir[1], ir[2:])}
+        else:
+            losses = {"retrieval": self.retrieval(features[:retrieval_columns], labels)}
+        if not self.uses_parallel:
+            return losses
+        embed = self.embedder or sentence_embedding(self.model)
+        aux = [embed(f) for f in features[retrieval_columns:]]
+        if self.semantic_weight > 0:
+            losses["semantic"] = self.semantic_weight * self.semantic.compute_from_embeddings(aux[0], aux[1])
+        if self.language_weight > 0:
+            losses["language"] = self.language_weight * self.language.compute_from_embeddings(*aux[:3])
+        return losses
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "semantic_weight": self.semantic_weight,
+            "language_weight": self.language_weight,
+            "language_variant": self.language.variant,
+            "num_negatives": self.num_negatives,
+            "retrieval_loss": type(self.retrieval).__name__,
+        }
+
+    @property
+    def citation(self) -> str:
+        return CITATION
