@@ -1,0 +1,1 @@
+"""Training: configuration (file + flags), deterministic batches, the co-training loop, checkpoints."""

@@ -1,0 +1,52 @@
+import argparse
+
+import pytest
+
+from babelir.data.errors import DataError
+from babelir.training.config import TrainConfig, add_config_arguments, build_config, load_config_file
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_flags_override_file_which_overrides_defaults(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 10\nsemantic_weight: 0.25\nparallel_languages: [de]\n")
+    config = build_config(str(cfg), parse(["--steps", "7", "--no-freeze-word-embeddings"]))
+    assert config.steps == 7 and config.semantic_weight == 0.25 and config.parallel_languages == ["de"]
+    assert config.freeze_word_embeddings is False
+    assert config.language_weight == TrainConfig().language_weight
+
+
+def test_unknown_yaml_key_names_file_and_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 10\n\nsemantik_weight: 0.5\n")
+    with pytest.raises(DataError, match=r"c\.yaml:3: unknown config key 'semantik_weight'"):
+        load_config_file(cfg)
+
+
+def test_unknown_toml_key_names_file_and_line(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("steps = 10\nbogus = 1\n")
+    with pytest.raises(DataError, match=r"c\.toml:2: unknown config key 'bogus'"):
+        load_config_file(cfg)
+
+
+def test_wrong_type_and_bad_values_are_reported(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: many\n")
+    with pytest.raises(DataError, match=r"c\.yaml:1: steps: expected an integer"):
+        load_config_file(cfg)
+    cfg.write_text("language_variant: sideways\n")
+    with pytest.raises(DataError, match="language_variant"):
+        build_config(str(cfg))
+
+
+def test_invalid_yaml_reports_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 1\nbatch_size: [1,\n")
+    with pytest.raises(DataError, match=r"c\.yaml:\d+: invalid YAML"):
+        load_config_file(cfg)
