@@ -174,6 +174,15 @@ def load_qrels(path: PathLike) -> Qrels:
     return qrels
 
 
+def corpus_path(folder: PathLike) -> Path:
+    """``folder/corpus.jsonl`` (or ``.jsonl.gz``); DataError naming the expected file when missing."""
+    return _resolve(folder, "corpus.jsonl")
+
+
+def queries_path(folder: PathLike) -> Path:
+    return _resolve(folder, "queries.jsonl")
+
+
 def qrels_path(folder: PathLike, split: str = "test") -> Path:
     return _resolve(Path(folder) / "qrels", f"{split}.tsv")
 
