@@ -69,28 +69,9 @@ TRANSLATIONS: dict[str, Translation] = {
 
 # One translation per language; modern English (WEB) so English training text is not archaic.
 DEFAULT_TRANSLATION: dict[str, str] = {
-    "en": "4",
-    "es": "v",
-    "fr": "l",
-    "it": "d",
-    "pt": "a",
-    "de": "e",
-    "ar": "y",
-    "zh": "c",
-    "ja": "j",
-    "ru": "r",
-    "tr": "t",
-    "bn": "b",
-    "sw": "h",
-    "ro": "u",
-    "pl": "z",
-    "ko": "n",
-    "fa": "p",
-    "id": "6",
-    "vi": "7",
-    "uk": "8",
-    "hi": "i",
-    "tl": "f",
+    "en": "4", "es": "v", "fr": "l", "it": "d", "pt": "a", "de": "e", "ar": "y", "zh": "c", "ja": "j",
+    "ru": "r", "tr": "t", "bn": "b", "sw": "h", "ro": "u", "pl": "z", "ko": "n", "fa": "p", "id": "6",
+    "vi": "7", "uk": "8", "hi": "i", "tl": "f",
 }
 LANGUAGES: tuple[str, ...] = tuple(DEFAULT_TRANSLATION)
 
