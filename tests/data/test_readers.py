@@ -143,6 +143,11 @@ def test_parallel_tsv_named_columns_mixed_languages(tmp_path: Path) -> None:
     ]
 
 
+def test_parallel_tsv_alias_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.tsv", "src_lang\ttgt_lang\tsrc\ttgt\nen\tru\tYes\tДа\n")
+    assert list(read_parallel(path)) == [ParallelPair("Yes", "Да", "en", "ru")]
+
+
 def test_parallel_tsv_named_columns_with_caller_languages(tmp_path: Path) -> None:
     path = write(tmp_path / "p.tsv", "target\tsource\nHallo\tHello\n")
     assert list(read_parallel_tsv(path, "en", "de")) == [ParallelPair("Hello", "Hallo", "en", "de")]

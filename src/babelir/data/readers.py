@@ -21,8 +21,8 @@ Retrieval examples (``RetrievalExample(query, positive, negatives)``):
 
 Parallel pairs (``ParallelPair(source, target, source_lang, target_lang)``):
 
-* TSV with a header naming columns: ``source<TAB>target[<TAB>source_lang<TAB>target_lang]`` in any order,
-  other columns ignored. Language columns missing from the header come from the caller's
+* TSV with a header naming columns: ``source<TAB>target[<TAB>source_lang<TAB>target_lang]`` in any order
+  (``src``, ``tgt``, ``src_lang``, ``tgt_lang`` are accepted as aliases), other columns ignored. Language columns missing from the header come from the caller's
   ``source_lang``/``target_lang`` arguments; present columns give each row its own languages (mixed files).
 * TSV whose header is two language codes, e.g. ``en<TAB>de``: column 1 is English, column 2 German.
 * TSV without header: exactly two columns; the caller must give ``source_lang`` and ``target_lang``.
@@ -263,6 +263,7 @@ def read_retrieval(path: PathLike, *, split: str = "train", min_score: int = 1) 
 
 
 _PARALLEL_COLUMNS = ("source", "target", "source_lang", "target_lang")
+_PARALLEL_ALIASES = {"src": "source", "tgt": "target", "src_lang": "source_lang", "tgt_lang": "target_lang"}
 
 
 def read_parallel_tsv(
@@ -281,7 +282,7 @@ def _parallel_tsv(path: Path, src: str | None, tgt: str | None) -> Iterator[Para
     if first is None:
         return
     number, line = first
-    header = [field.strip() for field in line.split("\t")]
+    header = [_PARALLEL_ALIASES.get(field.strip(), field.strip()) for field in line.split("\t")]
     columns: dict[str, int] | None = None
     pending: tuple[int, str] | None = None
     if "source" in header and "target" in header:
