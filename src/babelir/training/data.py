@@ -1,0 +1,120 @@
+"""The three training streams, from user files or, stream by stream, from the embedded default.
+
+A stream left empty in the config (``retrieval``, ``parallel``, ``nonparallel``) comes from the
+embedded default built from installed packages (:mod:`babelir.data.defaults`), so a user with only
+English retrieval data still gets the Bible's parallel and non-parallel text for the auxiliary losses.
+
+File specs:
+- retrieval: ``FILE.jsonl``, ``FILE.tsv`` or a BEIR folder (``qrels/train.tsv``);
+- parallel: ``FILE.tsv`` (header ``en<TAB>de`` or ``source/target[/source_lang/target_lang]``; without a
+  header the languages are ``--language`` and the file's language suffix) or two aligned text files
+  ``LANG:FILE,LANG:FILE`` (e.g. ``en:europarl.en,de:europarl.de``);
+- nonparallel: ``FILE.jsonl`` with ``text`` and ``language`` fields, or ``LANG:FILE`` (one per line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from babelir.data.errors import DataError
+from babelir.data.readers import (
+    ParallelPair,
+    RetrievalExample,
+    Sentence,
+    read_parallel,
+    read_retrieval,
+    read_sentences,
+)
+from babelir.training.config import TrainConfig
+
+
+@dataclass
+class TrainingData:
+    retrieval: list[RetrievalExample]
+    parallel: list[ParallelPair]
+    nonparallel: list[Sentence]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        langs = sorted({p.target_lang for p in self.parallel})
+        np_langs = sorted({s.language for s in self.nonparallel})
+        return [
+            f"retrieval: {len(self.retrieval):,} English examples ({self.sources.get('retrieval', '?')})",
+            f"parallel: {len(self.parallel):,} pairs, languages {', '.join(langs) or '-'} "
+            f"({self.sources.get('parallel', '?')})",
+            f"non-parallel: {len(self.nonparallel):,} sentences in {len(np_langs)} languages "
+            f"({self.sources.get('nonparallel', '?')})",
+        ]
+
+
+def _split_language(spec: str) -> tuple[str | None, str]:
+    head, sep, tail = spec.partition(":")
+    if sep and 2 <= len(head) <= 8 and "/" not in head:
+        return head, tail
+    return None, spec
+
+
+def _parallel(spec: str, config: TrainConfig) -> list[ParallelPair]:
+    if "," in spec:
+        left, right = spec.split(",", 1)
+        (src_lang, src), (tgt_lang, tgt) = _split_language(left), _split_language(right)
+        if not src_lang or not tgt_lang:
+            raise DataError(spec, None, "aligned parallel files are given as LANG:FILE,LANG:FILE")
+        return list(read_parallel(src, tgt, source_lang=src_lang, target_lang=tgt_lang))
+    return list(read_parallel(spec, source_lang=config.language))
+
+
+def _sentences(spec: str) -> list[Sentence]:
+    language, path = _split_language(spec)
+    return list(read_sentences(path, language))
+
+
+def load_training_data(config: TrainConfig) -> TrainingData:
+    retrieval = [ex for path in config.retrieval for ex in read_retrieval(path)]
+    parallel = [pair for spec in config.parallel for pair in _parallel(spec, config)]
+    nonparallel = [s for spec in config.nonparallel for s in _sentences(spec)]
+    sources = {
+        "retrieval": ", ".join(config.retrieval),
+        "parallel": ", ".join(config.parallel),
+        "nonparallel": ", ".join(config.nonparallel),
+    }
+    if not (retrieval and parallel and nonparallel):
+        default = _default(config)
+        if not retrieval:
+            retrieval, sources["retrieval"] = default.retrieval, default.sources["retrieval"]
+        if not parallel:
+            parallel, sources["parallel"] = default.parallel, default.sources["parallel"]
+        if not nonparallel:
+            nonparallel, sources["nonparallel"] = default.nonparallel, default.sources["nonparallel"]
+    if config.num_negatives:
+        short = next((i for i, ex in enumerate(retrieval) if len(ex.negatives) < config.num_negatives), None)
+        if short is not None:
+            raise DataError(
+                sources["retrieval"], None,
+                f"num_negatives={config.num_negatives} but retrieval example {short + 1} has "
+                f"{len(retrieval[short].negatives)} negatives",
+            )
+    return TrainingData(retrieval, parallel, nonparallel, sources)
+
+
+def _default(config: TrainConfig) -> TrainingData:
+    from babelir.data import defaults
+    from babelir.data.sources import bible
+
+    built = defaults.build_default_data(
+        parallel_languages=tuple(config.parallel_languages),
+        parallel_pairs_per_language=config.parallel_pairs_per_language,
+        nonparallel_languages=tuple(config.nonparallel_languages or bible.LANGUAGES),
+        nonparallel_per_language=config.nonparallel_per_language,
+        seed=0,  # the data sample is fixed; --seed varies initialisation, dropout and batch order
+    )
+    return TrainingData(
+        retrieval=list(read_retrieval(built.retrieval_path)),
+        parallel=list(read_parallel(built.parallel_path)),
+        nonparallel=list(read_sentences(built.nonparallel_path)),
+        sources={
+            "retrieval": "embedded default: English Wikipedia vital articles + Old Testament cross references",
+            "parallel": "embedded default: Old Testament verses, English <-> " + ", ".join(config.parallel_languages),
+            "nonparallel": "embedded default: Old Testament verses, non-aligned across languages",
+        },
+    )

@@ -1,0 +1,211 @@
+"""The co-training loop: one batch of each stream per step, checkpoints, exact resume, JSONL log.
+
+The losses are ordinary sentence-transformers losses (see :mod:`babelir.losses`); this loop adds what a
+2-core CPU run and a long cluster run both need: deterministic batches (resume needs only the step),
+atomic checkpoints, frozen word embeddings, length bucketing, and a log a plot can be made from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from babelir.losses import CoTrainingLoss
+from babelir.training.batching import BatchSchedule
+from babelir.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from babelir.training.config import TrainConfig, config_to_yaml
+from babelir.training.data import TrainingData, load_training_data
+from babelir.training.model_card import write_model_card
+from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "train_log.jsonl"
+MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    steps: int
+    seconds: float
+    last: dict[str, float]
+
+
+def build_model(config: TrainConfig):
+    from babelir.encoding import load_model
+
+    model = load_model(config.backbone)
+    model.max_seq_length = config.max_seq_length
+    if config.freeze_word_embeddings:
+        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    return model
+
+
+class CoTrainer:
+    """Train ``config.backbone`` with :class:`~babelir.losses.CoTrainingLoss` into ``output_dir``."""
+
+    def __init__(self, config: TrainConfig, output_dir: str | os.PathLike, data: TrainingData | None = None):
+        self.config = config
+        self.output_dir = Path(output_dir)
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
+        torch.manual_seed(config.seed)
+        self.data = data or load_training_data(config)
+        self.model = build_model(config)
+        self.loss = CoTrainingLoss(
+            self.model,
+            temperature=config.temperature,
+            semantic_weight=config.semantic_weight,
+            language_weight=config.language_weight,
+            language_variant=config.language_variant,
+            num_negatives=config.num_negatives,
+            gather_across_devices=torch.distributed.is_available() and torch.distributed.is_initialized(),
+        )
+        self.schedules = self._schedules()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        from transformers import get_linear_schedule_with_warmup
+
+        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, config.warmup_steps, config.steps)
+        self.prompts = {"query": self._prompt("query"), "document": self._prompt("document")}
+        aux = config.aux_prompt
+        self.prompts["aux"] = "" if aux == "none" else self._prompt(aux)
+
+    # ----------------------------------------------------------------- data
+    def _schedules(self) -> dict[str, BatchSchedule]:
+        cfg = self.config
+
+        def schedule(lengths: list[int], batch: int, stream: int) -> BatchSchedule:
+            return BatchSchedule(lengths, batch, cfg.seed, stream, cfg.length_bucketing, cfg.bucket_window)
+
+        out = {"retrieval": schedule([len(e.query) + len(e.positive) for e in self.data.retrieval], cfg.batch_size, 0)}
+        if self.loss.uses_parallel:
+            out["parallel"] = schedule(
+                [len(p.source) + len(p.target) for p in self.data.parallel], cfg.aux_batch_size, 1
+            )
+        if self.loss.uses_nonparallel:
+            out["nonparallel"] = schedule([len(s.text) for s in self._nonparallel()], cfg.aux_batch_size, 2)
+        return out
+
+    def _nonparallel(self):
+        if self.config.language_variant == "rank":
+            # the rank reading compares each anchor with unrelated sentences of its own language
+            source_languages = {p.source_lang for p in self.data.parallel}
+            return [s for s in self.data.nonparallel if s.language in source_languages]
+        return self.data.nonparallel
+
+    def _prompt(self, role: str) -> str:
+        return (getattr(self.model, "prompts", None) or {}).get(role, "") or ""
+
+    def columns(self, step: int) -> list[list[str]]:
+        """The texts of every column at ``step`` (prompts applied), in :class:`CoTrainingLoss` order."""
+        q, d, a = self.prompts["query"], self.prompts["document"], self.prompts["aux"]
+        examples = [self.data.retrieval[i] for i in self.schedules["retrieval"].batch(step)]
+        cols = [[q + e.query for e in examples], [d + e.positive for e in examples]]
+        for k in range(self.config.num_negatives):
+            cols.append([d + e.negatives[k] for e in examples])
+        if "parallel" in self.schedules:
+            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
+            cols += [[a + p.source for p in pairs], [a + p.target for p in pairs]]
+        if "nonparallel" in self.schedules:
+            pool = self._nonparallel()
+            cols.append([a + pool[i].text for i in self.schedules["nonparallel"].batch(step)])
+        return cols
+
+    # ----------------------------------------------------------------- loop
+    def train(self, resume: bool = False) -> TrainResult:
+        cfg = self.config
+        out = self.output_dir
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
+        start_step, elapsed = 0, 0.0
+        if resume:
+            checkpoint = latest_checkpoint(out / CHECKPOINT_DIR)
+            if checkpoint is None:
+                logger.warning("--resume: no checkpoint in %s, starting from step 0", out / CHECKPOINT_DIR)
+            else:
+                load_checkpoint(checkpoint, self.model, self.optimizer, self.scheduler)
+                start_step, elapsed = checkpoint.step, float(checkpoint.state.get("elapsed_s", 0.0))
+        self._truncate_log(start_step)
+        self.model.train()
+        last: dict[str, float] = {}
+        bar = tqdm(total=cfg.steps, initial=start_step, desc="train", disable=not cfg.progress, unit="step")
+        with open(out / LOG_FILE, "a", encoding="utf-8") as log:
+            for step in range(start_step, cfg.steps):
+                tick = time.perf_counter()
+                columns = self.columns(step)
+                features = [self.model.preprocess(col) for col in columns]
+                parts = self.loss(features)
+                total = torch.stack(list(parts.values())).sum()
+                total.backward()
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(
+                        [p for p in self.model.parameters() if p.requires_grad], cfg.max_grad_norm
+                    )
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                seconds = time.perf_counter() - tick
+                elapsed += seconds
+                n_examples = len(columns[0]) + sum(len(c) for c in columns[2 + cfg.num_negatives :])
+                last = {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+                record = {
+                    "step": step + 1,
+                    **last,
+                    "lr": self.scheduler.get_last_lr()[0],
+                    "examples_per_s": n_examples / seconds,
+                    "texts_per_s": sum(len(c) for c in columns) / seconds,
+                    "elapsed_s": elapsed,
+                }
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
+                bar.update(1)
+                if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
+                    log.flush()
+                    os.fsync(log.fileno())
+                    save_checkpoint(
+                        out / CHECKPOINT_DIR, step + 1, self.model, self.optimizer, self.scheduler,
+                        {"elapsed_s": elapsed}, keep=cfg.keep_checkpoints,
+                    )
+        bar.close()
+        model_path = self.save(out / MODEL_DIR, elapsed, last)
+        return TrainResult(model_path=model_path, steps=cfg.steps, seconds=elapsed, last=last)
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines after ``step`` (written after the checkpoint a resumed run restarts from)."""
+        path = self.output_dir / LOG_FILE
+        if not path.exists():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError):
+                continue  # a line cut short by a kill
+        with atomic_open(path) as handle:
+            handle.write("".join(line + "\n" for line in kept))
+
+    def save(self, path: Path, seconds: float, last: dict[str, Any]) -> Path:
+        """Write the final model directory atomically (loads in sentence-transformers as it is)."""
+        self.model.eval()
+        with atomic_directory(path) as tmp:
+            self.model.save(str(tmp))
+            write_model_card(tmp, self.config, self.data, self.loss, seconds, last)
+        return path
+
+
+def train(config: TrainConfig, output_dir: str | os.PathLike, resume: bool = False) -> TrainResult:
+    """Python API of ``babelir train``."""
+    return CoTrainer(config, output_dir).train(resume=resume)

@@ -1,0 +1,109 @@
+"""End-to-end training on the tiny backbone: losses fall, checkpoints resume exactly after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from babelir.training.config import TrainConfig
+from babelir.training.trainer import CoTrainer
+
+WORDS = ["river", "mountain", "bread", "king", "light", "music", "stone", "city", "ship", "garden",
+         "winter", "letter", "horse", "market", "island", "doctor", "forest", "bridge", "moon", "school"]
+GERMAN = ["Fluss", "Berg", "Brot", "König", "Licht", "Musik", "Stein", "Stadt", "Schiff", "Garten",
+          "Winter", "Brief", "Pferd", "Markt", "Insel", "Arzt", "Wald", "Brücke", "Mond", "Schule"]
+
+
+def write_data(folder: Path) -> dict[str, list[str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "retrieval.jsonl", "w", encoding="utf-8") as f:
+        for i, w in enumerate(WORDS * 2):
+            f.write(json.dumps({"query": f"what is a {w} {i}", "positive": f"A {w} is a thing number {i}."}) + "\n")
+    with open(folder / "parallel.tsv", "w", encoding="utf-8") as f:
+        f.write("en\tde\n")
+        for i, (en, de) in enumerate(zip(WORDS * 2, GERMAN * 2, strict=True)):
+            f.write(f"the {en} {i}\tder {de} {i}\n")
+    with open(folder / "nonparallel.jsonl", "w", encoding="utf-8") as f:
+        for i, w in enumerate(GERMAN + WORDS):
+            f.write(json.dumps({"text": f"{w} ist hier {i}", "language": "de" if i < 20 else "en"}) + "\n")
+    return {
+        "retrieval": [str(folder / "retrieval.jsonl")],
+        "parallel": [str(folder / "parallel.tsv")],
+        "nonparallel": [str(folder / "nonparallel.jsonl")],
+    }
+
+
+def small_config(data: dict[str, list[str]], **overrides) -> TrainConfig:
+    values = dict(backbone="tiny", steps=12, batch_size=8, aux_batch_size=8, learning_rate=5e-4,
+                  warmup_steps=1, checkpoint_every=4, progress=False, num_threads=1, seed=7, **data)
+    values.update(overrides)
+    return TrainConfig(**values).validate()
+
+
+def test_training_lowers_retrieval_and_semantic_losses(tmp_path):
+    config = small_config(write_data(tmp_path / "data"), steps=30, checkpoint_every=0, freeze_word_embeddings=False)
+    result = CoTrainer(config, tmp_path / "run").train()
+    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, 31))
+    for key in ("retrieval", "semantic"):
+        first = sum(r[key] for r in log[:5]) / 5
+        last = sum(r[key] for r in log[-5:]) / 5
+        assert last < first, (key, first, last)
+    assert all(r["examples_per_s"] > 0 and "language" in r for r in log)
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(result.model_path))
+    assert model.encode_query(["Где находится река?"]).shape == (1, 64)
+    assert (result.model_path / "README.md").read_text().count("babelir") >= 1
+
+
+def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_path):
+    data = write_data(tmp_path / "data")
+    full = CoTrainer(small_config(data), tmp_path / "full").train()
+    ckpt = tmp_path / "full" / "checkpoints" / "step-0000004"
+    stored = load_file(str(ckpt / "trainable.safetensors"))
+    assert stored and not any("word_embeddings" in name for name in stored)
+    # a run that only got as far as the step-4 checkpoint, continued with --resume
+    resumed_dir = tmp_path / "resumed"
+    shutil.copytree(ckpt, resumed_dir / "checkpoints" / ckpt.name)
+    CoTrainer(small_config(data), resumed_dir).train(resume=True)
+    assert_same_weights(full.model_path, resumed_dir / "model")
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path):
+    data = write_data(tmp_path / "data")
+    args = ["--backbone", "tiny", "--steps", "16", "--batch-size", "8", "--aux-batch-size", "8",
+            "--learning-rate", "5e-4", "--warmup-steps", "1", "--checkpoint-every", "4", "--no-progress",
+            "--num-threads", "1", "--seed", "7",
+            "--retrieval", *data["retrieval"], "--parallel", *data["parallel"], "--nonparallel", *data["nonparallel"]]
+    cmd = [sys.executable, "-m", "babelir", "train", *args]
+    subprocess.run([*cmd, "--output", str(tmp_path / "full")], check=True, capture_output=True)
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([*cmd, "--output", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "checkpoints" / "step-0000008").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run / "model").exists(), "the run finished before it could be killed"
+    subprocess.run([*cmd, "--output", str(run), "--resume"], check=True, capture_output=True)
+    assert_same_weights(tmp_path / "full" / "model", run / "model")
+    steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 17))
