@@ -75,14 +75,14 @@ def _check_model_dir(path: Path, given: str) -> Path:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created if needed); released when the block ends."""
+def _file_lock(path: Path, what: object) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if needed) while ``what`` is built."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.info("waiting for another process to finish %s", path.with_suffix(""))
+            log.info("waiting for another process to finish building %s", what)
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -103,7 +103,7 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
     target = parent / leaf
     if (target / METADATA_FILE).is_file():
         return target
-    with _file_lock(parent / f".{leaf}.lock"):
+    with _file_lock(parent / f".{leaf}.lock", target):
         if (target / METADATA_FILE).is_file():
             return target
         log.warning("building backbone %r into %s (first use; cached afterwards)", name, target)
