@@ -10,7 +10,8 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
-    "babelir.training.command",  # train, demo
+    "babelir.training.command",  # train
+    "babelir.demo",  # demo
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
     "babelir.serve.command",  # serve
