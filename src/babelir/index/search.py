@@ -1,0 +1,191 @@
+"""Searching a built index: :class:`Index` (``Index.load(path)``, ``Index.search(texts, k)``).
+
+Queries are encoded with the model named in the manifest (``query`` role, so e5's ``query: `` prompt),
+searched in faiss with the efSearch / nprobe the index was built with, and the hits are completed from
+the SQLite document store. A language filter restricts the search inside faiss (an id bitmap), so a
+filtered search still returns ``k`` hits when the language has that many documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import faiss
+import numpy as np
+
+from babelir.data.errors import DataError
+from babelir.data.languages import normalize_language
+from babelir.index.ann import AnnSettings, RowFilter, search_params
+from babelir.index.build import FORMAT, MANIFEST
+from babelir.index.store import DocStore
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=2)
+def shared_encoder(name_or_path: str, backend: str = "torch") -> Any:
+    """One loaded encoder per (model, backend) and process: inference never mutates it, and loading
+    me5-small costs seconds and ~0.5 GB, so building, searching and serving in one process share it."""
+    from babelir.encoding import load_model
+
+    return load_model(name_or_path, backend=backend)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One result: the document's id, its cosine score, its rank (1 = best), text and language."""
+
+    id: str
+    score: float
+    rank: int
+    text: str
+    title: str
+    language: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Index:
+    """A loaded index: faiss vectors + document store + the query encoder (loaded on first search)."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], faiss_index: faiss.Index, store: DocStore):
+        self.path = path
+        self.manifest = manifest
+        self.faiss = faiss_index
+        self.store = store
+        idx = dict(manifest["index"])
+        self.settings = AnnSettings(**{k: v for k, v in idx.items() if k in AnnSettings.__dataclass_fields__})
+        self._model: Any = None
+        self._model_name: str = manifest["model"]["name"]
+        self._model_path: str = manifest["model"].get("path", "")
+        self._backend: str = "torch"
+        self._lock = threading.Lock()
+        self._filters: dict[str, RowFilter] = {}
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike, model: str | None = None, backend: str = "torch", model_obj: Any = None
+    ) -> Index:
+        """Open an index folder written by ``babelir index``.
+
+        ``model`` overrides the query encoder named in the manifest (e.g. a moved model directory);
+        ``backend`` picks ``torch``, ``onnx`` or ``onnx-int8`` for queries; ``model_obj`` injects an
+        already loaded encoder (tests, or a server sharing one model between indexes).
+        """
+        path = Path(path)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            hint = " (an unfinished build: run the same 'babelir index' command again to resume)"
+            raise DataError(
+                path,
+                None,
+                "no manifest.json: not a complete babelir index"
+                + (hint if (path / "shards").is_dir() else ""),
+            )
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise DataError(
+                manifest_path, None, f"index format {manifest.get('format')!r}, expected {FORMAT}"
+            )
+        index = faiss.read_index(str(path / manifest["index"]["file"]))
+        store = DocStore(path / manifest["docs"])
+        if index.ntotal != manifest["counts"]["documents"]:
+            raise DataError(
+                path,
+                None,
+                f"index holds {index.ntotal} vectors, manifest says "
+                f"{manifest['counts']['documents']}: rebuild it",
+            )
+        out = cls(path, manifest, index, store)
+        if model:
+            out._model_name, out._model_path = model, ""
+        out._backend = backend
+        out._model = model_obj
+        return out
+
+    def __len__(self) -> int:
+        return int(self.faiss.ntotal)
+
+    @property
+    def model(self) -> Any:
+        """The query encoder, loaded once (thread-safe), with a warning if its files changed since indexing."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    name = self._model_name
+                    if self._model_path and Path(self._model_path).is_dir():
+                        name = self._model_path  # the exact directory the documents were encoded with
+                    self._model = shared_encoder(name, self._backend)
+        return self._model
+
+    def languages(self) -> dict[str, int]:
+        return self.store.languages()
+
+    def _filter(self, language: str) -> RowFilter:
+        if language not in self._filters:
+            self._filters[language] = RowFilter(self.store.rows_for_language(language), len(self))
+        return self._filters[language]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        from babelir.encoding import encode
+
+        return encode(self.model, texts, role="query")
+
+    def search_vectors(
+        self, vectors: np.ndarray, k: int = 10, language: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Raw faiss search: ``(scores, rows)``, rows ``-1`` where fewer than ``k`` documents qualify."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        selector = None
+        if language is not None:
+            code = normalize_language(language) or language
+            filt = self._filter(code)
+            if filt.count == 0:
+                n = len(vectors)
+                return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
+            selector = filt.selector
+        k_eff = min(k, len(self))
+        scores, rows = self.faiss.search(
+            vectors, k_eff, params=search_params(self.faiss, self.settings, selector)
+        )
+        return scores, rows
+
+    def hits(self, scores: np.ndarray, rows: np.ndarray) -> list[list[Hit]]:
+        """Turn faiss output into :class:`Hit` lists, fetching all needed documents in one query."""
+        docs = self.store.get(int(r) for r in rows.ravel() if r >= 0)
+        out: list[list[Hit]] = []
+        for srow, rrow in zip(scores, rows, strict=True):
+            hits = []
+            for score, row in zip(srow, rrow, strict=True):
+                if row < 0:
+                    continue
+                doc_id, title, text, lang = docs[int(row)]
+                hits.append(Hit(doc_id, float(score), len(hits) + 1, text, title, lang))
+            out.append(hits)
+        return out
+
+    @overload
+    def search(self, texts: str, k: int = 10, language: str | None = None) -> list[Hit]: ...
+
+    @overload
+    def search(self, texts: list[str], k: int = 10, language: str | None = None) -> list[list[Hit]]: ...
+
+    def search(self, texts: str | list[str], k: int = 10, language: str | None = None):
+        """Top ``k`` documents for each query text (a single string gives a single list of hits)."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        if not batch:
+            return []
+        scores, rows = self.search_vectors(self.encode_queries(batch), k, language)
+        results = self.hits(scores, rows)
+        return results[0] if single else results

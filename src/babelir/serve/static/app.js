@@ -1,0 +1,86 @@
+// The search page: POST /search and render the hits. Text is inserted with textContent only, never as
+// HTML, so a document can never inject markup or script (the server's CSP forbids inline script too).
+"use strict";
+
+const form = document.getElementById("search-form");
+const input = document.getElementById("q");
+const langSelect = document.getElementById("language");
+const kSelect = document.getElementById("k");
+const statusLine = document.getElementById("status");
+const list = document.getElementById("results");
+const about = document.getElementById("about");
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+async function loadHealth() {
+  try {
+    const response = await fetch("/health");
+    const info = await response.json();
+    for (const [code, count] of Object.entries(info.languages || {})) {
+      if (!code) continue;
+      const option = el("option", "", `${code} (${count})`);
+      option.value = code;
+      langSelect.appendChild(option);
+    }
+    about.textContent = `${info.documents} documents · model ${info.model} · ${info.index_type} index`;
+  } catch (err) {
+    about.textContent = "server unreachable";
+  }
+}
+
+function render(result) {
+  list.replaceChildren();
+  for (const hit of result.hits) {
+    const item = el("li", "hit");
+    item.dataset.language = hit.language;
+    const head = el("div", "hit-head");
+    head.appendChild(el("span", "lang", hit.language || "?"));
+    head.appendChild(el("span", "score", hit.score.toFixed(3)));
+    head.appendChild(el("span", "doc-id", hit.id));
+    item.appendChild(head);
+    if (hit.title) item.appendChild(el("div", "title", hit.title));
+    const body = el("p", "text", hit.text);
+    body.dir = "auto";
+    if (hit.language) body.lang = hit.language;
+    item.appendChild(body);
+    list.appendChild(item);
+  }
+}
+
+async function search(event) {
+  event.preventDefault();
+  const query = input.value.trim();
+  if (!query) return;
+  const payload = { query, k: Number(kSelect.value) };
+  if (langSelect.value) payload.language = langSelect.value;
+  statusLine.textContent = "Searching…";
+  statusLine.className = "";
+  try {
+    const response = await fetch("/search", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const data = await response.json();
+    if (!response.ok) {
+      throw new Error(typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`);
+    }
+    const result = data.results[0];
+    render(result);
+    statusLine.textContent = result.hits.length
+      ? `${result.hits.length} results in ${data.took_ms.toFixed(0)} ms`
+      : "No results.";
+  } catch (err) {
+    list.replaceChildren();
+    statusLine.textContent = `Error: ${err.message}`;
+    statusLine.className = "error";
+  }
+}
+
+form.addEventListener("submit", search);
+loadHealth();

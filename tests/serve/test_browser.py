@@ -1,0 +1,96 @@
+"""The search page in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+Skipped with a reason when Chromium or the ``playwright`` package is missing; CI installs both
+(``apt-get install -y chromium``, ``pip install playwright``; Playwright's own browser download is
+never used: the page runs in the system Chromium through ``executable_path``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("BABELIR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def server_url(built_index: Path) -> Iterator[str]:
+    import uvicorn
+
+    from babelir.index import Index
+    from babelir.serve import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Index.load(built_index)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def page(server_url: str) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        tab = browser.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda err: errors.append(str(err)))
+        tab.goto(server_url + "/")
+        yield tab
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_a_query_shows_ranked_results_with_their_language(page) -> None:
+    page.wait_for_selector("#language option[value='ru']", state="attached")  # /health filled the filter
+    page.fill("#q", "Кошка спит на коврике")
+    page.press("#q", "Enter")
+    page.wait_for_selector("li.hit")
+    hits = page.locator("li.hit")
+    assert hits.count() == 10
+    languages = page.locator("li.hit .lang").all_inner_texts()
+    assert set(languages) <= {"EN", "FR", "DE", "RU"} and len(set(languages)) >= 2
+    assert page.locator("li.hit .text").first.inner_text().strip()
+    assert "results in" in page.inner_text("#status")
+    if os.environ.get("BABELIR_SCREENSHOT"):
+        page.screenshot(path=os.environ["BABELIR_SCREENSHOT"], full_page=True)
+
+
+def test_language_filter_in_the_page(page) -> None:
+    page.select_option("#language", "de")
+    page.fill("#q", "violin")
+    page.click("#go")
+    page.wait_for_function("document.querySelectorAll('li.hit').length === 6")
+    assert set(page.locator("li.hit").evaluate_all("els => els.map(e => e.dataset.language)")) == {"de"}
+    page.select_option("#language", "")
