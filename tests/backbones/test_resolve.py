@@ -51,6 +51,22 @@ def test_tiny_in_transformers(tiny_dir: Path) -> None:
     assert tok.pad_token_id == 1 and tok.model_max_length == 512
 
 
+def test_transformers_tokenizer_is_tokenizer_json(tiny_dir: Path, multiscript: list[str]) -> None:
+    """What the model sees (AutoTokenizer, used by sentence-transformers) is ``tokenizer.json`` verbatim."""
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    raw = Tokenizer.from_file(str(tiny_dir / "tokenizer.json"))
+    auto = AutoTokenizer.from_pretrained(tiny_dir)
+    texts = [*multiscript, "trailing space ", " leading", "a  b\tc\nd", "A <mask> x", "x\u0301 e\u0301"]
+    for text in texts:
+        assert auto(text).input_ids == raw.encode(text).ids, repr(text)
+    model = SentenceTransformer(str(tiny_dir), device="cpu")
+    features = model.preprocess(["query: trailing space "])
+    assert features["input_ids"][0].tolist() == raw.encode("query: trailing space ").ids
+
+
 def test_tiny_is_reproducible() -> None:
     cfg = {
         "hidden_size": 8,

