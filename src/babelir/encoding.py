@@ -39,9 +39,13 @@ def load_model(name_or_path: str, device: str | None = None, backend: Backend = 
     ``backend="onnx"`` / ``"onnx-int8"`` return an :class:`OnnxEncoder` (CPU only) that ``encode`` accepts
     in place of the ``SentenceTransformer``; the first call exports and caches the ONNX model.
     """
+    from transformers.utils import logging as transformers_logging
+
     from babelir.backbones import resolve_backbone
 
     path = resolve_backbone(name_or_path)
+    # babelir's backbones have no pooler (mean pooling); silence transformers' "pooler MISSING" report
+    transformers_logging.set_verbosity_error()
     if backend != "torch":
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
