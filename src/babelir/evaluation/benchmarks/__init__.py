@@ -1,0 +1,208 @@
+"""Benchmarks by name: a registry of metadata records, built from installed packages, cached as BEIR folders.
+
+Names (``babelir evaluate --list-benchmarks`` prints them with sizes):
+
+* ``bible-xref-<lang>`` (22 languages), ``bible-xref-pool``, ``bible-bitext-<lang>`` (21, not ``en``),
+  ``wiki-<en|es|fr>``; each with a ``-full`` variant (every held-out item; much slower);
+* suites: ``default`` (every small benchmark), ``full`` (every full one);
+* globs over those names (``bible-xref-*``, ``wiki-*``): a glob reaches ``-full`` variants only when it
+  says ``full`` itself;
+* a path to a BEIR folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels/test.tsv``), optionally
+  ``PATH#split`` for another qrels split.
+
+A built-in benchmark is built once, deterministically, and cached under
+``<cache>/benchmarks/<name>-<hash>/`` where the hash covers the metadata record (name, parameters,
+source package and version, measures) and the builder version: a new package release or builder change
+rebuilds it, nothing else does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from babelir.evaluation.benchmarks.base import (
+    SIDECAR,
+    Benchmark,
+    BenchmarkMeta,
+    read_folder,
+    write_sidecar,
+)
+
+BUILD_VERSION = 1  # bump when a builder changes what it produces
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    meta: Callable[[], BenchmarkMeta]
+    build: Callable[[], Benchmark]
+
+
+@functools.lru_cache(maxsize=1)
+def _specs() -> dict[str, Spec]:
+    from babelir.data.sources import bible as bible_source
+    from babelir.data.sources import wiki as wiki_source
+    from babelir.evaluation.benchmarks import bible, wiki
+
+    specs: dict[str, Spec] = {}
+
+    def add(name: str, meta: Callable[[], BenchmarkMeta], build: Callable[[], Benchmark]) -> None:
+        specs[name] = Spec(name, meta, build)
+
+    for variant, suffix in (("small", ""), ("full", "-full")):
+        for lang in bible_source.LANGUAGES:
+            add(
+                f"bible-xref-{lang}{suffix}",
+                functools.partial(bible.xref_meta, lang, variant),
+                functools.partial(bible.build_xref, lang, variant),
+            )
+        add(
+            f"bible-xref-pool{suffix}",
+            functools.partial(bible.pool_meta, variant),
+            functools.partial(bible.build_pool, variant),
+        )
+        for lang in bible_source.LANGUAGES:
+            if lang != bible.PIVOT:
+                add(
+                    f"bible-bitext-{lang}{suffix}",
+                    functools.partial(bible.bitext_meta, lang, variant),
+                    functools.partial(bible.build_bitext, lang, variant),
+                )
+        for lang in wiki_source.LANGUAGES:
+            add(
+                f"wiki-{lang}{suffix}",
+                functools.partial(wiki.wiki_meta, lang, variant),
+                functools.partial(wiki.build_wiki, lang, variant),
+            )
+    return specs
+
+
+def benchmark_names(include_full: bool = False) -> list[str]:
+    """Every built-in name, small variants first (registry order: xref, pool, bitext, wiki)."""
+    names = list(_specs())
+    small = [n for n in names if not n.endswith("-full")]
+    return small + [n for n in names if n.endswith("-full")] if include_full else small
+
+
+SUITES = {"default": "small", "all": "small", "full": "full"}
+
+
+def _split_path(item: str) -> tuple[str, str | None]:
+    path, _, split = item.partition("#")
+    return path, split or None
+
+
+def resolve_names(items: str | Iterable[str]) -> list[str]:
+    """Expand comma-separated names, suites and globs into benchmark names (order kept, no repeats).
+
+    Unknown names are an error that lists what exists, so a typo never silently evaluates nothing.
+    """
+    if isinstance(items, str):
+        items = [items]
+    parts = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
+    specs = _specs()
+    out: list[str] = []
+    for part in parts:
+        if part in SUITES:
+            found = benchmark_names(include_full=True)
+            found = [n for n in found if n.endswith("-full") == (SUITES[part] == "full")]
+        elif part in specs:
+            found = [part]
+        elif any(ch in part for ch in "*?["):
+            pool = benchmark_names(include_full="full" in part)
+            found = [n for n in pool if fnmatch.fnmatchcase(n, part)]
+            if not found:
+                raise KeyError(f"no benchmark matches {part!r}; see 'babelir evaluate --list-benchmarks'")
+        elif Path(_split_path(part)[0]).is_dir():
+            found = [part]
+        else:
+            raise KeyError(
+                f"unknown benchmark {part!r}: not a built-in name, suite ({', '.join(SUITES)}), glob or "
+                "BEIR folder; see 'babelir evaluate --list-benchmarks'"
+            )
+        out.extend(n for n in found if n not in out)
+    return out
+
+
+def get_meta(name: str) -> BenchmarkMeta:
+    """The metadata record of a built-in benchmark, without building it (sizes come from the cache)."""
+    spec = _specs().get(name)
+    if spec is None:
+        raise KeyError(f"unknown benchmark {name!r}")
+    meta = spec.meta()
+    folder = benchmark_dir(name, meta)
+    if (folder / SIDECAR).is_file():
+        meta = read_folder(folder).meta
+    return meta
+
+
+def cache_key(meta: BenchmarkMeta) -> dict:
+    """Everything a built folder depends on: the whole record (but its measured sizes) and the builder."""
+    record = meta.to_dict()
+    record.pop("sizes", None)
+    return {"build_version": BUILD_VERSION, "meta": record}
+
+
+def benchmark_dir(
+    name: str, meta: BenchmarkMeta | None = None, root: str | os.PathLike | None = None
+) -> Path:
+    from babelir.utils.cache import cache_dir, content_hash
+
+    meta = meta or _specs()[name].meta()
+    base = Path(root) if root else cache_dir("benchmarks")
+    return base / f"{name}-{content_hash(cache_key(meta))}"
+
+
+def load_benchmark(name: str, rebuild: bool = False, root: str | os.PathLike | None = None) -> Benchmark:
+    """Load a benchmark by name or BEIR folder path, building and caching built-in ones on first use.
+
+    Built-in benchmarks are always evaluated from their BEIR folder, read back through
+    :mod:`babelir.data.beir`, so what users inspect on disk is exactly what was scored.
+    """
+    spec = _specs().get(name)
+    if spec is None:
+        path, split = _split_path(name)
+        if Path(path).is_dir():
+            return read_folder(path, split=split, name=name if split else None)
+        raise KeyError(f"unknown benchmark {name!r}")
+    meta = spec.meta()
+    folder = benchmark_dir(name, meta, root)
+    if rebuild or not (folder / SIDECAR).is_file():
+        write_benchmark(spec.build(), folder)
+    return read_folder(folder)
+
+
+def write_benchmark(bench: Benchmark, folder: str | os.PathLike) -> Path:
+    """Write ``bench`` as a BEIR folder plus ``babelir.json`` (atomically, as one folder)."""
+    from babelir.data.beir import write_beir
+    from babelir.utils.atomic import atomic_directory
+
+    bench.meta.sizes = bench.compute_sizes()
+    with atomic_directory(folder) as tmp:
+        write_beir(
+            tmp,
+            {d: {"title": "", "text": t} for d, t in bench.corpus.items()},
+            bench.queries,
+            bench.qrels,
+            split=bench.meta.split,
+        )
+        write_sidecar(tmp, bench)
+    return Path(folder)
+
+
+__all__ = [
+    "Benchmark",
+    "BenchmarkMeta",
+    "benchmark_dir",
+    "benchmark_names",
+    "get_meta",
+    "load_benchmark",
+    "read_folder",
+    "resolve_names",
+    "write_benchmark",
+]

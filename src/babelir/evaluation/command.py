@@ -1,0 +1,179 @@
+"""``babelir evaluate`` and ``babelir bias``: argument wiring only; the work is in runner.py and bias.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EVALUATE_HELP = """\
+Evaluate a retriever zero-shot on multilingual benchmarks built from installed packages (or on BEIR
+folders you bring), print a per-language markdown table and write every number to JSON.
+
+MODEL is a backbone name (me5-small, me5-small-L6, minilm-en, tiny), a model directory written by
+'babelir train', 'bm25' (bm25s; Snowball stemmer where the language has one, CJK bigrams) or
+'use-multilingual' (Universal Sentence Encoder multilingual v3, 16 languages).
+
+Benchmarks (names, comma-separated, globs allowed; see --list-benchmarks):
+  bible-xref-<lang>     verse -> cross-referenced NT verses, same qrels in 22 languages (nDCG@10)
+  bible-xref-pool       LAReQA-style pool of all 22 languages (mAP@20, own-language share of top 20)
+  bible-bitext-<lang>   verse -> same verse in English (accuracy@1)
+  wiki-<en|es|fr>       short description -> lead paragraph, held-out articles (nDCG@10)
+  default               all of the above (small variants; me5-small: ~25 min on 2 cores, cold cache)
+  full / NAME-full      every held-out item (much slower)
+  PATH[#split]          a BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
+
+Embeddings are cached on disk per (model fingerprint, role, text): evaluating the same model again
+encodes nothing and gives identical numbers (--no-cache to bypass). $BABELIR_CACHE moves the cache.
+
+examples:
+  babelir evaluate bm25 --benchmarks default --output results/bm25.json
+  babelir evaluate me5-small --benchmarks 'bible-xref-*,wiki-*' --output results/me5.json --run-dir runs/me5
+  babelir evaluate runs/default/model --benchmarks default --output results/trained.json
+  babelir evaluate me5-small --benchmarks path/to/scifact --output results/scifact.json
+"""
+
+BIAS_HELP = """\
+How much does a model's similarity depend on language rather than meaning? On the same held-out NT
+verses in every Bible language (or --languages), report:
+  * the cross-validated accuracy of a linear language-ID probe (logistic regression) on the embeddings,
+    next to chance; high accuracy = language is linearly encoded;
+  * the mean cosine of unrelated verses in the same language vs in different languages, and of
+    translations; a large same-minus-cross gap = language dominates similarity;
+  * a PNG (PCA or t-SNE) of the verses coloured by language.
+Writes OUTPUT_DIR/bias.json, OUTPUT_DIR/bias.md and OUTPUT_DIR/bias_<method>.png.
+
+examples:
+  babelir bias me5-small --output-dir reports/bias/me5-small
+  babelir bias runs/default/model --output-dir reports/bias/trained --languages en,de,zh,sw --method tsne
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="zero-shot evaluation on multilingual benchmarks (tables + JSON)",
+        description=EVALUATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument(
+        "model", nargs="?", metavar="MODEL", help="backbone name, model directory, bm25, use-multilingual"
+    )
+    ev.add_argument(
+        "--benchmarks",
+        default="default",
+        metavar="NAMES",
+        help="comma-separated names, globs, suites or BEIR folders (default: %(default)s)",
+    )
+    ev.add_argument("--output", metavar="FILE.json", help="write all results, metadata and timings here")
+    ev.add_argument("--run-dir", metavar="DIR", help="also write one TREC run file per benchmark here")
+    ev.add_argument("--markdown", metavar="FILE.md", help="also write the printed tables to this file")
+    ev.add_argument(
+        "--batch-size", type=int, default=32, metavar="N", help="encoding batch size (default: 32)"
+    )
+    ev.add_argument(
+        "--no-cache", action="store_true", help="encode everything again (cache neither read nor written)"
+    )
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
+    ev.add_argument(
+        "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
+    )
+    ev.set_defaults(func=run_evaluate)
+
+    bias = subparsers.add_parser(
+        "bias",
+        help="language-bias report: language-ID probe, same/cross-language similarity, PCA/t-SNE plot",
+        description=BIAS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bias.add_argument("model", metavar="MODEL", help="backbone name, model directory or use-multilingual")
+    bias.add_argument(
+        "--output-dir", required=True, metavar="DIR", help="where bias.json, bias.md and the PNG go"
+    )
+    bias.add_argument(
+        "--languages", metavar="CODES", help="comma-separated ISO 639-1 codes (default: all 22)"
+    )
+    bias.add_argument(
+        "--verses", type=int, default=200, metavar="N", help="verses per language (default: 200)"
+    )
+    bias.add_argument(
+        "--method", choices=("pca", "tsne"), default="pca", help="2-D projection (default: pca)"
+    )
+    bias.add_argument(
+        "--batch-size", type=int, default=32, metavar="N", help="encoding batch size (default: 32)"
+    )
+    bias.add_argument("--no-cache", action="store_true", help="encode everything again")
+    bias.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bias.set_defaults(func=run_bias)
+
+
+def _list_benchmarks() -> int:
+    from babelir.evaluation.benchmarks import benchmark_names, get_meta
+    from babelir.evaluation.metrics import display
+
+    print("| name | family | languages | main metric | queries | documents | description |")
+    print("|---|---|---|---|---:|---:|---|")
+    for name in benchmark_names(include_full=True):
+        meta = get_meta(name)
+        sizes = meta.sizes or {}
+        print(
+            f"| {name} | {meta.family} | {','.join(meta.languages)} | {display(meta.main_metric)} | "
+            f"{sizes.get('queries', '?')} | {sizes.get('documents', '?')} | {meta.description} |"
+        )
+    print("\n(? = not built yet: sizes are measured when a benchmark is first built)")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    if args.list_benchmarks:
+        return _list_benchmarks()
+    if not args.model:
+        print("babelir evaluate: error: MODEL is required (or --list-benchmarks)", file=sys.stderr)
+        return 2
+    from babelir.data.errors import DataError
+    from babelir.evaluation.runner import evaluate
+    from babelir.utils.atomic import atomic_write_text
+
+    try:
+        results = evaluate(
+            args.model,
+            args.benchmarks,
+            batch_size=args.batch_size,
+            run_dir=args.run_dir,
+            use_cache=not args.no_cache,
+            show_progress=not args.no_progress,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except (KeyError, DataError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"babelir evaluate: error: {message}", file=sys.stderr)
+        return 2
+    table = results.to_markdown()
+    print(table)
+    if args.markdown:
+        atomic_write_text(args.markdown, table)
+    if args.output:
+        results.save(args.output)
+        print(f"wrote {args.output} ({results.seconds:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def run_bias(args: argparse.Namespace) -> int:
+    from babelir.evaluation.bias import bias_report
+
+    languages = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
+    try:
+        report = bias_report(
+            args.model,
+            args.output_dir,
+            languages=languages,
+            verses=args.verses,
+            method=args.method,
+            batch_size=args.batch_size,
+            use_cache=not args.no_cache,
+            show_progress=not args.no_progress,
+        )
+    except (KeyError, ValueError) as err:
+        print(f"babelir bias: error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    print(report["markdown"])
+    return 0

@@ -1,0 +1,69 @@
+"""End to end on the tiny backbone: identical numbers twice, cached embeddings, TREC runs, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from babelir.data.trec import read_run
+from babelir.evaluation import evaluate
+from babelir.evaluation.benchmarks import load_benchmark
+from babelir.evaluation.metrics import aggregate, evaluate_run
+from babelir.evaluation.models import DenseRetriever
+
+
+def test_second_evaluation_reuses_embeddings_and_gives_identical_numbers(
+    beir_folder: Path, tiny_encoder, tmp_path: Path
+) -> None:
+    cache = tmp_path / "emb"
+    first = evaluate(DenseRetriever(tiny_encoder, cache), [str(beir_folder)], show_progress=False)
+    res1 = first.benchmarks[str(beir_folder)]
+    assert res1.timings["encoded_texts"] == 4 + 6 and res1.timings["cached_texts"] == 0
+    second = evaluate(DenseRetriever(tiny_encoder, cache), [str(beir_folder)], show_progress=False)
+    res2 = second.benchmarks[str(beir_folder)]
+    assert res2.timings["encoded_texts"] == 0 and res2.timings["cached_texts"] == 10  # nothing encoded
+    assert res1.metrics == res2.metrics  # exactly equal, not approximately
+    uncached = evaluate(
+        DenseRetriever(tiny_encoder, use_cache=False), [str(beir_folder)], show_progress=False
+    )
+    assert uncached.benchmarks[str(beir_folder)].metrics == pytest.approx(res1.metrics)
+
+
+def test_run_files_rescore_to_the_reported_numbers(beir_folder: Path, tiny_encoder, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    results = evaluate(
+        DenseRetriever(tiny_encoder, tmp_path / "emb"), str(beir_folder), run_dir=runs, show_progress=False
+    )
+    res = results.benchmarks[str(beir_folder)]
+    run = read_run(res.run_file)
+    bench = load_benchmark(str(beir_folder))
+    assert aggregate(evaluate_run(bench.qrels, run, bench.meta.measures)) == pytest.approx(
+        res.metrics, abs=1e-12
+    )
+    first_line = Path(res.run_file).read_text().splitlines()[0].split()
+    assert first_line[1] == "Q0" and first_line[3] == "1" and first_line[5] == "model"
+
+
+def test_bm25_on_user_folder_and_json(beir_folder: Path, tmp_path: Path) -> None:
+    results = evaluate("bm25", str(beir_folder), show_progress=False)
+    res = results.benchmarks[str(beir_folder)]
+    assert res.metrics["RR@10"] == 1.0
+    assert res.main_score == pytest.approx(1.0)  # every query shares words with its own document only
+    out = tmp_path / "r.json"
+    results.save(out)
+    data = json.loads(out.read_text())
+    assert data["model"]["type"] == "lexical" and "ir-measures" in data["environment"]["versions"]
+    assert data["benchmarks"][str(beir_folder)]["meta"]["family"] == "beir"
+    assert "| benchmark | main |" in results.to_markdown()
+
+
+def test_per_language_table_on_built_in_benchmarks(tmp_path: Path) -> None:
+    results = evaluate(
+        "bm25", "bible-xref-en,bible-xref-ko,bible-bitext-ko", show_progress=False, benchmark_root=tmp_path
+    )
+    table = results.to_markdown()
+    assert "| language | xref nDCG@10 | bitext→en Acc@1 |" in table
+    assert "| ko |" in table and "| en |" in table
+    assert results.benchmarks["bible-xref-ko"].meta["languages"] == ["ko"]
