@@ -12,6 +12,7 @@ from babelir.evaluation import evaluate
 from babelir.evaluation.benchmarks import load_benchmark
 from babelir.evaluation.metrics import aggregate, evaluate_run
 from babelir.evaluation.models import DenseRetriever
+from babelir.evaluation.runner import comparison_markdown
 
 
 def test_second_evaluation_reuses_embeddings_and_gives_identical_numbers(
@@ -67,3 +68,8 @@ def test_per_language_table_on_built_in_benchmarks(tmp_path: Path) -> None:
     assert "| language | xref nDCG@10 | bitext→en Acc@1 |" in table
     assert "| ko |" in table and "| en |" in table
     assert results.benchmarks["bible-xref-ko"].meta["languages"] == ["ko"]
+    saved = json.loads(json.dumps(results.to_dict()))  # what --output writes
+    compared = comparison_markdown([saved, saved], labels=["a", "b"])
+    assert "#### xref nDCG@10 (x100)" in compared and "| language | a | b |" in compared
+    ko = results.benchmarks["bible-xref-ko"].main_score
+    assert f"| ko | {100 * ko:.1f} | {100 * ko:.1f} |" in compared

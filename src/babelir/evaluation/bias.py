@@ -120,14 +120,10 @@ def plot_projection(
     lang_arr = np.array(langs)
     for i, lang in enumerate(languages):
         sel = lang_arr == lang
+        # tab20 comes in dark/light pairs: take the dark ones first so neighbours in the list differ
+        colour = cmap((2 * i) % 20 + (i // 10) % 2)
         ax.scatter(
-            xy[sel, 0],
-            xy[sel, 1],
-            s=9,
-            alpha=0.7,
-            color=cmap(i % 20),
-            marker=markers[(i // 20) % 4],
-            label=lang,
+            xy[sel, 0], xy[sel, 1], s=9, alpha=0.7, color=colour, marker=markers[(i // 20) % 4], label=lang
         )
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])

@@ -30,6 +30,7 @@ examples:
   babelir evaluate me5-small --benchmarks 'bible-xref-*,wiki-*' --output results/me5.json --run-dir runs/me5
   babelir evaluate runs/default/model --benchmarks default --output results/trained.json
   babelir evaluate me5-small --benchmarks path/to/scifact --output results/scifact.json
+  babelir evaluate --compare results/bm25.json results/me5.json   # side-by-side tables
 """
 
 BIAS_HELP = """\
@@ -77,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
     )
+    ev.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="FILE.json",
+        help="print per-language tables comparing saved results (from --output), then exit",
+    )
     ev.set_defaults(func=run_evaluate)
 
     bias = subparsers.add_parser(
@@ -123,9 +130,28 @@ def _list_benchmarks() -> int:
     return 0
 
 
+def _compare(paths: list[str]) -> int:
+    import json
+
+    from babelir.evaluation.runner import comparison_markdown
+
+    saved = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                saved.append(json.load(handle))
+        except (OSError, json.JSONDecodeError) as err:
+            print(f"babelir evaluate: error: {path}: {err}", file=sys.stderr)
+            return 2
+    print(comparison_markdown(saved))
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     if args.list_benchmarks:
         return _list_benchmarks()
+    if args.compare:
+        return _compare(args.compare)
     if not args.model:
         print("babelir evaluate: error: MODEL is required (or --list-benchmarks)", file=sys.stderr)
         return 2

@@ -326,3 +326,88 @@ def results_markdown(results: Results) -> str:
         parts += ["Main metric per language (x100):", "", lang, ""]
     parts += ["All metrics per benchmark (x100; s = seconds):", "", benchmark_table(results)]
     return "\n".join(parts) + "\n"
+
+
+# ------------------------------------------------------------------------------------ several models
+
+
+def _language_cells(data: dict[str, Any]) -> dict[str, dict[str, tuple[float, bool]]]:
+    """``column -> language -> (score, supported)`` from one saved results JSON."""
+    cols: dict[str, dict[str, tuple[float, bool]]] = {}
+    langs = data.get("model", {}).get("languages")
+    for res in data.get("benchmarks", {}).values():
+        family, main = res["family"], res["main_metric"]
+        if family in ("bible-xref", "bible-bitext", "wiki"):
+            label = {"bible-xref": "xref", "bible-bitext": "bitext→en", "wiki": "wiki"}[family]
+            cols.setdefault(f"{label} {display(main)}", {})[res["languages"][0]] = (
+                res["main_score"],
+                res["supported"],
+            )
+        elif family == "bible-xref-pool":
+            for lang, row in res.get("extra", {}).get("by_query_language", {}).items():
+                ok = langs is None or lang in langs
+                cols.setdefault(f"pool {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
+                cols.setdefault("pool own-language share of top 20", {})[lang] = (
+                    row.get("own_language_share@20", float("nan")),
+                    ok,
+                )
+    return cols
+
+
+def comparison_markdown(saved: list[dict[str, Any]], labels: list[str] | None = None) -> str:
+    """One table per benchmark family: rows = languages, columns = models (main metric x 100).
+
+    ``saved`` are results as written by :meth:`Results.save`; this is how ``reports/baselines.md`` is
+    made (``babelir evaluate --compare a.json b.json ...``).
+    """
+    labels = labels or [d.get("model", {}).get("name", f"model {i}") for i, d in enumerate(saved)]
+    per_model = [_language_cells(d) for d in saved]
+    columns: list[str] = []
+    for cells in per_model:
+        columns.extend(c for c in cells if c not in columns)
+    parts: list[str] = []
+    any_unsupported = False
+    for column in columns:
+        langs = sorted({lang for cells in per_model for lang in cells.get(column, {})}, key=_language_order)
+        lines = [f"#### {column} (x100)", "", "| language | " + " | ".join(labels) + " |"]
+        lines.append("|---|" + "---:|" * len(labels))
+        sums: list[list[float]] = [[] for _ in labels]
+        for lang in langs:
+            row = []
+            for i, cells in enumerate(per_model):
+                value, ok = cells.get(column, {}).get(lang, (float("nan"), True))
+                any_unsupported |= not ok and not math.isnan(value)
+                row.append(_fmt(value, ok))
+                if not math.isnan(value):
+                    sums[i].append(value)
+            lines.append(f"| {lang} | " + " | ".join(row) + " |")
+        if len(langs) > 1:
+            means = [f"{100 * sum(s) / len(s):.1f}" if s else "" for s in sums]
+            lines.append("| **mean** | " + " | ".join(means) + " |")
+        parts.append("\n".join(lines))
+    pool_rows = []
+    for label, data in zip(labels, saved, strict=True):
+        for res in data.get("benchmarks", {}).values():
+            if res["family"] == "bible-xref-pool":
+                ex, m = res.get("extra", {}), res["metrics"]
+                pool_rows.append(
+                    f"| {label} | {_fmt(m.get('nAP@20'))} | {_fmt(m.get('AP@20'))} | "
+                    f"{_fmt(ex.get('ceiling', {}).get('AP@20'))} | {_fmt(m.get('nDCG@10'))} | "
+                    f"{_fmt(ex.get('own_language_share@20'))} | {_fmt(ex.get('relevance_share'))} |"
+                )
+    if pool_rows:
+        parts.append(
+            "\n".join(
+                [
+                    "#### bible-xref-pool overall (x100)",
+                    "",
+                    "| model | mAP@20 ÷min(R,20) | mAP@20 (trec_eval) | its ceiling | nDCG@10 | "
+                    "own-language share of top 20 | share from relevance alone |",
+                    "|---|---:|---:|---:|---:|---:|---:|",
+                    *pool_rows,
+                ]
+            )
+        )
+    if any_unsupported:
+        parts.append("† a language the model was not trained on.")
+    return "\n\n".join(parts) + "\n"
