@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = (
     "babelir.training.command",  # train
     "babelir.demo",  # demo
+    "babelir.experiments",  # experiment
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
     "babelir.serve.command",  # serve
