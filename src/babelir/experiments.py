@@ -141,13 +141,16 @@ def _benchmarks(exp: Experiment) -> list:
     return [load_benchmark(name) for name in exp.benchmarks]
 
 
-def _train(exp: Experiment, cond: Condition, seed: int, out: Path) -> tuple[str, dict[str, Any]]:
+def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Train (or reuse) the model of one condition; runs are keyed by their settings, so two experiments
+    that share a condition (e.g. retrieval-only) share one trained model."""
     from babelir.training.config import TrainConfig
     from babelir.training.trainer import CoTrainer
 
     config = TrainConfig(**{**exp.defaults, **(cond.train or {}), "seed": seed, "progress": False}).validate()
     if cond.backbone:
         config.backbone = cond.backbone
+    out = runs_dir / "models" / content_hash(config.to_dict())
     record = out / "model" / "babelir_training.json"
     if not (record.is_file() and json.loads(record.read_text())["config"] == config.to_dict()):
         CoTrainer(config, out).train(resume=True)
@@ -197,7 +200,7 @@ def run_experiment(
                 model, train_info = cond.backbone or exp.defaults.get("backbone", "me5-small"), None
             else:
                 log(f"{cond.name} seed {seed}: training")
-                model, train_info = _train(exp, cond, seed, out)
+                model, train_info = _train(exp, cond, seed, runs_dir)
             log(f"{cond.name} seed {seed}: evaluating {model}")
             retriever = load_retriever(model)
             scores, per_query = {}, {}
