@@ -1,0 +1,58 @@
+import pytest
+
+from babelir.data.errors import DataError
+from babelir.experiments import check_expected, load_experiment, paired_permutation_test, report_markdown
+
+GOOD = """\
+name: t
+defaults: {backbone: tiny, steps: 2}
+evaluation: {benchmarks: [bible-xref-en, bible-xref-sw], queries: 10, documents: 50}
+groups: {no-parallel: [sw]}
+compare_to: a
+conditions:
+  - {name: base, train: false}
+  - {name: a, train: {semantic_weight: 0}}
+  - {name: b, train: {}, expected: {bible-xref-sw-mini: 0.30}, tolerance: 0.01}
+"""
+
+
+def test_load_experiment_and_validate_settings(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD)
+    exp = load_experiment(path)
+    assert [c.name for c in exp.conditions] == ["base", "a", "b"] and exp.conditions[0].train is None
+    path.write_text(GOOD + "typo: 1\n")
+    with pytest.raises(DataError, match=r"e\.yaml:10: unknown key 'typo'"):
+        load_experiment(path)
+    path.write_text(GOOD.replace("semantic_weight: 0", "semantic_weigth: 0"))
+    with pytest.raises(DataError, match="semantic_weigth"):
+        load_experiment(path)
+
+
+def test_paired_permutation_test():
+    a = [0.1, 0.4, 0.3, 0.2, 0.5, 0.6, 0.2, 0.3, 0.1, 0.4] * 3
+    assert paired_permutation_test(a, a) == 1.0
+    assert paired_permutation_test(a, [x + 0.1 for x in a]) < 0.001
+    noisy = [x + (0.05 if i % 2 else -0.05) for i, x in enumerate(a)]
+    assert paired_permutation_test(a, noisy) > 0.5
+
+
+def fake(scores):
+    per_query = {b: {f"q{i}": s + (0.01 * (i % 3)) for i in range(12)} for b, s in scores.items()}
+    return {"42": {"key": "k", "scores": scores, "per_query": per_query, "train": None}}
+
+
+def test_report_and_expected_scores(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD)
+    exp = load_experiment(path)
+    results = {"conditions": {
+        "base": fake({"bible-xref-en-mini": 0.2, "bible-xref-sw-mini": 0.1}),
+        "a": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.2}),
+        "b": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.25}),
+    }}
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| b | 30.0 | 25.0 | 25.0 | - | - |" in markdown
+    assert "| b | no-parallel | +5.00 |" in markdown
+    assert check_expected(exp, results) == [("b", "bible-xref-sw-mini", 0.30, 0.25, False)]
+    assert "FAIL" in markdown
