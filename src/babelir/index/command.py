@@ -19,12 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Stream CORPUS, encode it with MODEL in shards and build a faiss index in OUT. CORPUS is a JSONL "
             'file ({"_id"|"id", "text", "title"?, "language"?}), a TSV file (id<TAB>text[<TAB>language]), a '
-            "BEIR folder, or packaged text: bible:LANGS[:BOOKS] (e.g. bible:en,fr,ru:43) or wiki:LANGS. "
+            "BEIR folder, or packaged text: bible (John in 7 languages), bible:LANGS[:BOOKS] (e.g. "
+            "bible:en,fr,ru:43) or wiki:LANGS (e.g. wiki:en,es,fr). "
             "Re-running an interrupted command resumes after its last finished shard."
         ),
     )
     p.add_argument("model", help="backbone name (tiny, me5-small, ...) or model directory")
-    p.add_argument("corpus", help="corpus file, BEIR folder, bible:LANGS[:BOOKS] or wiki:LANGS")
+    p.add_argument("corpus", help="corpus file, BEIR folder, bible, bible:LANGS[:BOOKS] or wiki:LANGS")
     p.add_argument("out", help="index folder to create (or resume)")
     p.add_argument(
         "--index-type",

@@ -1,0 +1,194 @@
+"""A bounded load test of ``babelir serve`` on loopback: N requests from C concurrent clients.
+
+Starts ``babelir serve INDEX`` in a child process on 127.0.0.1 (never another address), sends
+``--requests`` POST /search requests (one query each, cycling through multilingual Bible verses) from
+``--clients`` concurrent HTTP clients, and prints throughput, latency p50/p99 and errors. The baseline
+beside it is the same queries through the Python API (``Index.search``, one at a time, no HTTP), i.e.
+what the server adds or saves (it batches concurrent queries into one forward pass). The run is bounded
+in count and in time (``--max-seconds``) and stops the server itself.
+
+Without INDEX, a demo index (``tiny`` backbone, the Gospel of John in en/fr/ru: 2,637 verses) is built
+once under the babelir cache. Client and server share the machine's cores, so on 2 cores the figures
+are a floor for the server alone.
+
+Usage::
+
+    nice python benchmarks/serve_load.py                        # demo index, 2,000 requests, 16 clients
+    nice python benchmarks/serve_load.py INDEX --backend onnx-int8 --requests 500
+"""
+
+from __future__ import annotations
+
+import os
+
+# idle OpenMP threads sleep rather than spin (see benchmarks/encode_speed.py); inherited by the server
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HOST = "127.0.0.1"  # loopback only, by design
+
+
+def demo_index() -> Path:
+    from babelir.index import build_index
+    from babelir.utils.cache import cache_dir
+
+    out = cache_dir("demo-indexes") / "tiny-bible-john-en-fr-ru"
+    build_index("tiny", "bible:en,fr,ru:43", out)
+    return out
+
+
+def query_texts(n: int) -> list[str]:
+    from babelir.data.sources import bible
+
+    texts: list[str] = []
+    for lang in ("en", "fr", "de", "ru", "es", "zh"):
+        texts += list(bible.load_verses(lang, range(42, 43)).values())[:200]  # Luke: not in the demo index
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+async def load(url: str, texts: list[str], clients: int, k: int, deadline: float) -> tuple[list[float], dict]:
+    import httpx
+
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    position = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal position
+        while position < len(texts) and time.monotonic() < deadline:
+            text = texts[position]
+            position += 1
+            t0 = time.perf_counter()
+            try:
+                response = await client.post(url + "/search", json={"query": text, "k": k})
+                ok = response.status_code == 200 and len(response.json()["results"][0]["hits"]) == k
+                if not ok:
+                    errors[f"HTTP {response.status_code}"] = errors.get(f"HTTP {response.status_code}", 0) + 1
+            except httpx.HTTPError as err:
+                errors[type(err).__name__] = errors.get(type(err).__name__, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60.0) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    return latencies, errors
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with code {proc.returncode}")
+        try:
+            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError("the server did not become healthy in time")
+
+
+def summary(name: str, latencies: list[float], seconds: float, errors: int) -> str:
+    ms = np.array(latencies) * 1000
+    p50, p99 = (np.percentile(ms, 50), np.percentile(ms, 99)) if len(ms) else (float("nan"),) * 2
+    return (
+        f"{name:<34} {len(latencies):>6} {len(latencies) / seconds:>9.1f} {p50:>8.1f} {p99:>8.1f} {errors:>6}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("index", nargs="?", help="index folder (default: build the demo index)")
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch")
+    ap.add_argument("--baseline-queries", type=int, default=200, help="queries for the in-process baseline")
+    ap.add_argument("--max-seconds", type=float, default=600.0, help="hard stop for the load phase")
+    args = ap.parse_args()
+
+    index_path = Path(args.index) if args.index else demo_index()
+    texts = query_texts(args.requests)
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "babelir",
+        "serve",
+        str(index_path),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--backend",
+        args.backend,
+        "--log-level",
+        "warning",
+    ]
+    print(
+        f"# serve_load: {args.requests} requests, {args.clients} clients, k={args.k}, backend {args.backend}, "
+        f"index {index_path}; {os.cpu_count()} cores shared by client and server, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(url, proc)
+        asyncio.run(
+            load(url, texts[: 4 * args.clients], args.clients, args.k, time.monotonic() + 60)
+        )  # warm-up
+        t0 = time.perf_counter()
+        latencies, errors = asyncio.run(
+            load(url, texts, args.clients, args.k, time.monotonic() + args.max_seconds)
+        )
+        seconds = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    from babelir.index import Index
+
+    index = Index.load(index_path, backend=args.backend)
+    base_texts = texts[: args.baseline_queries]
+    index.search(base_texts[:8], k=args.k)  # warm-up (loads the model)
+    base_lat = []
+    t1 = time.perf_counter()
+    for text in base_texts:
+        t = time.perf_counter()
+        index.search(text, k=args.k)
+        base_lat.append(time.perf_counter() - t)
+    base_seconds = time.perf_counter() - t1
+
+    print(f"\n{'':<34} {'done':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(summary("Index.search in-process, 1 at a time", base_lat, base_seconds, 0))
+    failed = sum(errors.values()) + (args.requests - len(latencies) - sum(errors.values()))
+    print(summary(f"HTTP POST /search, {args.clients} clients", latencies, seconds, failed))
+    if errors:
+        print(f"# errors: {errors}")
+    if len(latencies) + sum(errors.values()) < args.requests:
+        print(f"# stopped by --max-seconds after {len(latencies)} requests")
+
+
+if __name__ == "__main__":
+    main()
