@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 Embedder = Callable[[dict[str, Any]], Tensor]
 
@@ -51,3 +51,42 @@ def check_temperature(temperature: float) -> float:
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     return float(temperature)
+
+
+CITATION = """
+@inproceedings{hu-etal-2023-language,
+    title = "Language Agnostic Multilingual Information Retrieval with Contrastive Learning",
+    author = "Hu, Xiyang and Chen, Xinchi and Qi, Peng and Kong, Deguang and Liu, Kunlun and Wang, William Yang and Huang, Zhiheng",
+    booktitle = "Findings of the Association for Computational Linguistics: ACL 2023",
+    year = "2023",
+    url = "https://arxiv.org/abs/2210.06633",
+}
+"""
+
+
+class ContrastiveLoss(nn.Module):
+    """What every babelir loss shares: the model, the temperature, cross-rank gathering, the embedder."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        temperature: float = 0.05,
+        gather_across_devices: bool = False,
+        embedder: Embedder | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.temperature = check_temperature(temperature)
+        self.gather_across_devices = gather_across_devices
+        self.embedder = embedder
+
+    def embed_columns(self, sentence_features: Iterable[dict[str, Any]]) -> list[Tensor]:
+        embed = self.embedder or sentence_embedding(self.model)
+        return [embed(features) for features in sentence_features]
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "gather_across_devices": self.gather_across_devices}
+
+    @property
+    def citation(self) -> str:
+        return CITATION

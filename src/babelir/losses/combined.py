@@ -7,9 +7,9 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from babelir.losses._common import Embedder, sentence_embedding
+from babelir.losses._common import CITATION, Embedder, sentence_embedding
 from babelir.losses.language import LanguageContrastiveLoss, Variant
-from babelir.losses.retrieval import CITATION, RetrievalInfoNCELoss
+from babelir.losses.retrieval import RetrievalInfoNCELoss
 from babelir.losses.semantic import SemanticContrastiveLoss
 
 

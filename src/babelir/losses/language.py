@@ -10,18 +10,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from babelir.losses._common import (
+    ContrastiveLoss,
     Embedder,
-    check_temperature,
     cosine_logits,
     gather_with_grad,
-    sentence_embedding,
 )
-from babelir.losses.retrieval import CITATION
 
 Variant = Literal["uniform", "rank"]
 
 
-class LanguageContrastiveLoss(nn.Module):
+class LanguageContrastiveLoss(ContrastiveLoss):
     r"""Make similarity blind to language, using parallel pairs and non-parallel sentences.
 
     A parallel pair :math:`(x_i, y_i)` means the same thing in two languages, so
@@ -75,18 +73,13 @@ class LanguageContrastiveLoss(nn.Module):
         gather_across_devices: bool = False,
         embedder: Embedder | None = None,
     ) -> None:
-        super().__init__()
         if variant not in ("uniform", "rank"):
             raise ValueError(f"variant must be 'uniform' or 'rank', got {variant!r}")
-        self.model = model
-        self.temperature = check_temperature(temperature)
+        super().__init__(model, temperature, gather_across_devices, embedder)
         self.variant: Variant = variant
-        self.gather_across_devices = gather_across_devices
-        self.embedder = embedder
 
     def forward(self, sentence_features: Iterable[dict[str, Any]], labels: Tensor | None = None) -> Tensor:
-        embed = self.embedder or sentence_embedding(self.model)
-        embeddings = [embed(features) for features in sentence_features]
+        embeddings = self.embed_columns(sentence_features)
         if len(embeddings) != 3:
             raise ValueError("LanguageContrastiveLoss needs exactly (source, translation, nonparallel) columns")
         return self.compute_from_embeddings(*embeddings)
@@ -106,12 +99,4 @@ class LanguageContrastiveLoss(nn.Module):
         return -0.5 * (F.logsigmoid(margin) + F.logsigmoid(-margin)).mean()
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "temperature": self.temperature,
-            "variant": self.variant,
-            "gather_across_devices": self.gather_across_devices,
-        }
-
-    @property
-    def citation(self) -> str:
-        return CITATION
+        return {**super().get_config_dict(), "variant": self.variant}

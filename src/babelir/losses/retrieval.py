@@ -7,19 +7,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from babelir.losses._common import (
-    Embedder,
-    check_temperature,
+    ContrastiveLoss,
     cosine_logits,
     gather_with_grad,
     rank_offset,
-    sentence_embedding,
 )
 
 
-class RetrievalInfoNCELoss(nn.Module):
+class RetrievalInfoNCELoss(ContrastiveLoss):
     r"""Contrastive retrieval loss over in-batch passages and optional hard negatives.
 
     For queries :math:`q_i`, positives :math:`p_i` and hard negatives :math:`n_{i,1..m}` (batch size B),
@@ -62,22 +60,8 @@ class RetrievalInfoNCELoss(nn.Module):
         trainer = SentenceTransformerTrainer(model=model, train_dataset=ds, loss=loss)  # ds: query, positive
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        temperature: float = 0.05,
-        gather_across_devices: bool = False,
-        embedder: Embedder | None = None,
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self.temperature = check_temperature(temperature)
-        self.gather_across_devices = gather_across_devices
-        self.embedder = embedder
-
     def forward(self, sentence_features: Iterable[dict[str, Any]], labels: Tensor | None = None) -> Tensor:
-        embed = self.embedder or sentence_embedding(self.model)
-        embeddings = [embed(features) for features in sentence_features]
+        embeddings = self.embed_columns(sentence_features)
         if len(embeddings) < 2:
             raise ValueError("RetrievalInfoNCELoss needs (query, positive[, negatives...]) columns")
         return self.compute_from_embeddings(embeddings[0], embeddings[1], embeddings[2:])
@@ -94,20 +78,3 @@ class RetrievalInfoNCELoss(nn.Module):
         targets = torch.arange(offset, offset + local_batch, device=queries.device)
         return F.cross_entropy(logits, targets)
 
-    def get_config_dict(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "gather_across_devices": self.gather_across_devices}
-
-    @property
-    def citation(self) -> str:
-        return CITATION
-
-
-CITATION = """
-@inproceedings{hu-etal-2023-language,
-    title = "Language Agnostic Multilingual Information Retrieval with Contrastive Learning",
-    author = "Hu, Xiyang and Chen, Xinchi and Qi, Peng and Kong, Deguang and Liu, Kunlun and Wang, William Yang and Huang, Zhiheng",
-    booktitle = "Findings of the Association for Computational Linguistics: ACL 2023",
-    year = "2023",
-    url = "https://arxiv.org/abs/2210.06633",
-}
-"""

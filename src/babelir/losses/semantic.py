@@ -7,20 +7,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from babelir.losses._common import (
-    Embedder,
-    check_temperature,
+    ContrastiveLoss,
     cosine_logits,
     gather_with_grad,
     rank_offset,
-    sentence_embedding,
 )
-from babelir.losses.retrieval import CITATION
 
 
-class SemanticContrastiveLoss(nn.Module):
+class SemanticContrastiveLoss(ContrastiveLoss):
     r"""Symmetric InfoNCE that pulls translations together and pushes non-translations apart.
 
     For parallel pairs :math:`(x_i, y_i)` (e.g. English and its translation), batch size B:
@@ -59,22 +56,8 @@ class SemanticContrastiveLoss(nn.Module):
                                              loss={"ir": MultipleNegativesRankingLoss(model), "par": loss})
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        temperature: float = 0.05,
-        gather_across_devices: bool = False,
-        embedder: Embedder | None = None,
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self.temperature = check_temperature(temperature)
-        self.gather_across_devices = gather_across_devices
-        self.embedder = embedder
-
     def forward(self, sentence_features: Iterable[dict[str, Any]], labels: Tensor | None = None) -> Tensor:
-        embed = self.embedder or sentence_embedding(self.model)
-        embeddings = [embed(features) for features in sentence_features]
+        embeddings = self.embed_columns(sentence_features)
         if len(embeddings) != 2:
             raise ValueError("SemanticContrastiveLoss needs exactly (source, translation) columns")
         return self.compute_from_embeddings(*embeddings)
@@ -90,10 +73,3 @@ class SemanticContrastiveLoss(nn.Module):
         forward = F.cross_entropy(cosine_logits(sources, all_targets, self.temperature), labels)
         backward = F.cross_entropy(cosine_logits(targets, all_sources, self.temperature), labels)
         return (forward + backward) / 2
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "gather_across_devices": self.gather_across_devices}
-
-    @property
-    def citation(self) -> str:
-        return CITATION
