@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,14 @@ def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a complete babelir index"):
         Index.load(tmp_path)
     assert main(["search", str(tmp_path), "--queries", "x.tsv", "--output", str(tmp_path / "r")]) == 2
+
+
+def test_other_query_model_warns(tmp_path: Path, built_index: Path) -> None:
+    from babelir.backbones import resolve_backbone
+
+    other = tmp_path / "model"
+    shutil.copytree(resolve_backbone("tiny"), other)
+    (other / "README.md").write_text("changed", encoding="utf-8")
+    index = Index.load(built_index, model=str(other))
+    with pytest.warns(UserWarning, match="differs from the model"):
+        index.search("cat", k=1)

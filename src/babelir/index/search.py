@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -123,8 +124,23 @@ class Index:
                     name = self._model_name
                     if self._model_path and Path(self._model_path).is_dir():
                         name = self._model_path  # the exact directory the documents were encoded with
+                    self._check_model(name)
                     self._model = shared_encoder(name, self._backend)
         return self._model
+
+    def _check_model(self, name: str) -> None:
+        """Warn when the query encoder's files differ from those the documents were encoded with:
+        queries and documents from different models live in different spaces and rankings are noise."""
+        from babelir.backbones import resolve_backbone
+        from babelir.encoding import model_fingerprint
+
+        expected = self.manifest["model"].get("sha256")
+        if expected and model_fingerprint(resolve_backbone(name)) != expected:
+            warnings.warn(
+                f"query model {name!r} differs from the model that encoded {self.path} "
+                f"({self.manifest['model']['name']}); scores will be meaningless unless it is compatible",
+                stacklevel=3,
+            )
 
     def languages(self) -> dict[str, int]:
         return self.store.languages()
