@@ -26,22 +26,59 @@ def cosine_logits(a: Tensor, b: Tensor, temperature: float) -> Tensor:
     return F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T / temperature
 
 
-def gather_with_grad(tensor: Tensor) -> Tensor:
-    """Concatenate ``tensor`` from every rank (this rank's slice keeps its gradient).
+class _GatherWithGrad(torch.autograd.Function):
+    """``all_gather`` whose backward *sums* the gradient of every rank's copy of this rank's rows.
 
-    Outside ``torch.distributed`` this is the identity, so every loss works the same on one process.
+    Why a sum: rank r's loss ``L_r`` uses every rank's rows as negatives, so the rows of rank s get
+    gradient from every ``L_r``. Summing them gives rank s ``d(sum_r L_r)/d(rows_s)``; DDP then averages
+    parameter gradients over the W ranks, which yields ``d/dtheta (1/W) sum_r L_r`` -- exactly the gradient
+    of the single-process loss on the global batch (each ``L_r`` is a mean over an equal-sized slice).
+    Keeping only the local copy's gradient (what many CLIP ports do) silently drops the ``r != s`` terms.
+    sentence-transformers' ``all_gather_with_grad`` is also a sum (``torch.distributed.nn.all_gather``),
+    but that API is deprecated and on gloo emulates reduce-scatter with W scatters; one ``all_reduce`` is
+    simpler and works on every backend.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, tensor: Tensor) -> Tensor:  # type: ignore[override]
+        dist = torch.distributed
+        world, rank = dist.get_world_size(), dist.get_rank()
+        rows = torch.tensor([tensor.size(0)], device=tensor.device, dtype=torch.long)
+        sizes = [torch.zeros_like(rows) for _ in range(world)]
+        dist.all_gather(sizes, rows)
+        if any(int(s) != tensor.size(0) for s in sizes):
+            # unequal slices would make rank_offset wrong and the mean of per-rank means not the global mean
+            got = [int(s) for s in sizes]
+            raise ValueError(f"gather_across_devices needs equal batch slices on every rank, got {got}")
+        parts = [torch.empty_like(tensor) for _ in range(world)]
+        dist.all_gather(parts, tensor.contiguous())
+        ctx.rank, ctx.rows = rank, tensor.size(0)
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+        grad = grad.contiguous().clone()  # all_reduce works in place; autograd's buffer must stay intact
+        torch.distributed.all_reduce(grad, op=torch.distributed.ReduceOp.SUM)
+        return grad[ctx.rank * ctx.rows : (ctx.rank + 1) * ctx.rows]
+
+
+def gather_with_grad(tensor: Tensor) -> Tensor:
+    """Concatenate ``tensor`` from every rank in rank order; gradients flow back to every rank's rows.
+
+    Every rank must pass the same number of rows. The backward sums the gradients that all ranks' losses
+    send to this rank's rows (see :class:`_GatherWithGrad`), which together with DDP's gradient averaging
+    reproduces the single-process gradient on the global batch. Outside ``torch.distributed`` (or with one
+    process) this is the identity, so every loss works the same on one process.
     """
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return tensor
     if torch.distributed.get_world_size() == 1:
         return tensor
-    from sentence_transformers.util.distributed import all_gather_with_grad
-
-    return all_gather_with_grad(tensor)
+    return _GatherWithGrad.apply(tensor)
 
 
 def rank_offset(local_batch: int) -> int:
-    """Index of this rank's first row in a gathered batch (0 on one process)."""
+    """Index of this rank's first row in a gathered batch (0 on one process); slices are equal-sized."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank() * local_batch
     return 0

@@ -42,7 +42,13 @@ def save_checkpoint(
     scheduler: Any,
     state: dict[str, Any],
     keep: int = 2,
+    rank_rng: list[dict[str, Any]] | None = None,
 ) -> Path:
+    """Write checkpoint ``step`` under ``folder`` atomically and keep the newest ``keep``.
+
+    ``rank_rng`` (torchrun runs): every rank's :func:`rank_rng_state`, so each rank's dropout stream
+    continues exactly after ``--resume``; one-process checkpoints are unchanged without it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"step-{step:07d}"
     trainable = {n: p.detach().contiguous().clone() for n, p in model.named_parameters() if p.requires_grad}
@@ -51,13 +57,41 @@ def save_checkpoint(
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         rng = _rng_state()
-        torch.save({"torch": rng["torch"]}, tmp / "rng.pt")
+        rng_file: dict[str, Any] = {"torch": rng["torch"]}
+        if rank_rng is not None:
+            rng_file["ranks"] = rank_rng
+        torch.save(rng_file, tmp / "rng.pt")
         payload = {"step": step, "python_rng": _jsonable(rng["python"]), **state}
         (tmp / STATE_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
     atomic_write_text(folder / "latest", target.name + "\n")
     for old in sorted(folder.glob("step-*"))[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def rank_rng_state(device: torch.device | None = None) -> dict[str, Any]:
+    """This process's RNG states (CPU, and the CUDA device's when training on GPU)."""
+    out: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if device is not None and device.type == "cuda":
+        out["cuda"] = torch.cuda.get_rng_state(device)
+    return out
+
+
+def restore_rank_rng(path: Path, rank: int, world_size: int) -> bool:
+    """Give rank ``rank`` back its own RNG states from a torchrun checkpoint; False if it has none.
+
+    A checkpoint from a run with another number of processes has no state for this layout: the ranks
+    then keep the rank-0 state :func:`load_checkpoint` set, with a different offset each, and training
+    goes on (only dropout noise differs from an uninterrupted run).
+    """
+    saved = torch.load(path / "rng.pt", weights_only=True).get("ranks")
+    if not saved or len(saved) != world_size:
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,))) + rank)
+        return False
+    torch.set_rng_state(saved[rank]["torch"])
+    if "cuda" in saved[rank] and torch.cuda.is_available():
+        torch.cuda.set_rng_state(saved[rank]["cuda"], torch.cuda.current_device())
+    return True
 
 
 def _jsonable(obj: Any) -> Any:

@@ -20,10 +20,18 @@ Testament or held-out articles is used, so `babelir evaluate` stays zero-shot.
 Output: OUTPUT/model (a sentence-transformers directory), OUTPUT/train_log.jsonl (every loss, learning
 rate, examples/s per step), OUTPUT/checkpoints (atomic; continue with --resume), OUTPUT/config.yaml.
 
+Several processes or machines: start it with torchrun. --batch-size and --aux-batch-size stay the
+global batch (split evenly over the processes; in-batch negatives come from the whole global batch), so
+N processes train the same model as one; only rank 0 writes files. Several machines need --output on a
+shared file system for --resume. See docs/scaling.md.
+
 examples:
   babelir train --output runs/default
   babelir train --config configs/default.yaml --output runs/x --semantic-weight 0.5
   babelir train --config configs/default.yaml --output runs/x --resume
+  torchrun --standalone --nproc-per-node 2 -m babelir train --config configs/default.yaml --output runs/x
+  torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29400 --rdzv-id run1 \
+      -m babelir train --config configs/default.yaml --output /shared/runs/x
 """
 
 
@@ -42,13 +50,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from babelir.training.distributed import init_distributed, shutdown_distributed
     from babelir.training.trainer import train
 
     try:
         config = build_config(args.config, args)
-        result = train(config, args.output, resume=args.resume)
     except DataError as err:
         print(f"babelir train: error: {err}", file=sys.stderr)
         return 2
-    print(f"model saved to {result.model_path} ({result.steps} steps, {result.seconds:.0f} s of training)")
+    dist = init_distributed()  # a no-op unless torchrun started more than one process
+    try:
+        result = train(config, args.output, resume=args.resume, dist=dist)
+    except DataError as err:
+        print(f"babelir train: error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        shutdown_distributed()
+    if dist.is_main:
+        seconds = f"{result.seconds:.0f} s of training"
+        print(f"model saved to {result.model_path} ({result.steps} steps, {seconds})")
     return 0

@@ -3,10 +3,15 @@
 The losses are ordinary sentence-transformers losses (see :mod:`babelir.losses`); this loop adds what a
 2-core CPU run and a long cluster run both need: deterministic batches (resume needs only the step),
 atomic checkpoints, frozen word embeddings, length bucketing, and a log a plot can be made from.
+
+Under ``torchrun`` (:mod:`babelir.training.distributed`) the same loop runs on every rank: each rank
+trains on its slice of the global batch through DistributedDataParallel, the losses draw their in-batch
+negatives from the global batch, and only rank 0 writes files. One process takes none of those paths.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,9 +25,17 @@ from tqdm.auto import tqdm
 
 from babelir.losses import CoTrainingLoss
 from babelir.training.batching import BatchSchedule
-from babelir.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from babelir.training.checkpoint import (
+    Checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    rank_rng_state,
+    restore_rank_rng,
+    save_checkpoint,
+)
 from babelir.training.config import TrainConfig, config_to_yaml
 from babelir.training.data import TrainingData, load_training_data
+from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import write_model_card
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
 
@@ -51,17 +64,77 @@ def build_model(config: TrainConfig):
     return model
 
 
-class CoTrainer:
-    """Train ``config.backbone`` with :class:`~babelir.losses.CoTrainingLoss` into ``output_dir``."""
+def unused_parameters(model: torch.nn.Module) -> list[str]:
+    """Trainable parameters that get no gradient from a sentence embedding (same on every rank).
 
-    def __init__(self, config: TrainConfig, output_dir: str | os.PathLike, data: TrainingData | None = None):
+    Found with one eval-mode forward/backward on a fixed text: eval mode draws no dropout randomness, so
+    the probe leaves the RNG streams of training untouched.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            features = model.preprocess(["probe"])
+            device = next(model.parameters()).device
+            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            model(features)["sentence_embedding"].sum().backward()
+        names = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return names
+
+
+class CoTrainer:
+    """Train ``config.backbone`` with :class:`~babelir.losses.CoTrainingLoss` into ``output_dir``.
+
+    ``dist`` describes the torchrun job (default: the process group already initialised, if any).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        output_dir: str | os.PathLike,
+        data: TrainingData | None = None,
+        dist: DistributedContext | None = None,
+    ):
         self.config = config
         self.output_dir = Path(output_dir)
+        self.dist = dist or DistributedContext.current()
+        self._check_divisible()
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
-        torch.manual_seed(config.seed)
-        self.data = data or load_training_data(config)
-        self.model = build_model(config)
+        # rank 0 keeps the single-process seed; other ranks get their own dropout streams (identical
+        # streams would give every rank the same dropout masks). Weights come from rank 0 through DDP.
+        torch.manual_seed(config.seed + self.dist.rank)
+        with self.dist.local_main_first():
+            self.data = data or load_training_data(config)
+            self.model = build_model(config)
+        self.ddp: torch.nn.Module | None = None
+        embedder = None
+        if self.dist.enabled:
+            self.model.to(self.dist.device)
+            from torch.nn.parallel import DistributedDataParallel
+
+            # parameters no forward reaches (e.g. a BERT pooler that mean pooling skips) make DDP stop at
+            # step 2 ("expected to have finished reduction"); telling DDP to ignore them is exact and
+            # cheaper than find_unused_parameters (a graph walk on each of the ~6 forwards per step).
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                self.model, unused_parameters(self.model)
+            )
+            # the only buffers (position ids) are constants: sync them once at construction (with rank 0's
+            # weights), not on each of the ~6 forwards per step
+            self.ddp = DistributedDataParallel(
+                self.model,
+                device_ids=[self.dist.device.index] if self.dist.device.type == "cuda" else None,
+                forward_sync_buffers=False,
+            )
+            ddp = self.ddp
+
+            def embedder(features: dict[str, Any]) -> torch.Tensor:
+                # every forward goes through DDP so its backward hooks all-reduce (average) gradients
+                return ddp(features)["sentence_embedding"]
+
         self.loss = CoTrainingLoss(
             self.model,
             temperature=config.temperature,
@@ -69,7 +142,8 @@ class CoTrainer:
             language_weight=config.language_weight,
             language_variant=config.language_variant,
             num_negatives=config.num_negatives,
-            gather_across_devices=torch.distributed.is_available() and torch.distributed.is_initialized(),
+            gather_across_devices=self.dist.enabled,
+            embedder=embedder,
         )
         self.schedules = self._schedules()
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -80,6 +154,19 @@ class CoTrainer:
         self.prompts = {"query": self._prompt("query"), "document": self._prompt("document")}
         aux = config.aux_prompt
         self.prompts["aux"] = "" if aux == "none" else self._prompt(aux)
+
+    def _check_divisible(self) -> None:
+        """Global batches split into equal slices: needed for gathering and for mean-of-means = mean."""
+        world = self.dist.world_size
+        for name in ("batch_size", "aux_batch_size"):
+            value = getattr(self.config, name)
+            if value % world:
+                from babelir.data.errors import DataError
+
+                raise DataError(
+                    "<config>", None,
+                    f"{name}={value} is the global batch and must divide evenly over {world} processes",
+                )
 
     # ----------------------------------------------------------------- data
     def _schedules(self) -> dict[str, BatchSchedule]:
@@ -122,29 +209,41 @@ class CoTrainer:
             cols.append([a + pool[i].text for i in self.schedules["nonparallel"].batch(step)])
         return cols
 
+    def local_columns(self, columns: list[list[str]]) -> list[list[str]]:
+        """This rank's slice of each global column (all of it on one process)."""
+        return [self.dist.local_slice(col) for col in columns] if self.dist.enabled else columns
+
     # ----------------------------------------------------------------- loop
     def train(self, resume: bool = False) -> TrainResult:
         cfg = self.config
         out = self.output_dir
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
+        main = self.dist.is_main
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         start_step, elapsed = 0, 0.0
         if resume:
             checkpoint = latest_checkpoint(out / CHECKPOINT_DIR)
+            self._check_same_checkpoint(checkpoint)
             if checkpoint is None:
                 logger.warning("--resume: no checkpoint in %s, starting from step 0", out / CHECKPOINT_DIR)
             else:
                 load_checkpoint(checkpoint, self.model, self.optimizer, self.scheduler)
+                if self.dist.enabled:
+                    restore_rank_rng(checkpoint.path, self.dist.rank, self.dist.world_size)
                 start_step, elapsed = checkpoint.step, float(checkpoint.state.get("elapsed_s", 0.0))
-        self._truncate_log(start_step)
+        if main:
+            self._truncate_log(start_step)
         self.model.train()
         last: dict[str, float] = {}
-        bar = tqdm(total=cfg.steps, initial=start_step, desc="train", disable=not cfg.progress, unit="step")
-        with open(out / LOG_FILE, "a", encoding="utf-8") as log:
+        bar = tqdm(total=cfg.steps, initial=start_step, desc="train", disable=not (cfg.progress and main),
+                   unit="step")
+        log_file = open(out / LOG_FILE, "a", encoding="utf-8") if main else contextlib.nullcontext()  # noqa: SIM115
+        with log_file as log:
             for step in range(start_step, cfg.steps):
                 tick = time.perf_counter()
                 columns = self.columns(step)
-                features = [self.model.preprocess(col) for col in columns]
+                features = [self.model.preprocess(col) for col in self.local_columns(columns)]
                 parts = self.loss(features)
                 total = torch.stack(list(parts.values())).sum()
                 total.backward()
@@ -156,9 +255,14 @@ class CoTrainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 seconds = time.perf_counter() - tick
-                elapsed += seconds
                 n_examples = len(columns[0]) + sum(len(c) for c in columns[2 + cfg.num_negatives :])
-                last = {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+                values = torch.stack([total.detach(), *(v.detach() for v in parts.values())])
+                if self.dist.enabled:
+                    # the global loss: each rank's loss is a mean over an equal slice -> mean of ranks
+                    values = self.dist.mean(values.cpu())
+                elapsed += seconds
+                last = {"loss": float(values[0])}
+                last.update({k: float(v) for k, v in zip(parts, values[1:], strict=True)})
                 record = {
                     "step": step + 1,
                     **last,
@@ -167,20 +271,43 @@ class CoTrainer:
                     "texts_per_s": sum(len(c) for c in columns) / seconds,
                     "elapsed_s": elapsed,
                 }
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+                if main:
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
                 bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
                 bar.update(1)
                 if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
-                    log.flush()
-                    os.fsync(log.fileno())
-                    save_checkpoint(
-                        out / CHECKPOINT_DIR, step + 1, self.model, self.optimizer, self.scheduler,
-                        {"elapsed_s": elapsed}, keep=cfg.keep_checkpoints,
-                    )
+                    self._checkpoint(step + 1, elapsed, log)
         bar.close()
-        model_path = self.save(out / MODEL_DIR, elapsed, last)
+        model_path = out / MODEL_DIR
+        if main:
+            self.save(model_path, elapsed, last)
+        self.dist.barrier()  # no rank reports success before the model is on disk
         return TrainResult(model_path=model_path, steps=cfg.steps, seconds=elapsed, last=last)
+
+    def _checkpoint(self, step: int, elapsed: float, log: Any) -> None:
+        """Rank 0 writes the checkpoint; every rank contributes its RNG state so resume stays exact."""
+        rank_rng = self.dist.gather(rank_rng_state(self.dist.device)) if self.dist.enabled else None
+        if not self.dist.is_main:
+            return
+        log.flush()
+        os.fsync(log.fileno())
+        save_checkpoint(
+            self.output_dir / CHECKPOINT_DIR, step, self.model, self.optimizer, self.scheduler,
+            {"elapsed_s": elapsed}, keep=self.config.keep_checkpoints, rank_rng=rank_rng,
+        )
+
+    def _check_same_checkpoint(self, checkpoint: Checkpoint | None) -> None:
+        """Every rank must resume from rank 0's checkpoint (multi-node: ``--output`` on a shared disk)."""
+        if not self.dist.enabled:
+            return
+        mine = checkpoint.step if checkpoint else 0
+        theirs = self.dist.gather(mine)
+        if len(set(theirs)) > 1:
+            raise RuntimeError(
+                f"--resume: ranks see different checkpoints (steps {theirs}) in {self.output_dir}; "
+                "on several machines --output must be a shared file system"
+            )
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines after ``step`` (written after the checkpoint a resumed run restarts from)."""
@@ -206,6 +333,11 @@ class CoTrainer:
         return path
 
 
-def train(config: TrainConfig, output_dir: str | os.PathLike, resume: bool = False) -> TrainResult:
-    """Python API of ``babelir train``."""
-    return CoTrainer(config, output_dir).train(resume=resume)
+def train(
+    config: TrainConfig,
+    output_dir: str | os.PathLike,
+    resume: bool = False,
+    dist: DistributedContext | None = None,
+) -> TrainResult:
+    """Python API of ``babelir train`` (``dist``: the torchrun job, default the current process group)."""
+    return CoTrainer(config, output_dir, dist=dist).train(resume=resume)
