@@ -34,6 +34,7 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import CorpusReader, Document, passage
+from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
 from babelir.utils.atomic import atomic_open, atomic_write_json
 
@@ -111,11 +112,14 @@ def build_index(
     overwrite: bool = False,
     stop_after_shards: int | None = None,
     progress: Callable[[str], None] | None = None,
+    sharding: ShardSpec | None = None,
 ) -> dict[str, Any]:
     """Build (or resume, or re-index) the index of ``corpus`` under ``out``; returns the manifest.
 
     ``stop_after_shards`` stops after that many newly finished shards with :class:`BuildInterrupted`:
     this is how tests simulate a crash, and how a huge corpus can be encoded over several jobs.
+    ``sharding`` keeps every n-th document only (``--shard-id/--shard-count``; merge with
+    :func:`babelir.index.shards.merge_shards`): the way to encode one corpus on several machines.
     """
     from babelir.backbones import resolve_backbone
     from babelir.encoding import encode, model_fingerprint
@@ -135,6 +139,7 @@ def build_index(
         },
         "corpus": reader.fingerprint(),
         "encoding": {"shard_size": shard_size, "backend": backend, "role": "document", "normalize": True},
+        **({"shard": sharding.to_dict()} if sharding else {}),  # identity: a resume keeps its shard
     }
     if overwrite and out.exists():
         import shutil
@@ -168,7 +173,7 @@ def build_index(
         model = None
         shard, row, new = done, start, 0
         t0 = time.perf_counter()
-        stream = iter(reader)
+        stream = sharding.select(reader) if sharding else iter(reader)  # every n-th document (shards.py)
         if start:
             say(f"resuming after {done} finished shards ({start} documents)")
             for _ in islice(stream, start):  # skipped documents still feed the corpus hash

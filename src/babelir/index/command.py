@@ -21,12 +21,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             'file ({"_id"|"id", "text", "title"?, "language"?}), a TSV file (id<TAB>text[<TAB>language]), a '
             "BEIR folder, or packaged text: bible (John in 7 languages), bible:LANGS[:BOOKS] (e.g. "
             "bible:en,fr,ru:43) or wiki:LANGS (e.g. wiki:en,es,fr). "
-            "Re-running an interrupted command resumes after its last finished shard."
+            "Re-running an interrupted command resumes after its last finished shard. "
+            "Several machines: each runs the command with --shard-id I --shard-count N (every N-th document, "
+            "its own OUT), then 'babelir index merge SHARD_DIR... OUT' builds one index over all of them "
+            "(same rows and results as one machine; the --index-type and ANN flags apply to it)."
         ),
     )
     p.add_argument("model", help="backbone name (tiny, me5-small, ...) or model directory")
     p.add_argument("corpus", help="corpus file, BEIR folder, bible, bible:LANGS[:BOOKS] or wiki:LANGS")
     p.add_argument("out", help="index folder to create (or resume)")
+    p.add_argument("more", nargs="*", help=argparse.SUPPRESS)  # 'index merge A B ... OUT'
     p.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
@@ -43,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pq-m", type=int, default=0, help="PQ sub-quantisers (0: dim/8)")
     p.add_argument("--nprobe", type=int, default=32, help="IVF lists visited per query")
     p.add_argument("--overwrite", action="store_true", help="discard what OUT holds and start again")
+    p.add_argument("--shard-id", type=int, default=None, metavar="I",
+                   help="encode only documents I, I+N, I+2N, ... (0-based; with --shard-count N)")
+    p.add_argument("--shard-count", type=int, default=None, metavar="N",
+                   help="number of shards the corpus is split into (one per machine or process)")
     p.set_defaults(func=run_index)
 
     s = subparsers.add_parser(
@@ -70,6 +78,7 @@ def _err(message: str) -> int:
 
 def run_index(args: argparse.Namespace) -> int:
     from babelir.index.build import build_index
+    from babelir.index.shards import ShardSpec
 
     settings = AnnSettings(
         index_type=args.index_type,
@@ -82,6 +91,18 @@ def run_index(args: argparse.Namespace) -> int:
     )
     if args.shard_size < 1 or args.batch_size < 1:
         return _err("--shard-size and --batch-size must be positive")
+    if args.model == "merge":
+        return run_merge([args.corpus, args.out, *args.more], settings, args)
+    if args.more:
+        return _err(f"unexpected arguments {' '.join(args.more)} (merging shards is 'babelir index merge')")
+    sharding = None
+    if (args.shard_id is None) != (args.shard_count is None):
+        return _err("--shard-id and --shard-count go together")
+    if args.shard_count is not None:
+        try:
+            sharding = ShardSpec(args.shard_id, args.shard_count)
+        except ValueError as err:
+            return _err(str(err))
     try:
         manifest = build_index(
             args.model,
@@ -93,6 +114,7 @@ def run_index(args: argparse.Namespace) -> int:
             backend=args.backend,
             overwrite=args.overwrite,
             progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+            sharding=sharding,
         )
     except (DataError, ValueError) as err:
         return _err(str(err))
@@ -100,6 +122,28 @@ def run_index(args: argparse.Namespace) -> int:
     print(
         f"{args.out}: {counts['documents']} documents, {manifest['index']['index_type']} index, "
         f"dimension {counts['dimension']}"
+    )
+    return 0
+
+
+def run_merge(paths: list[str], settings: AnnSettings, args: argparse.Namespace) -> int:
+    """``babelir index merge SHARD_DIR... OUT``: one index over shards built with --shard-id/--shard-count."""
+    from babelir.index.shards import merge_shards
+
+    *folders, out = paths
+    if not folders:
+        return _err("usage: babelir index merge SHARD_DIR [SHARD_DIR ...] OUT")
+    try:
+        manifest = merge_shards(
+            folders, out, settings=settings, chunk_size=args.shard_size, overwrite=args.overwrite,
+            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        )
+    except (DataError, ValueError) as err:
+        return _err(str(err))
+    counts = manifest["counts"]
+    print(
+        f"{out}: {counts['documents']} documents from {len(folders)} shards, "
+        f"{manifest['index']['index_type']} index, dimension {counts['dimension']}"
     )
     return 0
 

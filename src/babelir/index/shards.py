@@ -87,7 +87,9 @@ class _ShardReader:
         self.arrays = [np.load(f, mmap_mode="r") for f in files]
         self.starts = np.cumsum([0] + [len(a) for a in self.arrays])
         if self.starts[-1] != self.count:
-            raise DataError(folder, None, f"shard files hold {self.starts[-1]} rows, manifest says {self.count}")
+            raise DataError(
+                folder, None, f"shard files hold {self.starts[-1]} rows, manifest says {self.count}"
+            )
         self.con = sqlite3.connect(f"file:{folder / manifest.get('docs', DOCS_FILE)}?mode=ro", uri=True)
 
     def embeddings(self, start: int, stop: int) -> np.ndarray:
@@ -117,7 +119,9 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
 
     path = folder / MANIFEST
     if not path.is_file():
-        raise DataError(folder, None, "no manifest.json: not a finished shard (re-run its 'babelir index' command)")
+        raise DataError(
+            folder, None, "no manifest.json: not a finished shard (re-run its 'babelir index' command)"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -141,8 +145,11 @@ def check_shards(folders: Sequence[Path]) -> list[tuple[ShardSpec, Path, dict[st
         if spec.shard_count != count:
             raise DataError(folder, None, f"shard of {spec.shard_count}, the others are of {count}")
         if manifest["model"].get("sha256") != first["model"].get("sha256"):
-            raise DataError(folder, None, "encoded with another model than shard "
-                            f"{found[0][0].shard_id} ({first['model']['name']})")
+            raise DataError(
+                folder,
+                None,
+                f"encoded with another model than shard {found[0][0].shard_id} ({first['model']['name']})",
+            )
         if manifest["corpus"].get("sha256") != first["corpus"].get("sha256"):
             raise DataError(folder, None, "built from another corpus (content hash differs)")
         if manifest["counts"]["dimension"] != first["counts"]["dimension"]:
@@ -151,13 +158,20 @@ def check_shards(folders: Sequence[Path]) -> list[tuple[ShardSpec, Path, dict[st
     if ids != list(range(count)):
         missing = sorted(set(range(count)) - set(ids))
         twice = sorted({i for i in ids if ids.count(i) > 1})
-        raise DataError(found[0][1].parent, None,
-                        f"need shards 0..{count - 1} once each; missing {missing}, repeated {twice}")
+        raise DataError(
+            found[0][1].parent,
+            None,
+            f"need shards 0..{count - 1} once each; missing {missing}, repeated {twice}",
+        )
     total = sum(int(m["counts"]["documents"]) for _, _, m in found)
     for spec, folder, manifest in found:
         if int(manifest["counts"]["documents"]) != shard_size_of(total, spec):
-            raise DataError(folder, None, f"holds {manifest['counts']['documents']} documents, expected "
-                            f"{shard_size_of(total, spec)} of {total}")
+            raise DataError(
+                folder,
+                None,
+                f"holds {manifest['counts']['documents']} documents, expected "
+                f"{shard_size_of(total, spec)} of {total}",
+            )
     return found
 
 
@@ -289,12 +303,19 @@ class ShardedIndex:
         self.specs = specs
 
     @classmethod
-    def load(cls, folders: Sequence[str | os.PathLike], model: str | None = None, backend: str = "torch",
-             model_obj: Any = None) -> ShardedIndex:
+    def load(
+        cls,
+        folders: Sequence[str | os.PathLike],
+        model: str | None = None,
+        backend: str = "torch",
+        model_obj: Any = None,
+    ) -> ShardedIndex:
         from babelir.index.search import Index
 
         found = check_shards([Path(f) for f in folders])
-        shards = [Index.load(folder, model=model, backend=backend, model_obj=model_obj) for _, folder, _ in found]
+        shards = [
+            Index.load(folder, model=model, backend=backend, model_obj=model_obj) for _, folder, _ in found
+        ]
         return cls(shards, [spec for spec, _, _ in found])
 
     def __len__(self) -> int:
@@ -310,7 +331,10 @@ class ShardedIndex:
             parts = list(pool.map(lambda s: s.search_vectors(vectors, k, language), self.shards))
         scores = np.concatenate([p[0] for p in parts], axis=1)
         rows = np.concatenate(
-            [np.where(p[1] >= 0, spec.global_row(p[1]), -1) for p, spec in zip(parts, self.specs, strict=True)],
+            [
+                np.where(p[1] >= 0, spec.global_row(p[1]), -1)
+                for p, spec in zip(parts, self.specs, strict=True)
+            ],
             axis=1,
         )
         scores = np.where(rows >= 0, scores, -np.inf)

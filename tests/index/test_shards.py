@@ -1,0 +1,103 @@
+"""Sharded encoding (every n-th document per shard), merging and sharded search equal one machine's index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from babelir.cli import main as cli
+from babelir.data.errors import DataError
+from babelir.index import build_index
+from babelir.index.ann import AnnSettings
+from babelir.index.search import Index
+from babelir.index.shards import ShardedIndex, ShardSpec, merge_shards, shard_size_of
+
+from .helpers import SENTENCES
+
+QUERIES = ["Where does the cat sleep?", "Fondovye rynki", "Die Brücke ist zu", "orchestre violon", "rain"]
+
+
+@pytest.fixture(scope="module")
+def two_shards(tmp_path_factory: pytest.TempPathFactory, corpus_file: Path) -> list[Path]:
+    root = tmp_path_factory.mktemp("shards")
+    # shard_size 4: each shard spans several .npy files, so merging crosses file boundaries
+    folders = [root / f"s{i}" for i in range(2)]
+    for i, folder in enumerate(folders):
+        manifest = build_index("tiny", corpus_file, folder, shard_size=4, sharding=ShardSpec(i, 2))
+        assert manifest["shard"] == {"id": i, "count": 2}
+    return folders
+
+
+def _all_embeddings(folder: Path) -> np.ndarray:
+    return np.concatenate([np.load(p) for p in sorted((folder / "shards").glob("*.npy"))])
+
+
+def test_shards_split_every_nth_document(two_shards, built_index):
+    single = Index.load(built_index).store.ids()
+    assert Index.load(two_shards[0]).store.ids() == single[0::2]
+    assert Index.load(two_shards[1]).store.ids() == single[1::2]
+    total = sum(len(v) for v in SENTENCES.values())
+    assert [shard_size_of(total, ShardSpec(i, 3)) for i in range(3)] == [9, 8, 8]
+    assert list(ShardSpec(1, 3).select(range(8))) == [1, 4, 7]
+    with pytest.raises(ValueError, match="--shard-id"):
+        ShardSpec(2, 2)
+
+
+def test_merged_index_equals_single_machine_index(two_shards, built_index, tmp_path):
+    merged = tmp_path / "merged"
+    manifest = merge_shards(two_shards, merged, chunk_size=7)  # chunks that straddle shard rows unevenly
+    single, combined = Index.load(built_index), Index.load(merged)
+    assert combined.store.ids() == single.store.ids()  # same rows, same order
+    assert manifest["corpus"]["sha256"] == single.manifest["corpus"]["sha256"]
+    np.testing.assert_allclose(_all_embeddings(merged), _all_embeddings(built_index), atol=1e-5)
+    for language in (None, "fr"):
+        want = single.search(QUERIES, k=6, language=language)
+        got = combined.search(QUERIES, k=6, language=language)
+        assert [[h.id for h in hits] for hits in got] == [[h.id for h in hits] for hits in want]
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose([h.score for h in g], [h.score for h in w], atol=1e-5)
+
+
+def test_merge_can_build_another_index_type(two_shards, tmp_path):
+    manifest = merge_shards(two_shards, tmp_path / "hnsw", settings=AnnSettings(index_type="hnsw"))
+    assert manifest["index"]["index_type"] == "hnsw"
+    assert len(Index.load(tmp_path / "hnsw")) == sum(len(v) for v in SENTENCES.values())
+
+
+def test_sharded_searcher_equals_single_machine_index(two_shards, built_index):
+    single, sharded = Index.load(built_index), ShardedIndex.load(two_shards)
+    assert len(sharded) == len(single)
+    for language in (None, "de"):
+        want = single.search(QUERIES, k=8, language=language)
+        got = sharded.search(QUERIES, k=8, language=language)
+        assert [[h.id for h in hits] for hits in got] == [[h.id for h in hits] for hits in want]
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose([h.score for h in g], [h.score for h in w], atol=1e-5)
+            assert [h.rank for h in g] == list(range(1, len(g) + 1))
+
+
+def test_merge_refuses_incomplete_or_mismatched_sets(two_shards, corpus_file, built_index, tmp_path):
+    with pytest.raises(DataError, match=r"missing \[1\]"):
+        merge_shards(two_shards[:1], tmp_path / "half")
+    other = tmp_path / "of3"
+    build_index("tiny", corpus_file, other, shard_size=4, sharding=ShardSpec(1, 3))
+    with pytest.raises(DataError, match="shard of 3"):
+        merge_shards([two_shards[0], other], tmp_path / "mixed")
+    with pytest.raises(DataError, match="not a shard"):
+        merge_shards([built_index], tmp_path / "x")
+    with pytest.raises(DataError, match="not a finished shard"):
+        merge_shards([tmp_path / "missing"], tmp_path / "x")
+
+
+def test_index_command_shards_and_merge(corpus_file, built_index, tmp_path, capsys):
+    for i in range(2):
+        shard = ["--shard-id", str(i), "--shard-count", "2", "--shard-size", "5"]
+        assert cli(["index", "tiny", str(corpus_file), str(tmp_path / f"c{i}"), *shard]) == 0
+    assert cli(["index", "merge", str(tmp_path / "c0"), str(tmp_path / "c1"), str(tmp_path / "out")]) == 0
+    assert "25 documents" in capsys.readouterr().out
+    assert Index.load(tmp_path / "out").store.ids() == Index.load(built_index).store.ids()
+    bad = ["index", "tiny", str(corpus_file), str(tmp_path / "bad"), "--shard-id", "2", "--shard-count", "2"]
+    assert cli(bad) == 2
+    assert cli(["index", "tiny", str(corpus_file), str(tmp_path / "bad"), "--shard-id", "0"]) == 2
