@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 INDEX_FILE = "index.faiss"
 DOCS_FILE = "docs.sqlite"
 SHARDS_DIR = "shards"
+PROGRESS_EVERY = 2048  # documents between progress lines inside a shard
 
 
 class BuildInterrupted(RuntimeError):
@@ -183,7 +184,20 @@ def build_index(
                 raise BuildInterrupted(f"stopped after {new} new shards as asked")
             if model is None:
                 model = shared_encoder(str(model_path), backend)
-            emb = encode(model, [passage(d) for d in docs], role="document", batch_size=batch_size)
+                t0 = time.perf_counter()  # rates count encoding only, not loading
+            texts = [passage(d) for d in docs]
+            parts = []
+            for i in range(0, len(texts), PROGRESS_EVERY):  # length-sorted within each slice
+                parts.append(
+                    encode(model, texts[i : i + PROGRESS_EVERY], role="document", batch_size=batch_size)
+                )
+                if len(texts) > PROGRESS_EVERY:
+                    done_now = row - start + min(i + PROGRESS_EVERY, len(texts))
+                    rate = done_now / max(time.perf_counter() - t0, 1e-9)
+                    say(
+                        f"  shard {shard}: {min(i + PROGRESS_EVERY, len(texts))}/{len(texts)} ({rate:.1f} docs/s)"
+                    )
+            emb = np.concatenate(parts)
             _save_npy(_shard_path(out, shard), emb)
             writer.add_shard(shard, row, docs)
             shard, row, new = shard + 1, row + len(docs), new + 1
