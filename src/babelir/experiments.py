@@ -189,7 +189,9 @@ def run_experiment(
             continue
         seeds = exp.seeds if cond.train is not None else exp.seeds[:1]
         for seed in seeds:
-            key = content_hash([cond.__dict__, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed])
+            # expected scores and descriptions do not change what is measured: keep them out of the key
+            what = [cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
+            key = content_hash(what)
             done = results["conditions"].get(cond.name, {}).get(str(seed))
             if done and done.get("key") == key:
                 log(f"{cond.name} seed {seed}: reusing earlier results")
