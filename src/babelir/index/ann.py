@@ -58,6 +58,8 @@ def resolved(settings: AnnSettings, n: int, dim: int) -> AnnSettings:
         if n < 1000:
             raise ValueError(f"IVF-PQ needs at least 1000 vectors to train (got {n}); use --index-type flat")
         out.nlist = out.nlist or int(min(max(4 * np.sqrt(n), 16), n // 39, 65536))
+        # k-means wants ~40 points per centroid; fewer leaves lists unbalanced (faiss warns below 39)
+        out.train_size = max(out.train_size, min(n, 40 * out.nlist))
         if not out.pq_m:
             out.pq_m = next(m for m in (dim // 8, dim // 4, dim // 2, dim) if m and dim % m == 0)
         if dim % out.pq_m:
