@@ -62,7 +62,14 @@ def test_training_lowers_retrieval_and_semantic_losses(tmp_path):
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(result.model_path))
-    assert model.encode_query(["Где находится река?"]).shape == (1, 64)
+    five_scripts = ["Where is the river?", "Где находится река?", "أين النهر؟", "नदी कहाँ है?", "河在哪里？"]
+    queries = model.encode_query(five_scripts)
+    documents = model.encode_document(five_scripts)
+    assert queries.shape == documents.shape == (5, 64)
+    assert all(abs(float((q * q).sum()) - 1) < 1e-4 for q in queries)  # normalised, finite
+    from transformers import AutoModel
+
+    assert AutoModel.from_pretrained(result.model_path).config.hidden_size == 64
     assert (result.model_path / "README.md").read_text().count("babelir") >= 1
 
 
