@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -192,17 +193,13 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     optimized.save_model_to_file(str(out_dir / "model.onnx"))
     raw.unlink()
     if quantize:
-        # int8 weights, uint8 activations (dynamic: per-batch activation scales, no calibration data needed);
-        # per-channel scales keep the small-norm rows of the projections accurate.
-        quantize_dynamic(
-            str(out_dir / "model.onnx"),
-            str(out_dir / "model-int8.onnx"),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            # fused com.microsoft ops defeat ONNX shape inference; their outputs are float32
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" advice is for CNNs
+        try:
+            _quantize(quantize_dynamic, QuantType, onnx, out_dir)
+        finally:
+            root.setLevel(level)
     st.tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
     meta = {
         "format": ONNX_FORMAT,
@@ -217,6 +214,20 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     }
     (out_dir / "encoder.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return out_dir
+
+
+def _quantize(quantize_dynamic: Any, QuantType: Any, onnx: Any, out_dir: Path) -> None:
+    # int8 weights, uint8 activations (dynamic: per-batch activation scales, no calibration data needed);
+    # per-channel scales keep the small-norm rows of the projections accurate.
+    quantize_dynamic(
+        str(out_dir / "model.onnx"),
+        str(out_dir / "model-int8.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Attention"],
+        # fused com.microsoft ops defeat ONNX shape inference; their outputs are float32
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
 
 def onnx_cache_for(model_dir: str | os.PathLike) -> Path:
