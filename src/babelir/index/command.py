@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help=BACKEND_HELP)
     p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree")
     p.add_argument("--ef-construction", type=int, default=80)
-    p.add_argument("--ef-search", type=int, default=128, help="HNSW search breadth (recall vs speed)")
+    p.add_argument("--ef-search", type=int, default=256, help="HNSW search breadth (recall vs speed)")
     p.add_argument("--nlist", type=int, default=0, help="IVF lists (0: 4*sqrt(n))")
     p.add_argument("--pq-m", type=int, default=0, help="PQ sub-quantisers (0: dim/8)")
     p.add_argument("--nprobe", type=int, default=32, help="IVF lists visited per query")
