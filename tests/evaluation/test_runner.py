@@ -73,3 +73,27 @@ def test_per_language_table_on_built_in_benchmarks(tmp_path: Path) -> None:
     assert "#### xref nDCG@10 (x100)" in compared and "| language | a | b |" in compared
     ko = results.benchmarks["bible-xref-ko"].main_score
     assert f"| ko | {100 * ko:.1f} | {100 * ko:.1f} |" in compared
+
+
+def test_pool_extras_by_language_and_hub_share() -> None:
+    from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkMeta
+    from babelir.evaluation.runner import _pool_extras
+
+    meta = BenchmarkMeta(
+        name="p", family="bible-xref-pool", description="", languages=["en", "de"],
+        main_metric="nAP@20", measures=["nAP@20"],
+    )  # fmt: skip
+    both = {"en:2": 1, "de:2": 1}
+    bench = Benchmark(
+        meta=meta, queries={"en:1": "a", "de:1": "b"}, corpus={"en:2": "x", "de:2": "y"},
+        qrels={"en:1": both, "de:1": both}, query_lang="prefix", doc_lang="prefix", exclude_rule="same-item",
+    )  # fmt: skip
+    run = {"en:1": {"en:2": 1.0, "de:2": 0.5}, "de:1": {"en:2": 1.0}}
+    extras = _pool_extras(bench, run, evaluate_run(bench.qrels, run, meta.measures))
+    assert extras["by_query_language"]["de"] == {
+        "nAP@20": 0.5,
+        "own_language_share@20": 0.0,
+        "relevance_share": 0.5,
+    }
+    assert extras["own_language_share@20"] == 0.25 and extras["relevance_share"] == 0.5
+    assert extras["document_language_share@20"] == {"de": pytest.approx(1 / 3), "en": pytest.approx(2 / 3)}

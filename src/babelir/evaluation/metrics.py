@@ -10,11 +10,11 @@ report, and re-implementing them invites silent drift. Two facts about the libra
   order (score descending, ties by document id descending), and asks for one measure per call; tests
   pin both against a hand computation.
 * ``AP@20`` (trec_eval ``map_cut_20``) divides by the number of relevant documents R, not by
-  ``min(R, 20)``: with many relevant documents (the pooled benchmark has ~84 per query) its ceiling is
-  about 0.24. babelir therefore also offers ``nAP@20``, the same sum of precisions divided by
-  ``min(R, 20)`` (computed exactly from ir-measures' per-query AP@20 as ``AP@20 * R / min(R, 20)``),
-  whose perfect score is 1; :func:`ideal_scores` evaluates the perfect ranking so reports can print
-  the ceiling of either.
+  ``min(R, 20)``: with many relevant documents (the pooled benchmark has ~74 per query) its ceiling is
+  far below 1 (0.54 there, averaged over queries). babelir therefore also offers ``nAP@20``, the
+  same sum of precisions divided by ``min(R, 20)`` (computed exactly from ir-measures' per-query AP@20
+  as ``AP@20 * R / min(R, 20)``), whose perfect score is 1; :func:`ideal_scores` evaluates the
+  perfect ranking so reports can print the ceiling of either.
 
 Qrels and runs are plain dicts (``qid -> docid -> grade`` and ``qid -> docid -> score``) so that they
 are easy to build, test and write in TREC format.
