@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = (
@@ -46,6 +47,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Spinning OpenMP threads collapse multi-threaded torch on shared hosts (measured: 40x slower at load
+    # 9, reports/performance.md); passive waiting costs little on an idle machine. Set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
