@@ -15,9 +15,6 @@ experiments, each with its command.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import random
 import time
 from pathlib import Path
 
@@ -25,30 +22,6 @@ from babelir.utils.atomic import atomic_write_json, atomic_write_text
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")
 PARALLEL = ("de", "fr", "es", "ru", "zh")  # the default config's parallel languages
-
-
-def mini_benchmark(name: str, queries: int, documents: int, seed: int = 0):
-    """A seeded subsample of a built-in benchmark: ``queries`` queries, their relevant documents, and
-    distractors up to ``documents`` (identical ids in every language, so languages stay comparable)."""
-    from babelir.evaluation.benchmarks import load_benchmark
-
-    bench = load_benchmark(name)
-    rng = random.Random(seed)
-    qids = sorted(rng.sample(sorted(bench.queries), min(queries, len(bench.queries))))
-    relevant = {d for q in qids for d, g in bench.qrels.get(q, {}).items() if g > 0 and d in bench.corpus}
-    others = sorted(set(bench.corpus) - relevant)
-    rng.shuffle(others)
-    keep = relevant | set(others[: max(0, documents - len(relevant))])
-    meta = dataclasses.replace(bench.meta, name=f"{name}-mini", params={**bench.meta.params, "mini": [queries, documents]})
-    mini = dataclasses.replace(
-        bench,
-        meta=meta,
-        queries={q: bench.queries[q] for q in qids},
-        corpus={d: t for d, t in bench.corpus.items() if d in keep},
-        qrels={q: dict(bench.qrels[q]) for q in qids if q in bench.qrels},
-    )
-    mini.meta.sizes = mini.compute_sizes()
-    return mini
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,10 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from babelir.data import defaults
+    from babelir.evaluation.benchmarks.mini import mini_benchmark
     from babelir.evaluation.models import load_retriever
     from babelir.evaluation.runner import evaluate_benchmark
     from babelir.training.config import TrainConfig
-    from babelir.training.trainer import CoTrainer
+    from babelir.training.trainer import CoTrainer, finished_model
 
     start = time.perf_counter()
     out = Path(args.output)
@@ -90,7 +64,7 @@ def run_demo(args: argparse.Namespace) -> int:
     ).validate()
     print(f"\n[2/4] co-training {config.backbone} for {config.steps} steps "
           f"(retrieval + {config.semantic_weight} x semantic + {config.language_weight} x language)", flush=True)
-    trained_path = _finished_model(out, config)
+    trained_path = finished_model(out, config)
     if trained_path is None:
         trained_path = CoTrainer(config, out).train(resume=True).model_path  # resumes an interrupted demo
     else:
@@ -116,13 +90,6 @@ def run_demo(args: argparse.Namespace) -> int:
     atomic_write_json(out / "demo_results.json", {"scores": scores, "config": config.to_dict(),
                                                   "languages": languages, "minutes": minutes})
     return 0
-
-
-def _finished_model(out: Path, config) -> Path | None:
-    record = out / "model" / "babelir_training.json"
-    if record.is_file() and json.loads(record.read_text(encoding="utf-8")).get("config") == config.to_dict():
-        return out / "model"
-    return None
 
 
 def demo_table(scores: dict[str, dict[str, float]]) -> str:

@@ -133,8 +133,8 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def _benchmarks(exp: Experiment) -> list:
-    from babelir.demo import mini_benchmark
     from babelir.evaluation.benchmarks import load_benchmark
+    from babelir.evaluation.benchmarks.mini import mini_benchmark
 
     if exp.queries and exp.documents:
         return [mini_benchmark(name, exp.queries, exp.documents) for name in exp.benchmarks]
@@ -145,14 +145,13 @@ def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple
     """Train (or reuse) the model of one condition; runs are keyed by their settings, so two experiments
     that share a condition (e.g. retrieval-only) share one trained model."""
     from babelir.training.config import TrainConfig
-    from babelir.training.trainer import CoTrainer
+    from babelir.training.trainer import CoTrainer, finished_model
 
     config = TrainConfig(**{**exp.defaults, **(cond.train or {}), "seed": seed, "progress": False}).validate()
     if cond.backbone:
         config.backbone = cond.backbone
     out = runs_dir / "models" / content_hash(config.to_dict())
-    record = out / "model" / "babelir_training.json"
-    if not (record.is_file() and json.loads(record.read_text())["config"] == config.to_dict()):
+    if finished_model(out, config) is None:
         CoTrainer(config, out).train(resume=True)
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     info = {

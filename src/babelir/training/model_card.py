@@ -10,6 +10,8 @@ from typing import Any
 from babelir import __version__
 from babelir.training.config import TrainConfig, config_to_yaml
 
+TRAINING_RECORD = "babelir_training.json"  # how a model folder was trained (config, losses, data, time)
+
 CARD = """---
 library_name: sentence-transformers
 pipeline_tag: sentence-similarity
@@ -86,7 +88,7 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         "seconds": seconds,
         "last": last,
     }
-    (folder / "babelir_training.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
 
 def _cuda() -> bool:

@@ -36,7 +36,7 @@ from babelir.training.checkpoint import (
 from babelir.training.config import TrainConfig, config_to_yaml
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
-from babelir.training.model_card import write_model_card
+from babelir.training.model_card import TRAINING_RECORD, write_model_card
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,14 @@ def unused_parameters(model: torch.nn.Module) -> list[str]:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
     return names
+
+
+def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path | None:
+    """``OUTPUT/model`` if a run there finished with exactly ``config``, else None (train or resume)."""
+    record = Path(output_dir) / MODEL_DIR / TRAINING_RECORD
+    if record.is_file() and json.loads(record.read_text(encoding="utf-8")).get("config") == config.to_dict():
+        return record.parent
+    return None
 
 
 class CoTrainer:
