@@ -1,1 +1,1 @@
-"""Data: readers for user files (clear errors with file and line), streams, and packaged sources."""
+"""Data: readers for user files (clear errors with file and line), BEIR and TREC formats, packaged sources."""

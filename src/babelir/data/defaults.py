@@ -57,9 +57,9 @@ from typing import Any
 from babelir.data import readers
 from babelir.data.readers import ParallelPair, RetrievalExample, Sentence
 from babelir.data.sources import bible, wiki
-from babelir.data.streams import derive_seed
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_json
 from babelir.utils.cache import cache_dir, content_hash
+from babelir.utils.seeding import derive_seed
 
 FORMAT_VERSION = 2  # bump when the construction changes, so old caches are not reused
 
