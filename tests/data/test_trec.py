@@ -64,7 +64,11 @@ def test_run_errors(tmp_path: Path, content: str, line: int, problem: str) -> No
 
 @pytest.mark.parametrize(
     ("content", "line", "problem"),
-    [("q1 0 d1\n", 1, "expected 4 columns"), ("q1 0 d1 1\nq1 0 d2 yes\n", 2, "not an integer")],
+    [
+        ("q1 0 d1\n", 1, "expected 4 columns"),
+        ("q1 0 d1 1\nq1 0 d2 yes\n", 2, "not an integer"),
+        ("q1 0 d1 1\nq2 0 d1 0\nq1 0 d1 2\n", 3, "judged twice"),
+    ],
 )
 def test_qrels_errors(tmp_path: Path, content: str, line: int, problem: str) -> None:
     path = tmp_path / "qrels"

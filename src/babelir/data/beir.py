@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from babelir.data._lines import PathLike, iter_json_objects, iter_lines, require_str
+from babelir.data.collect import collect_judgements, collect_unique
 from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_open
 
@@ -89,12 +90,7 @@ def iter_corpus(path: PathLike) -> Iterator[tuple[str, dict[str, str]]]:
 def load_corpus(path: PathLike) -> Corpus:
     """The whole corpus as ``{doc_id: {"title", "text"}}``; duplicate ids are an error."""
     resolved = _jsonl_path(path, "corpus.jsonl")
-    corpus: Corpus = {}
-    for number, doc_id, doc in _corpus_rows(resolved):
-        if doc_id in corpus:
-            raise DataError(resolved, number, f"duplicate document id {doc_id!r}")
-        corpus[doc_id] = doc
-    return corpus
+    return collect_unique(resolved, _corpus_rows(resolved), "document id")
 
 
 def _query_rows(path: Path) -> Iterator[tuple[int, str, str]]:
@@ -115,12 +111,7 @@ def iter_queries(path: PathLike) -> Iterator[tuple[str, str]]:
 def load_queries(path: PathLike) -> Queries:
     """All queries as ``{query_id: text}``; duplicate ids are an error."""
     resolved = _jsonl_path(path, "queries.jsonl")
-    queries: Queries = {}
-    for number, qid, text in _query_rows(resolved):
-        if qid in queries:
-            raise DataError(resolved, number, f"duplicate query id {qid!r}")
-        queries[qid] = text
-    return queries
+    return collect_unique(resolved, _query_rows(resolved), "query id")
 
 
 def _parse_score(path: Path, number: int, raw: str) -> int:
@@ -165,13 +156,7 @@ def iter_qrels(path: PathLike) -> Iterator[tuple[str, str, int]]:
 def load_qrels(path: PathLike) -> Qrels:
     """``{query_id: {doc_id: score}}``; a pair judged twice with different scores is an error."""
     path = Path(path)
-    qrels: Qrels = {}
-    for number, qid, doc_id, score in _qrels_rows(path):
-        judged = qrels.setdefault(qid, {})
-        if doc_id in judged and judged[doc_id] != score:
-            raise DataError(path, number, f"({qid}, {doc_id}) judged twice with different scores")
-        judged[doc_id] = score
-    return qrels
+    return collect_judgements(path, _qrels_rows(path))
 
 
 def corpus_path(folder: PathLike) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babelir.data._lines import PathLike, iter_lines
+from babelir.data.collect import collect_judgements
 from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_open
 
@@ -76,13 +77,7 @@ def _qrels_rows(path: PathLike) -> Iterator[tuple[int, str, str, int]]:
 
 def read_qrels(path: PathLike) -> Qrels:
     """``{qid: {docid: rel}}``; a pair judged twice with different grades is an error."""
-    qrels: Qrels = {}
-    for number, qid, docid, rel in _qrels_rows(path):
-        judged = qrels.setdefault(qid, {})
-        if docid in judged and judged[docid] != rel:
-            raise DataError(path, number, f"({qid}, {docid}) judged twice with different relevance")
-        judged[docid] = rel
-    return qrels
+    return collect_judgements(path, _qrels_rows(path))
 
 
 def write_qrels(path: PathLike, qrels: Mapping[str, Mapping[str, int]]) -> None:
