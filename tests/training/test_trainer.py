@@ -73,6 +73,16 @@ def test_training_lowers_retrieval_and_semantic_losses(tmp_path):
     assert (result.model_path / "README.md").read_text().count("babelir") >= 1
 
 
+def test_log_records_each_loss_unweighted_and_the_weighted_total(tmp_path):
+    config = small_config(write_data(tmp_path / "data"), steps=2, checkpoint_every=0,
+                          semantic_weight=0.5, language_weight=3.0)
+    CoTrainer(config, tmp_path / "run").train()
+    for record in map(json.loads, (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()):
+        total = record["retrieval"] + 0.5 * record["semantic"] + 3.0 * record["language"]
+        assert record["loss"] == pytest.approx(total, rel=1e-5)
+        assert 0.69 < record["language"] < 1.5  # the unweighted value: log 2 at best
+
+
 def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_path):
     data = write_data(tmp_path / "data")
     full = CoTrainer(small_config(data), tmp_path / "full").train()

@@ -77,6 +77,11 @@ class CoTrainingLoss(nn.Module):
     def uses_nonparallel(self) -> bool:
         return self.language_weight > 0
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """Each component's weight, keyed like ``forward``'s dict (to log the losses unweighted)."""
+        return {"retrieval": 1.0, "semantic": self.semantic_weight, "language": self.language_weight}
+
     def column_names(self) -> list[str]:
         """The columns this configuration expects, in order."""
         names = ["query", "positive"] + [f"negative_{i + 1}" for i in range(self.num_negatives)]

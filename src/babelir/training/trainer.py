@@ -269,8 +269,10 @@ class CoTrainer:
                     # the global loss: each rank's loss is a mean over an equal slice -> mean of ranks
                     values = self.dist.mean(values.cpu())
                 elapsed += seconds
+                # the total is weighted; each component is logged unweighted, comparable across weights
                 last = {"loss": float(values[0])}
-                last.update({k: float(v) for k, v in zip(parts, values[1:], strict=True)})
+                weights = self.loss.weights
+                last.update({k: float(v) / weights[k] for k, v in zip(parts, values[1:], strict=True)})
                 record = {
                     "step": step + 1,
                     **last,
