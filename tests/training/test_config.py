@@ -50,3 +50,13 @@ def test_invalid_yaml_reports_line(tmp_path):
     cfg.write_text("steps: 1\nbatch_size: [1,\n")
     with pytest.raises(DataError, match=r"c\.yaml:\d+: invalid YAML"):
         load_config_file(cfg)
+
+
+def test_integer_values_of_float_fields_become_floats_so_equal_settings_hash_equal() -> None:
+    from babelir.utils.cache import content_hash
+
+    from_yaml = TrainConfig(language_weight=30, semantic_weight=0).validate()
+    assert from_yaml.language_weight == 30.0 and isinstance(from_yaml.language_weight, float)
+    assert isinstance(from_yaml.steps, int)
+    explicit = TrainConfig(language_weight=30.0, semantic_weight=0.0).validate()
+    assert content_hash(from_yaml.to_dict()) == content_hash(explicit.to_dict())
