@@ -18,6 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
+from babelir.cli import add_command
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")
@@ -25,11 +26,11 @@ PARALLEL = ("de", "fr", "es", "ru", "zh")  # the default config's parallel langu
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="build the default data, train briefly, evaluate base vs trained per language",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "build the default data, train briefly, evaluate base vs trained per language",
+        __doc__,
     )
     parser.add_argument("--output", default="babelir-demo", metavar="DIR", help="run folder (default: %(default)s)")
     parser.add_argument("--backbone", default="me5-small", help="backbone name or model directory")

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from babelir.cli import add_command
 from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 from babelir.utils.cache import content_hash
@@ -313,11 +314,11 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "experiment",
-        help="run an experiment file: train each condition, evaluate, check expected scores",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run an experiment file: train each condition, evaluate, check expected scores",
+        __doc__,
     )
     parser.add_argument("file", help="experiment YAML file")
     parser.add_argument("--runs-dir", default="runs", help="where models and runs go (default: %(default)s)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from babelir.cli import add_command
+
 EVALUATE_HELP = """\
 Evaluate a retriever zero-shot on multilingual benchmarks built from installed packages (or on BEIR
 folders you bring), print a per-language markdown table and write every number to JSON.
@@ -50,11 +52,11 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    ev = subparsers.add_parser(
+    ev = add_command(
+        subparsers,
         "evaluate",
-        help="zero-shot evaluation on multilingual benchmarks (tables + JSON)",
-        description=EVALUATE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "zero-shot evaluation on multilingual benchmarks (tables + JSON)",
+        EVALUATE_HELP,
     )
     ev.add_argument(
         "model", nargs="?", metavar="MODEL", help="backbone name, model directory, bm25, use-multilingual"
@@ -86,11 +88,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ev.set_defaults(func=run_evaluate)
 
-    bias = subparsers.add_parser(
+    bias = add_command(
+        subparsers,
         "bias",
-        help="language-bias report: language-ID probe, same/cross-language similarity, PCA/t-SNE plot",
-        description=BIAS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "language-bias report: language-ID probe, same/cross-language similarity, PCA/t-SNE plot",
+        BIAS_HELP,
     )
     bias.add_argument("model", metavar="MODEL", help="backbone name, model directory or use-multilingual")
     bias.add_argument(

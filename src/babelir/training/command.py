@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from babelir.cli import add_command
 from babelir.data.errors import DataError
 from babelir.training.config import add_config_arguments, build_config
 
@@ -36,11 +37,11 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    train = subparsers.add_parser(
+    train = add_command(
+        subparsers,
         "train",
-        help="co-train a retriever with the semantic and language contrastive losses",
-        description=TRAIN_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "co-train a retriever with the semantic and language contrastive losses",
+        TRAIN_HELP,
     )
     train.add_argument("--config", metavar="FILE", help="YAML or TOML file of settings (flags override it)")
     train.add_argument("--output", required=True, metavar="DIR", help="run folder (model, log, checkpoints)")
