@@ -39,7 +39,7 @@ def babelir_run(config: TrainConfig, warmup: int, workdir: Path) -> tuple[float,
 def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path) -> tuple[float, float]:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import TrainerCallback
+    from transformers import PrinterCallback, TrainerCallback
 
     reference = CoTrainer(config, workdir / "ref")  # same model, loss and texts as babelir's run
     columns = [reference.columns(step) for step in range(config.steps)]
@@ -61,6 +61,7 @@ def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path) -
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=Dataset.from_dict(rows), loss=loss, callbacks=[Clock()]
     )
+    trainer.remove_callback(PrinterCallback)  # keep the printed table clean of per-step log dicts
     trainer.train()
     gaps = [b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1 :], strict=False)]
     per_step = statistics.mean(gaps)

@@ -24,5 +24,5 @@ def test_regression_experiment_reproduces_expected_scores(tmp_path):
     report = output.with_suffix(".md").read_text() if output.with_suffix(".md").exists() else proc.stderr[-3000:]
     assert proc.returncode == 0, report
     results = json.loads(output.read_text())
-    assert set(results["conditions"]) == {"base", "retrieval-only", "co-training"}
+    assert set(results["conditions"]) == {"base", "retrieval-only", "co-training", "co-training (defaults)"}
     assert "FAIL" not in report
