@@ -160,6 +160,6 @@ def test_cotraining_accepts_another_retrieval_loss():
 
     table = torch.randn(8, 4, generator=torch.Generator().manual_seed(3))
     model = LookupModel(table)
-    loss = CoTrainingLoss(model, language_weight=0, retrieval_loss=ConstantRetrieval())
+    loss = CoTrainingLoss(model, semantic_weight=1.0, language_weight=0, retrieval_loss=ConstantRetrieval())
     parts = loss([{"ids": torch.tensor([2 * i, 2 * i + 1])} for i in range(4)])
     assert float(parts["retrieval"]) == 3.0 and "semantic" in parts

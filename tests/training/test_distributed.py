@@ -165,7 +165,7 @@ def no_dropout_backbone(folder: Path) -> Path:
 
 TRAIN_FLAGS = ["--steps", "6", "--batch-size", "8", "--aux-batch-size", "8", "--learning-rate", "5e-4",
                "--warmup-steps", "1", "--checkpoint-every", "3", "--no-progress", "--num-threads", "1",
-               "--seed", "7"]
+               "--seed", "7", "--semantic-weight", "1"]  # every loss on: all three must match across ranks
 
 
 def torchrun(args: list[str], nproc: int = WORLD) -> subprocess.CompletedProcess:
@@ -192,7 +192,7 @@ def test_two_rank_torchrun_training_equals_single_process(tmp_path):
     data = write_data(tmp_path / "data")
     backbone = str(no_dropout_backbone(tmp_path))
     single = CoTrainer(
-        small_config(data, backbone=backbone, steps=6, checkpoint_every=3), tmp_path / "single"
+        small_config(data, backbone=backbone, steps=6, checkpoint_every=3, semantic_weight=1.0), tmp_path / "single"
     ).train()
     flags = ["--backbone", backbone, *TRAIN_FLAGS, *data_flags(data)]
     proc = torchrun([*flags, "--output", str(tmp_path / "two")])

@@ -103,8 +103,14 @@ def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_p
 def assert_same_weights(a: Path, b: Path) -> None:
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys()
-    for name in wa:
-        torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6, msg=name)
+    # An attention key bias has exactly zero gradient (softmax over keys ignores the constant q.b_k it
+    # adds), so AdamW moves it by normalised float noise: it agrees only to ~1e-6, not to rounding.
+    differ = {
+        name: float((wa[name] - wb[name]).abs().max())
+        for name in wa
+        if not torch.allclose(wa[name], wb[name], rtol=1e-5, atol=1e-5 if name.endswith("key.bias") else 1e-6)
+    }
+    assert not differ, f"max |difference| per differing tensor: {differ}"
 
 
 @pytest.mark.slow
