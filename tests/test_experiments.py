@@ -56,3 +56,20 @@ def test_report_and_expected_scores(tmp_path):
     assert "| b | no-parallel | +5.00 |" in markdown
     assert check_expected(exp, results) == [("b", "bible-xref-sw-mini", 0.30, 0.25, False)]
     assert "FAIL" in markdown
+
+
+def test_plot_writes_a_png(tmp_path):
+    import matplotlib.image
+
+    from babelir.experiments import plot_results
+
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD)
+    exp = load_experiment(path)
+    results = {"conditions": {
+        "base": fake({"bible-xref-en-mini": 0.2, "bible-xref-sw-mini": 0.1}),
+        "b": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.25}),
+    }}
+    plot_results(exp, results, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.image.imread(tmp_path / "e.png").shape[1] >= 700

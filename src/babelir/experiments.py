@@ -3,8 +3,8 @@
 Pyserini-style: a YAML file lists conditions, each a set of training settings on top of shared
 defaults (or ``train: false`` to evaluate a backbone as it is), optional expected scores with a
 tolerance, and the evaluation benchmarks. ``babelir experiment FILE`` trains what is missing (finished
-runs are reused; interrupted ones resume), evaluates, writes JSON + markdown with the command at the
-top, and exits non-zero when an expected score is missed — so CI can run a short file as a regression.
+runs are reused; interrupted ones resume), evaluates, writes JSON, markdown (with the command at the
+top) and a PNG bar chart of the scores, and exits non-zero when an expected score is missed — so CI can run a short file as a regression.
 
 Example (``configs/experiments/regression.yaml``)::
 
@@ -36,7 +36,7 @@ import yaml
 
 from babelir.cli import add_command
 from babelir.data.errors import DataError
-from babelir.utils.atomic import atomic_write_json, atomic_write_text
+from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_text
 from babelir.utils.cache import content_hash
 
 EXPERIMENT_KEYS = {"name", "description", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
@@ -310,6 +310,42 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
     return "\n".join(lines) + "\n"
 
 
+def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
+    """Grouped bars: the main metric per language (and per group mean) for each condition, with the
+    spread over seeds as error bars; written atomically as PNG (Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    conds = [c.name for c in exp.conditions if c.name in results["conditions"]]
+    if not conds:
+        return
+    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"])
+    columns = [(_language(b), [b]) for b in benches]
+    columns += [(f"mean\n{g}", [b for b in benches if _language(b) in m]) for g, m in exp.groups.items()]
+    fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.2), dpi=110)
+    width = 0.8 / len(conds)
+    x = np.arange(len(columns))
+    for i, name in enumerate(conds):
+        seeds = list(results["conditions"][name].values())
+        per_seed = [[100 * statistics.mean(s["scores"][b] for b in members) for s in seeds] for _, members in columns]
+        means = [statistics.mean(v) for v in per_seed]
+        spread = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in per_seed]
+        ax.bar(x + (i - (len(conds) - 1) / 2) * width, means, width, yerr=spread, capsize=2, label=name)
+    ax.set_xticks(x, [label for label, _ in columns])
+    low = min(100 * min(s["scores"].values()) for c in conds for s in results["conditions"][c].values())
+    ax.set_ylim(max(0.0, low - 5), None)
+    ax.set_ylabel("main metric x100 (nDCG@10)")
+    ax.set_title(f"{exp.name} (mean over seeds {exp.seeds}; bars: ±1 sd)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_open(path, "wb", encoding=None) as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------------------------- command
 
 
@@ -352,6 +388,7 @@ def run_command(args: argparse.Namespace) -> int:
         save(results)
     markdown = report_markdown(exp, results, command)
     atomic_write_text(output.with_suffix(".md"), markdown)
+    plot_results(exp, results, output.with_suffix(".png"))
     print(markdown)
     failed = [row for row in check_expected(exp, results) if not row[4]]
     return 1 if failed else 0
