@@ -325,7 +325,7 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"])
     columns = [(_language(b), [b]) for b in benches]
     columns += [(f"mean\n{g}", [b for b in benches if _language(b) in m]) for g, m in exp.groups.items()]
-    fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.8), dpi=110)
     width = 0.8 / len(conds)
     x = np.arange(len(columns))
     for i, name in enumerate(conds):
@@ -333,13 +333,15 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
         per_seed = [[100 * statistics.mean(s["scores"][b] for b in members) for s in seeds] for _, members in columns]
         means = [statistics.mean(v) for v in per_seed]
         spread = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in per_seed]
-        ax.bar(x + (i - (len(conds) - 1) / 2) * width, means, width, yerr=spread, capsize=2, label=name)
+        ax.bar(x + (i - (len(conds) - 1) / 2) * width, means, width, label=name,
+               yerr=spread if len(seeds) > 1 else None, capsize=2)
     ax.set_xticks(x, [label for label, _ in columns])
     low = min(100 * min(s["scores"].values()) for c in conds for s in results["conditions"][c].values())
     ax.set_ylim(max(0.0, low - 5), None)
     ax.set_ylabel("main metric x100 (nDCG@10)")
-    ax.set_title(f"{exp.name} (mean over seeds {exp.seeds}; bars: ±1 sd)", fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    spread_note = "; error bars ±1 sd over seeds" if len(exp.seeds) > 1 else ""
+    ax.set_title(f"{exp.name} (seeds {exp.seeds}{spread_note})", fontsize=10)
+    ax.legend(fontsize=7, ncol=min(4, len(conds)), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     with atomic_open(path, "wb", encoding=None) as handle:
         fig.savefig(handle, format="png")
