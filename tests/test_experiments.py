@@ -42,15 +42,19 @@ def fake(scores):
     return {"42": {"key": "k", "scores": scores, "per_query": per_query, "train": None}}
 
 
-def test_report_and_expected_scores(tmp_path):
+def experiment_with_results(tmp_path):
     path = tmp_path / "e.yaml"
     path.write_text(GOOD)
-    exp = load_experiment(path)
     results = {"conditions": {
         "base": fake({"bible-xref-en-mini": 0.2, "bible-xref-sw-mini": 0.1}),
         "a": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.2}),
         "b": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.25}),
     }}
+    return load_experiment(path), results
+
+
+def test_report_and_expected_scores(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
     markdown = report_markdown(exp, results, "babelir experiment e.yaml")
     assert "| b | 30.0 | 25.0 | 25.0 | - | - |" in markdown
     assert "| b | no-parallel | +5.00 |" in markdown
@@ -63,13 +67,7 @@ def test_plot_writes_a_png(tmp_path):
 
     from babelir.experiments import plot_results
 
-    path = tmp_path / "e.yaml"
-    path.write_text(GOOD)
-    exp = load_experiment(path)
-    results = {"conditions": {
-        "base": fake({"bible-xref-en-mini": 0.2, "bible-xref-sw-mini": 0.1}),
-        "b": fake({"bible-xref-en-mini": 0.3, "bible-xref-sw-mini": 0.25}),
-    }}
+    exp, results = experiment_with_results(tmp_path)
     plot_results(exp, results, tmp_path / "e.png")
     assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert matplotlib.image.imread(tmp_path / "e.png").shape[1] >= 700
