@@ -142,8 +142,6 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     the patterns of ONNX Runtime's BERT fusions (Attention, SkipLayerNorm, Gelu), which the int8 path
     needs to quantise the attention projections too.
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
     from sentence_transformers import SentenceTransformer
 
@@ -193,13 +191,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     optimized.save_model_to_file(str(out_dir / "model.onnx"))
     raw.unlink()
     if quantize:
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" advice is for CNNs
-        try:
-            _quantize(quantize_dynamic, QuantType, onnx, out_dir)
-        finally:
-            root.setLevel(level)
+        _quantize(out_dir)
     st.tokenizer.backend_tokenizer.save(str(out_dir / "tokenizer.json"))
     meta = {
         "format": ONNX_FORMAT,
@@ -216,18 +208,28 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     return out_dir
 
 
-def _quantize(quantize_dynamic: Any, QuantType: Any, onnx: Any, out_dir: Path) -> None:
-    # int8 weights, uint8 activations (dynamic: per-batch activation scales, no calibration data needed);
-    # per-channel scales keep the small-norm rows of the projections accurate.
-    quantize_dynamic(
-        str(out_dir / "model.onnx"),
-        str(out_dir / "model-int8.onnx"),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul", "Attention"],
-        # fused com.microsoft ops defeat ONNX shape inference; their outputs are float32
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+def _quantize(out_dir: Path) -> None:
+    """``out_dir/model.onnx`` -> ``out_dir/model-int8.onnx``: int8 weights, uint8 activations (dynamic:
+    per-batch activation scales, no calibration data needed); per-channel scales keep the small-norm
+    rows of the projections accurate."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" advice is for CNNs
+    try:
+        quantize_dynamic(
+            str(out_dir / "model.onnx"),
+            str(out_dir / "model-int8.onnx"),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention"],
+            # fused com.microsoft ops defeat ONNX shape inference; their outputs are float32
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        root.setLevel(level)
 
 
 def onnx_cache_for(model_dir: str | os.PathLike) -> Path:
