@@ -4,10 +4,9 @@
 """
 
 import argparse
-from collections import Counter
 
 from babelir.data.trec import read_run
-from babelir.evaluation.metrics import ranked_lists
+from babelir.evaluation.metrics import document_language_share
 
 
 def main() -> None:
@@ -15,10 +14,9 @@ def main() -> None:
     parser.add_argument("run")
     parser.add_argument("--top", type=int, default=5, help="languages to print")
     args = parser.parse_args()
-    lists = ranked_lists(read_run(args.run), 20).values()
-    counts = Counter(doc.split(":")[0] for docs in lists for doc in docs)
-    total = sum(counts.values())
-    print(", ".join(f"{lang} {100 * n / total:.1f}" for lang, n in counts.most_common(args.top)))
+    shares = document_language_share(read_run(args.run), lambda doc: doc.split(":")[0], depth=20)
+    top = sorted(shares.items(), key=lambda item: -item[1])[: args.top]
+    print(", ".join(f"{lang} {100 * share:.1f}" for lang, share in top))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ are easy to build, test and write in TREC format.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import ir_measures
 
@@ -135,6 +136,16 @@ def trec_order(docs: Mapping[str, float]) -> list[tuple[str, float]]:
 def ranked_lists(run: Run, depth: int | None = None) -> dict[str, list[str]]:
     """Documents per query in trec_eval's rank order (so shares and metrics see the same top k)."""
     return {qid: [d for d, _ in trec_order(docs)[:depth]] for qid, docs in run.items()}
+
+
+def document_language_share(run: Run, doc_language: Callable[[str], str], depth: int = 20) -> dict[str, float]:
+    """Share of each document language among all top-``depth`` entries of ``run`` (sorted by language).
+
+    A hub language (one the model prefers whatever the query's language) shows up far above 1/L.
+    """
+    counts = Counter(doc_language(d) for docs in ranked_lists(run, depth).values() for d in docs)
+    total = sum(counts.values()) or 1
+    return {lang: n / total for lang, n in sorted(counts.items())}
 
 
 def own_language_share(

@@ -23,10 +23,10 @@ from babelir.evaluation.benchmarks import Benchmark, load_benchmark, resolve_nam
 from babelir.evaluation.metrics import (
     aggregate,
     display,
+    document_language_share,
     evaluate_run,
     ideal_scores,
     own_language_share,
-    ranked_lists,
 )
 from babelir.evaluation.models import Retriever, load_retriever
 
@@ -166,15 +166,9 @@ def _pool_extras(bench: Benchmark, run: dict, per_query: dict[str, dict[str, flo
         row["own_language_share@20"] = _mean(shares["observed"], qids)
         row["relevance_share"] = _mean(shares["relevance"], qids)
         by_lang[lang] = row
-    # which languages fill the top 20 overall: a hub language shows up far above 1/L
-    hub: dict[str, int] = {}
-    for docs in ranked_lists(run, 20).values():
-        for d in docs:
-            hub[dlang[d]] = hub.get(dlang[d], 0) + 1
-    total = sum(hub.values()) or 1
     return {
         "own_language_share@20": _mean(shares["observed"]),
-        "document_language_share@20": {lang: n / total for lang, n in sorted(hub.items())},
+        "document_language_share@20": document_language_share(run, dlang.__getitem__, depth=20),
         "relevance_share": _mean(shares["relevance"]),
         "ceiling": ideal_scores(bench.qrels, bench.meta.measures),
         "by_query_language": by_lang,
