@@ -151,7 +151,7 @@ def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple
     config = TrainConfig(**{**exp.defaults, **(cond.train or {}), "seed": seed, "progress": False}).validate()
     if cond.backbone:
         config.backbone = cond.backbone
-    out = runs_dir / "models" / content_hash(config.to_dict())
+    out = runs_dir / "models" / content_hash(config.identity())
     if finished_model(out, config) is None:
         CoTrainer(config, out).train(resume=True)
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]

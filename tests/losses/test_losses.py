@@ -163,3 +163,23 @@ def test_cotraining_accepts_another_retrieval_loss():
     loss = CoTrainingLoss(model, semantic_weight=1.0, language_weight=0, retrieval_loss=ConstantRetrieval())
     parts = loss([{"ids": torch.tensor([2 * i, 2 * i + 1])} for i in range(4)])
     assert float(parts["retrieval"]) == 3.0 and "semantic" in parts
+
+
+def test_cotraining_aux_temperature_applies_to_auxiliary_losses_only():
+    table = torch.randn(10, 8, generator=torch.Generator().manual_seed(4))
+    model = LookupModel(table)
+    cols = [{"ids": torch.tensor([2 * i, 2 * i + 1])} for i in range(5)]
+    e = [table[2 * i : 2 * i + 2] for i in range(5)]
+    parts = CoTrainingLoss(model, temperature=TAU, aux_temperature=0.2, semantic_weight=1.0, language_weight=1.0)(cols)
+    assert float(parts["retrieval"]) == pytest.approx(
+        float(RetrievalInfoNCELoss(None, TAU).compute_from_embeddings(e[0], e[1]))
+    )
+    assert float(parts["semantic"]) == pytest.approx(
+        float(SemanticContrastiveLoss(None, 0.2).compute_from_embeddings(e[2], e[3]))
+    )
+    assert float(parts["language"]) == pytest.approx(
+        float(LanguageContrastiveLoss(None, 0.2).compute_from_embeddings(e[2], e[3], e[4]))
+    )
+    assert float(parts["language"]) != pytest.approx(
+        float(LanguageContrastiveLoss(None, TAU).compute_from_embeddings(e[2], e[3], e[4]))
+    )

@@ -60,3 +60,23 @@ def test_integer_values_of_float_fields_become_floats_so_equal_settings_hash_equ
     assert isinstance(from_yaml.steps, int)
     explicit = TrainConfig(language_weight=30.0, semantic_weight=0.0).validate()
     assert content_hash(from_yaml.to_dict()) == content_hash(explicit.to_dict())
+
+
+def test_identity_leaves_out_later_fields_at_their_default_so_older_runs_are_still_found() -> None:
+    from babelir.training.config import LATER_FIELDS, run_identity
+
+    config = TrainConfig().validate()
+    saved_before_the_field_existed = {k: v for k, v in config.to_dict().items() if k not in LATER_FIELDS}
+    assert run_identity(saved_before_the_field_existed) == config.identity()
+    assert run_identity(config.to_dict()) == config.identity()
+    changed = TrainConfig(aux_temperature=0.02).validate()
+    assert changed.identity()["aux_temperature"] == 0.02
+    assert changed.identity() != config.identity()
+    assert changed.effective_aux_temperature == 0.02 and config.effective_aux_temperature == config.temperature
+
+
+def test_aux_prompt_must_be_known() -> None:
+    with pytest.raises(DataError, match="aux_prompt: must be one of query, document, alternate, none"):
+        TrainConfig(aux_prompt="passage").validate()
+    with pytest.raises(DataError, match="aux_temperature: must not be negative"):
+        TrainConfig(aux_temperature=-1.0).validate()

@@ -134,3 +134,14 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path):
     assert_same_weights(tmp_path / "full" / "model", run / "model")
     steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 17))
+
+
+def test_alternate_aux_prompt_switches_the_auxiliary_side_each_step(tmp_path):
+    trainer = CoTrainer(small_config(write_data(tmp_path / "data"), aux_prompt="alternate"), tmp_path / "run")
+    query, document = trainer.prompts["query"], trainer.prompts["document"]
+    assert query and document and query != document
+    for step, prompt in [(0, query), (1, document), (2, query)]:
+        columns = trainer.columns(step)
+        assert all(text.startswith(query) for text in columns[0])  # queries keep the query prompt
+        for column in columns[2:]:  # source, translation, nonparallel: one prompt per step
+            assert all(text.startswith(prompt) for text in column), (step, column[:2])

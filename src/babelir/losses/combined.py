@@ -31,7 +31,10 @@ class CoTrainingLoss(nn.Module):
 
     Args:
         model: a ``SentenceTransformer`` (or any module returning ``sentence_embedding``).
-        temperature: :math:`\tau` shared by the three losses.
+        temperature: :math:`\tau` of the retrieval loss (and of the auxiliary ones unless ``aux_temperature``).
+        aux_temperature: :math:`\tau` of the semantic and language losses (default: ``temperature``). In
+            its quadratic regime the uniform language loss is about :math:`\log 2 + \Delta^2 / 8\tau^2`
+            (:math:`\Delta` a cosine gap), so there a lower temperature acts like a larger weight.
         semantic_weight, language_weight: :math:`\lambda_{sem}`, :math:`\lambda_{lang}`. Defaults 0 and
             10, chosen on multilingual-e5-small over three seeds in ``reports/claims.md``: the uniform
             language loss stays within ~0.02 of its minimum log 2, so it needs a large weight to steer
@@ -52,6 +55,7 @@ class CoTrainingLoss(nn.Module):
         self,
         model: nn.Module,
         temperature: float = 0.05,
+        aux_temperature: float | None = None,
         semantic_weight: float = 0.0,
         language_weight: float = 10.0,
         language_variant: Variant = "uniform",
@@ -65,13 +69,14 @@ class CoTrainingLoss(nn.Module):
             raise ValueError("loss weights must be non-negative")
         self.model = model
         self.temperature = temperature
+        self.aux_temperature = aux_temperature or temperature
         self.semantic_weight = float(semantic_weight)
         self.language_weight = float(language_weight)
         self.num_negatives = int(num_negatives)
         self.embedder = embedder
         self.retrieval = retrieval_loss or RetrievalInfoNCELoss(model, temperature, gather_across_devices)
-        self.semantic = SemanticContrastiveLoss(model, temperature, gather_across_devices)
-        self.language = LanguageContrastiveLoss(model, temperature, language_variant, gather_across_devices)
+        self.semantic = SemanticContrastiveLoss(model, self.aux_temperature, gather_across_devices)
+        self.language = LanguageContrastiveLoss(model, self.aux_temperature, language_variant, gather_across_devices)
 
     @property
     def uses_parallel(self) -> bool:
@@ -120,6 +125,7 @@ class CoTrainingLoss(nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         return {
             "temperature": self.temperature,
+            "aux_temperature": self.aux_temperature,
             "semantic_weight": self.semantic_weight,
             "language_weight": self.language_weight,
             "language_variant": self.language.variant,

@@ -39,13 +39,16 @@ class TrainConfig:
     nonparallel_per_language: int = 1000  # embedded default only
     # --- losses
     temperature: float = 0.05
+    aux_temperature: float = 0.0  # temperature of the semantic and language losses; 0 = `temperature`
     # weights chosen in reports/claims.md (three seeds): the semantic loss cost English 1.5-4 nDCG points
     # at weights 0.1-1 and helped no language (me5-small already aligns translations); the uniform language
     # loss stays within ~0.02 of log 2, so it needs a large weight to matter
     semantic_weight: float = 0.0
     language_weight: float = 10.0
     language_variant: str = "uniform"  # uniform | rank (see babelir.losses.language)
-    aux_prompt: str = "query"  # prompt for parallel/non-parallel sentences: query | document | none
+    # prompt of the parallel/non-parallel sentences, i.e. which side of the dual encoder the auxiliary
+    # losses train: query | document | alternate (query on even steps, document on odd) | none
+    aux_prompt: str = "query"
     num_negatives: int = 0  # hard negatives per query taken from the retrieval data
     # --- optimisation
     steps: int = 200
@@ -72,12 +75,13 @@ class TrainConfig:
         problems = []
         if self.language_variant not in ("uniform", "rank"):
             problems.append(("language_variant", f"must be 'uniform' or 'rank', got {self.language_variant!r}"))
-        if self.aux_prompt not in ("query", "document", "none"):
-            problems.append(("aux_prompt", f"must be query, document or none, got {self.aux_prompt!r}"))
+        if self.aux_prompt not in AUX_PROMPTS:
+            problems.append(("aux_prompt", f"must be one of {', '.join(AUX_PROMPTS)}, got {self.aux_prompt!r}"))
         for name in ("steps", "batch_size", "aux_batch_size", "max_seq_length", "bucket_window"):
             if getattr(self, name) < 1:
                 problems.append((name, "must be at least 1"))
-        for name in ("semantic_weight", "language_weight", "warmup_steps", "checkpoint_every", "num_threads"):
+        for name in ("semantic_weight", "language_weight", "aux_temperature", "warmup_steps", "checkpoint_every",
+                     "num_threads"):
             if getattr(self, name) < 0:
                 problems.append((name, "must not be negative"))
         if not self.temperature > 0:
@@ -89,6 +93,26 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def effective_aux_temperature(self) -> float:
+        return self.aux_temperature or self.temperature
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that name a run (cache keys, "finished with these settings" checks): every field,
+        except that fields added after runs were published are left out while at their default, so
+        models trained before a field existed keep their identity."""
+        return run_identity(self.to_dict())
+
+
+AUX_PROMPTS = ("query", "document", "alternate", "none")
+# field -> default, for fields added after trained runs existed (see TrainConfig.identity)
+LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0}
+
+
+def run_identity(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` (a saved ``TrainConfig.to_dict()``, old or new) without later fields at their default."""
+    return {k: v for k, v in settings.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}

@@ -40,7 +40,7 @@ print(model.similarity(q, d))
 {data}
 
 ## Losses
-`L = L_IR + {sem} * L_sem + {lang} * L_lang` (language loss reading: `{variant}`), temperature {tau}.
+`L = L_IR + {sem} * L_sem + {lang} * L_lang` (language loss reading: `{variant}`), temperature {tau} (auxiliary losses {aux_tau}).
 Configuration: `{loss_config}`.
 
 ## Settings
@@ -75,6 +75,7 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         lang=config.language_weight,
         variant=config.language_variant,
         tau=config.temperature,
+        aux_tau=config.effective_aux_temperature,
         loss_config=json.dumps(loss.get_config_dict()),
         config=config_to_yaml(config),
         citation=loss.citation.strip(),

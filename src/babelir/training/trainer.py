@@ -33,7 +33,7 @@ from babelir.training.checkpoint import (
     restore_rank_rng,
     save_checkpoint,
 )
-from babelir.training.config import TrainConfig, config_to_yaml
+from babelir.training.config import TrainConfig, config_to_yaml, run_identity
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import TRAINING_RECORD, write_model_card
@@ -88,8 +88,10 @@ def unused_parameters(model: torch.nn.Module) -> list[str]:
 def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path | None:
     """``OUTPUT/model`` if a run there finished with exactly ``config``, else None (train or resume)."""
     record = Path(output_dir) / MODEL_DIR / TRAINING_RECORD
-    if record.is_file() and json.loads(record.read_text(encoding="utf-8")).get("config") == config.to_dict():
-        return record.parent
+    if record.is_file():
+        saved = json.loads(record.read_text(encoding="utf-8")).get("config")
+        if isinstance(saved, dict) and run_identity(saved) == config.identity():
+            return record.parent
     return None
 
 
@@ -146,6 +148,7 @@ class CoTrainer:
         self.loss = CoTrainingLoss(
             self.model,
             temperature=config.temperature,
+            aux_temperature=config.effective_aux_temperature,
             semantic_weight=config.semantic_weight,
             language_weight=config.language_weight,
             language_variant=config.language_variant,
@@ -159,9 +162,7 @@ class CoTrainer:
         from transformers import get_linear_schedule_with_warmup
 
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, config.warmup_steps, config.steps)
-        self.prompts = {"query": self._prompt("query"), "document": self._prompt("document")}
-        aux = config.aux_prompt
-        self.prompts["aux"] = "" if aux == "none" else self._prompt(aux)
+        self.prompts = {"query": self._prompt("query"), "document": self._prompt("document"), "none": ""}
 
     def _check_divisible(self) -> None:
         """Global batches split into equal slices: needed for gathering and for mean-of-means = mean."""
@@ -199,12 +200,21 @@ class CoTrainer:
             return [s for s in self.data.nonparallel if s.language in source_languages]
         return self.data.nonparallel
 
+    def aux_role(self, step: int) -> str:
+        """Whose prompt the auxiliary sentences take at ``step`` (one per step, so that the language loss
+        never compares two prompts)."""
+        role = self.config.aux_prompt
+        if role == "alternate":
+            return "query" if step % 2 == 0 else "document"
+        return role
+
     def _prompt(self, role: str) -> str:
         return (getattr(self.model, "prompts", None) or {}).get(role, "") or ""
 
     def columns(self, step: int) -> list[list[str]]:
         """The texts of every column at ``step`` (prompts applied), in :class:`CoTrainingLoss` order."""
-        q, d, a = self.prompts["query"], self.prompts["document"], self.prompts["aux"]
+        q, d = self.prompts["query"], self.prompts["document"]
+        a = self.prompts[self.aux_role(step)]
         examples = [self.data.retrieval[i] for i in self.schedules["retrieval"].batch(step)]
         cols = [[q + e.query for e in examples], [d + e.positive for e in examples]]
         for k in range(self.config.num_negatives):
