@@ -29,6 +29,27 @@ def test_load_experiment_and_validate_settings(tmp_path):
         load_experiment(path)
 
 
+def test_extends_merges_mappings_and_replaces_the_rest(tmp_path):
+    (tmp_path / "e.yaml").write_text(GOOD)
+    child = tmp_path / "sub" / "child.yaml"
+    child.parent.mkdir()
+    child.write_text(
+        "extends: ../e.yaml\nname: child\ndefaults: {steps: 5}\nevaluation: {queries: 20}\nseeds: [1, 2]\n"
+        "conditions:\n  - {name: a, train: {semantic_weight: 0}}\n"
+    )
+    exp = load_experiment(child)
+    assert exp.name == "child" and exp.description == ""
+    assert exp.defaults == {"backbone": "tiny", "steps": 5}
+    assert (exp.benchmarks, exp.queries, exp.documents) == (["bible-xref-en", "bible-xref-sw"], 20, 50)
+    assert [c.name for c in exp.conditions] == ["a"] and exp.seeds == [1, 2] and exp.compare_to == "a"
+    (tmp_path / "e.yaml").write_text(GOOD + "extends: sub/child.yaml\n")
+    with pytest.raises(DataError, match="extends .* which extends this file again"):
+        load_experiment(child)
+    child.write_text("extends: missing.yaml\n")
+    with pytest.raises(DataError, match=r"missing\.yaml: experiment file not found"):
+        load_experiment(child)
+
+
 def test_paired_permutation_test():
     a = [0.1, 0.4, 0.3, 0.2, 0.5, 0.6, 0.2, 0.3, 0.1, 0.4] * 3
     assert paired_permutation_test(a, a) == 1.0

@@ -39,7 +39,7 @@ from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_text
 from babelir.utils.cache import content_hash
 
-EXPERIMENT_KEYS = {"name", "description", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
+EXPERIMENT_KEYS = {"name", "description", "extends", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
 CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description"}
 
 
@@ -68,8 +68,8 @@ class Experiment:
     description: str = ""
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    path = Path(path)
+def _read_experiment_file(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
+    """The file's mapping with its ``extends`` chain applied, and the line of each of its own keys."""
     try:
         text = path.read_text(encoding="utf-8")
         raw = yaml.safe_load(text) or {}
@@ -82,9 +82,31 @@ def load_experiment(path: str | Path) -> Experiment:
     node = yaml.compose(text)
     if isinstance(node, yaml.MappingNode):
         lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    if not isinstance(raw, dict):
+        raise DataError(path, 1, "an experiment file must be a mapping of keys to values")
     for key in raw:
         if key not in EXPERIMENT_KEYS:
             raise DataError(path, lines.get(str(key)), f"unknown key {key!r} (known: {', '.join(sorted(EXPERIMENT_KEYS))})")
+    if "extends" not in raw:
+        return raw, lines
+    parent_path = (path.parent / str(raw.pop("extends"))).resolve()
+    if parent_path in seen or parent_path == path.resolve():
+        raise DataError(path, lines.get("extends"), f"extends {parent_path.name}, which extends this file again")
+    parent, _ = _read_experiment_file(parent_path, (*seen, path.resolve()))
+    # mappings (defaults, evaluation, groups) merge key by key; anything else (conditions, seeds) replaces
+    merged = dict(parent)
+    merged.pop("name", None)
+    merged.pop("description", None)
+    for key, value in raw.items():
+        merged[key] = {**parent[key], **value} if isinstance(value, dict) and isinstance(parent.get(key), dict) else value
+    return merged, lines
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read an experiment file. ``extends: OTHER.yaml`` (relative to the file) starts from another file:
+    its ``defaults``, ``evaluation`` and ``groups`` merge key by key, other keys replace the parent's."""
+    path = Path(path)
+    raw, lines = _read_experiment_file(path)
     evaluation = raw.get("evaluation") or {}
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
