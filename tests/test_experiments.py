@@ -25,7 +25,10 @@ def test_load_experiment_and_validate_settings(tmp_path):
     with pytest.raises(DataError, match=r"e\.yaml:10: unknown key 'typo'"):
         load_experiment(path)
     path.write_text(GOOD.replace("semantic_weight: 0", "semantic_weigth: 0"))
-    with pytest.raises(DataError, match="semantic_weigth"):
+    with pytest.raises(DataError, match=r"e\.yaml:8: condition 'a': .*semantic_weigth"):
+        load_experiment(path)
+    path.write_text(GOOD.replace("{name: a,", "{name: a, b,"))
+    with pytest.raises(DataError, match=r"e\.yaml:8: condition 2: unknown keys \['b'\] \(a name that contains a comma"):
         load_experiment(path)
 
 

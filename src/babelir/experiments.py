@@ -82,6 +82,9 @@ def _read_experiment_file(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict
     node = yaml.compose(text)
     if isinstance(node, yaml.MappingNode):
         lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+        for key, value in node.value:
+            if key.value == "conditions" and isinstance(value, yaml.SequenceNode):
+                lines.update({f"conditions[{i}]": item.start_mark.line + 1 for i, item in enumerate(value.value, 1)})
     if not isinstance(raw, dict):
         raise DataError(path, 1, "an experiment file must be a mapping of keys to values")
     for key in raw:
@@ -111,11 +114,18 @@ def load_experiment(path: str | Path) -> Experiment:
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
     conditions = []
+    def condition_line(number: int) -> int | None:
+        return lines.get(f"conditions[{number}]", lines.get("conditions"))
+
     for number, item in enumerate(raw.get("conditions") or [], 1):
+        if not isinstance(item, dict):
+            raise DataError(path, condition_line(number), f"condition {number}: expected a mapping, got {item!r}")
         unknown = set(item) - CONDITION_KEYS
         if unknown or "name" not in item:
             problem = f"unknown keys {sorted(unknown)}" if unknown else "a condition needs a name"
-            raise DataError(path, lines.get("conditions"), f"condition {number}: {problem}")
+            if any(item[key] is None for key in unknown):
+                problem += " (a name that contains a comma needs quotes in a {...} mapping)"
+            raise DataError(path, condition_line(number), f"condition {number}: {problem}")
         train = item.get("train", {})
         conditions.append(Condition(
             name=str(item["name"]),
@@ -131,12 +141,12 @@ def load_experiment(path: str | Path) -> Experiment:
     from babelir.training.config import TrainConfig
 
     defaults = dict(raw.get("defaults") or {})
-    for cond in conditions:
+    for number, cond in enumerate(conditions, 1):
         if cond.train is not None:
             try:
                 TrainConfig(**{**defaults, **cond.train}).validate(str(path))
             except TypeError as err:
-                raise DataError(path, lines.get("conditions"), f"condition {cond.name!r}: {err}") from None
+                raise DataError(path, condition_line(number), f"condition {cond.name!r}: {err}") from None
     return Experiment(
         name=str(raw.get("name") or path.stem),
         path=path,
