@@ -53,6 +53,18 @@ def test_extends_merges_mappings_and_replaces_the_rest(tmp_path):
         load_experiment(child)
 
 
+def test_a_condition_can_name_its_own_reference(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    exp.conditions[2].compare_to = "base"
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| b (vs base) | no-parallel | +15.00 |" in markdown
+    assert "| base | no-parallel | -10.00 |" in markdown
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("tolerance: 0.01}", "tolerance: 0.01, compare_to: nothing}"))
+    with pytest.raises(DataError, match=r"e\.yaml:9: condition 'b': compare_to 'nothing' is not a condition"):
+        load_experiment(path)
+
+
 def test_paired_permutation_test():
     a = [0.1, 0.4, 0.3, 0.2, 0.5, 0.6, 0.2, 0.3, 0.1, 0.4] * 3
     assert paired_permutation_test(a, a) == 1.0

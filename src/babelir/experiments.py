@@ -40,7 +40,7 @@ from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_te
 from babelir.utils.cache import content_hash
 
 EXPERIMENT_KEYS = {"name", "description", "extends", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
-CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description"}
+CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description", "compare_to"}
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Condition:
     expected: dict[str, float] = field(default_factory=dict)
     tolerance: float = 0.01
     description: str = ""
+    compare_to: str | None = None  # this condition's reference in the significance table (default: the file's)
 
 
 @dataclass
@@ -134,9 +135,14 @@ def load_experiment(path: str | Path) -> Experiment:
             expected={str(k): float(v) for k, v in (item.get("expected") or {}).items()},
             tolerance=float(item.get("tolerance", 0.01)),
             description=str(item.get("description", "")),
+            compare_to=item.get("compare_to"),
         ))
     if not conditions:
         raise DataError(path, lines.get("conditions"), "an experiment needs at least one condition")
+    names = [c.name for c in conditions]
+    for number, cond in enumerate(conditions, 1):
+        if cond.compare_to is not None and cond.compare_to not in names:
+            raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {cond.compare_to!r} is not a condition")
     # validate every condition's settings now, not after an hour of training
     from babelir.training.config import TrainConfig
 
@@ -318,22 +324,24 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
         row.append(f"{statistics.mean(t['seconds'] for t in trains):.0f}" if trains else "-")
         row.append(f"{statistics.mean(t['examples_per_s'] for t in trains):.1f}" if trains else "-")
         lines.append("| " + " | ".join(row) + " |")
-    if exp.compare_to and exp.compare_to in results["conditions"]:
-        lines += ["", f"Paired permutation test against `{exp.compare_to}` over queries (per-query scores "
-                  "averaged over seeds; 10,000 sign flips):", "",
+    references = {c.name: c.compare_to or exp.compare_to for c in exp.conditions if c.name in conds}
+    references = {name: ref for name, ref in references.items() if ref in conds and ref != name}
+    if references:
+        against = f"`{exp.compare_to}` (unless a row names another condition)" if exp.compare_to else "the condition each row names"
+        lines += ["", f"Paired permutation test against {against} "
+                  "over queries (per-query scores averaged over seeds; 10,000 sign flips):", "",
                   "| condition | group | Δ x100 | p |", "|---|---|---:|---:|"]
-        ref = _mean_per_query(results["conditions"][exp.compare_to], benches)
-        for name in conds:
-            if name == exp.compare_to:
-                continue
+        for name, reference in references.items():
+            ref = _mean_per_query(results["conditions"][reference], benches)
             other = _mean_per_query(results["conditions"][name], benches)
+            label = name if reference == exp.compare_to else f"{name} (vs {reference})"
             for group, members in {"all": langs, **exp.groups}.items():
                 keys = [k for k in ref if _language(k[0]) in members and k in other]
                 if not keys:
                     continue
                 a, b = [ref[k] for k in keys], [other[k] for k in keys]
                 delta = 100 * (statistics.mean(b) - statistics.mean(a))
-                lines.append(f"| {name} | {group} | {delta:+.2f} | {paired_permutation_test(a, b):.4f} |")
+                lines.append(f"| {label} | {group} | {delta:+.2f} | {paired_permutation_test(a, b):.4f} |")
     checks = check_expected(exp, results)
     if checks:
         lines += ["", "| condition | benchmark | expected | measured | |", "|---|---|---:|---:|---|"]
