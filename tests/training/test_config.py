@@ -80,3 +80,12 @@ def test_aux_prompt_must_be_known() -> None:
         TrainConfig(aux_prompt="passage").validate()
     with pytest.raises(DataError, match="aux_temperature: must not be negative"):
         TrainConfig(aux_temperature=-1.0).validate()
+
+
+def test_configs_default_yaml_writes_out_the_dataclass_defaults() -> None:
+    from pathlib import Path
+
+    from babelir.training.config import build_config
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+    assert build_config(str(path)) == TrainConfig().validate()

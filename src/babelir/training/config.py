@@ -42,7 +42,8 @@ class TrainConfig:
     aux_temperature: float = 0.0  # temperature of the semantic and language losses; 0 = `temperature`
     # weights chosen in reports/claims.md (three seeds): the semantic loss cost English 1.5-4 nDCG points
     # at weights 0.1-1 and helped no language (me5-small already aligns translations); the uniform language
-    # loss stays within ~0.02 of log 2, so it needs a large weight to matter
+    # loss stays within ~0.02 of log 2, so it needs a large weight to matter (at 60 steps of 8; at 120
+    # steps weights 1-3 did better than 10, one seed: lower it for longer runs)
     semantic_weight: float = 0.0
     language_weight: float = 10.0
     language_variant: str = "uniform"  # uniform | rank (see babelir.losses.language)
