@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import zlib
+from collections import Counter
 from pathlib import Path
 
 from babelir.data.defaults import build_default_data
@@ -32,14 +33,15 @@ def main() -> None:
     verses = {lang: bible.usable_verses(lang, bible.OLD_TESTAMENT) for lang in args.languages}
     keys = {bible.verse_key(vid): vid for vid in bible.usable_verses("en", bible.OLD_TESTAMENT)}
     data = build_default_data()
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with open(data.retrieval_path, encoding="utf-8") as rows, atomic_open(args.output) as out:
         for line in rows:
             row = json.loads(line)
-            if args.only_cross_references and row.get("source") != "bible-xref":
-                continue
-            if row.get("source") == "bible-xref":
+            if row.get("source") != "bible-xref":
+                if args.only_cross_references:
+                    continue
+            else:
                 # the pair's language: a fixed function of the pair, so the file is the same on every run
                 pair = f"{row['query_id']}>{row['positive_id']}".encode()
                 start = zlib.crc32(pair) % len(args.languages)
@@ -49,9 +51,9 @@ def main() -> None:
                         row["query"], row["positive"] = verses[lang][src], verses[lang][dst]
                         row["language"] = lang
                         break
-                counts[row.get("language", "en")] = counts.get(row.get("language", "en"), 0) + 1
+                counts[row.get("language", "en")] += 1
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {args.output}; cross-reference pairs per language: {counts}")
+    print(f"wrote {args.output}; cross-reference pairs per language: {dict(counts)}")
 
 
 if __name__ == "__main__":

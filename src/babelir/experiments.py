@@ -114,10 +114,10 @@ def load_experiment(path: str | Path) -> Experiment:
     evaluation = raw.get("evaluation") or {}
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
-    conditions = []
     def condition_line(number: int) -> int | None:
         return lines.get(f"conditions[{number}]", lines.get("conditions"))
 
+    conditions = []
     for number, item in enumerate(raw.get("conditions") or [], 1):
         if not isinstance(item, dict):
             raise DataError(path, condition_line(number), f"condition {number}: expected a mapping, got {item!r}")
@@ -302,11 +302,17 @@ def check_expected(exp: Experiment, results: dict[str, Any]) -> list[tuple[str, 
     return rows
 
 
-def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
+def _reported(exp: Experiment, results: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The conditions with results (in the file's order) and the benchmarks they were scored on."""
     conds = [c.name for c in exp.conditions if c.name in results["conditions"]]
+    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"]) if conds else []
+    return conds, benches
+
+
+def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
+    conds, benches = _reported(exp, results)
     if not conds:
         return ""
-    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"])
     langs = [_language(b) for b in benches]
     headers = ["condition", *langs, *(f"mean {g}" for g in exp.groups), "train s", "examples/s"]
     lines = [f"### {exp.name}", "", exp.description.strip(), "", f"Command: `{command}`", "",
@@ -359,10 +365,9 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    conds = [c.name for c in exp.conditions if c.name in results["conditions"]]
+    conds, benches = _reported(exp, results)
     if not conds:
         return
-    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"])
     columns = [(_language(b), [b]) for b in benches]
     columns += [(f"mean\n{g}", [b for b in benches if _language(b) in m]) for g, m in exp.groups.items()]
     fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.8), dpi=110)
