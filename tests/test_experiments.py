@@ -30,6 +30,11 @@ def test_load_experiment_and_validate_settings(tmp_path):
     path.write_text(GOOD.replace("{name: a,", "{name: a, b,"))
     with pytest.raises(DataError, match=r"e\.yaml:8: condition 2: unknown keys \['b'\] \(a name that contains a comma"):
         load_experiment(path)
+    path.write_text(GOOD.replace("{name: base, train: false}", "{name: base, train: false, scoring: maxsim}"))
+    assert load_experiment(path).conditions[0].scoring == "maxsim"
+    path.write_text(GOOD.replace("{name: base, train: false}", "{name: base, train: false, scoring: colbert}"))
+    with pytest.raises(DataError, match=r"e\.yaml:7: condition 'base': scoring must be one of auto, dense, maxsim"):
+        load_experiment(path)
 
 
 def test_extends_merges_mappings_and_replaces_the_rest(tmp_path):

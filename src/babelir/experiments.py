@@ -40,7 +40,7 @@ from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_te
 from babelir.utils.cache import content_hash
 
 EXPERIMENT_KEYS = {"name", "description", "extends", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
-CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description", "compare_to"}
+CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description", "compare_to", "scoring"}
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Condition:
     tolerance: float = 0.01
     description: str = ""
     compare_to: str | None = None  # this condition's reference in the significance table (default: the file's)
+    scoring: str = "auto"  # dense | maxsim | auto (maxsim for models trained with retriever: late-interaction)
 
 
 @dataclass
@@ -136,11 +137,16 @@ def load_experiment(path: str | Path) -> Experiment:
             tolerance=float(item.get("tolerance", 0.01)),
             description=str(item.get("description", "")),
             compare_to=item.get("compare_to"),
+            scoring=str(item.get("scoring", "auto")),
         ))
     if not conditions:
         raise DataError(path, lines.get("conditions"), "an experiment needs at least one condition")
+    from babelir.evaluation.models import SCORINGS
+
     names = [c.name for c in conditions]
     for number, cond in enumerate(conditions, 1):
+        if cond.scoring not in SCORINGS:
+            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, got {cond.scoring!r}")
         if cond.compare_to is not None and cond.compare_to not in names:
             raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {cond.compare_to!r} is not a condition")
     # validate every condition's settings now, not after an hour of training
@@ -229,6 +235,8 @@ def run_experiment(
         for seed in seeds:
             # expected scores and descriptions do not change what is measured: keep them out of the key
             what = [cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
+            if cond.scoring != "auto":  # only then, so results saved before the key existed stay valid
+                what.append(cond.scoring)
             key = content_hash(what)
             done = results["conditions"].get(cond.name, {}).get(str(seed))
             if done and done.get("key") == key:
@@ -242,7 +250,7 @@ def run_experiment(
                 log(f"{cond.name} seed {seed}: training")
                 model, train_info = _train(exp, cond, seed, runs_dir)
             log(f"{cond.name} seed {seed}: evaluating {model}")
-            retriever = load_retriever(model)
+            retriever = load_retriever(model, scoring=cond.scoring)
             scores, per_query = {}, {}
             for bench in benches:
                 res = evaluate_benchmark(retriever, bench, 32, out / "runs", False)

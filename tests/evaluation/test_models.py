@@ -66,3 +66,48 @@ def test_use_multilingual_baseline() -> None:
     assert emb.shape == (3, 512) and stats.encoded == 3
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     assert emb[0] @ emb[1] > emb[0] @ emb[2]  # a translation is closer than an unrelated sentence
+
+
+def test_late_interaction_scores_are_maxsim_of_token_vectors(tiny_encoder) -> None:
+    import torch
+
+    from babelir.evaluation.models import LateInteractionRetriever
+    from babelir.losses import maxsim
+
+    retriever = LateInteractionRetriever(tiny_encoder, doc_chunk=2, query_chunk=1)  # chunk edges exercised
+    queries = retriever.encode_tokens(["a cat", "heavy rain in town"], "query", 8, False, "")
+    docs = retriever.encode_tokens(["the cat sleeps", "rain", "bread is baked every morning"], "document", 8, False, "")
+    assert [len(t) for t in docs][1] < [len(t) for t in docs][2]  # padding removed per text
+    got = retriever.scores(queries, docs)
+    for i, q in enumerate(queries):
+        for j, d in enumerate(docs):
+            want = maxsim(q[None], torch.ones(1, len(q)), d[None], torch.ones(1, len(d)))
+            assert got[i, j] == pytest.approx(float(want), abs=1e-5)
+
+
+def test_scoring_follows_the_training_record(tiny_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from babelir.evaluation.models import LateInteractionRetriever
+
+    assert isinstance(load_retriever(str(tiny_dir)), DenseRetriever)
+    assert isinstance(load_retriever(str(tiny_dir), scoring="maxsim"), LateInteractionRetriever)
+    late = Path(shutil.copytree(tiny_dir, tmp_path / "late"))
+    (late / "babelir_training.json").write_text(json.dumps({"config": {"retriever": "late-interaction"}}))
+    assert isinstance(load_retriever(str(late)), LateInteractionRetriever)
+    assert isinstance(load_retriever(str(late), scoring="dense"), DenseRetriever)
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        load_retriever(str(late), scoring="colbert")
+    (late / "babelir_training.json").write_text("{not json")
+    with pytest.raises(ValueError, match="babelir_training.json"):
+        load_retriever(str(late))
+
+
+def test_late_interaction_evaluation_runs_end_to_end(beir_folder: Path, tiny_dir: Path) -> None:
+    from babelir.evaluation.runner import evaluate
+
+    results = evaluate(str(tiny_dir), [str(beir_folder)], scoring="maxsim", show_progress=False)
+    result = next(iter(results.benchmarks.values()))
+    assert 0.0 <= result.main_score <= 1.0
+    assert result.timings["cached_texts"] == 0
+    assert results.model["type"] == "late-interaction"

@@ -21,7 +21,12 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
-from babelir.losses import LanguageContrastiveLoss, RetrievalInfoNCELoss, SemanticContrastiveLoss
+from babelir.losses import (
+    LanguageContrastiveLoss,
+    LateInteractionInfoNCELoss,
+    RetrievalInfoNCELoss,
+    SemanticContrastiveLoss,
+)
 from babelir.training.distributed import DistributedContext, launched_by_torchrun
 
 from .test_trainer import assert_same_weights, small_config, write_data
@@ -57,21 +62,43 @@ class Projection(nn.Module):
         self.linear = nn.Linear(12, 8)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"sentence_embedding": self.linear(features["x"])}
+        return {"sentence_embedding": self.linear(features["x"])}  # per token for (n, length, 12) inputs
 
 
 def _inputs() -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
     ir, aux = 6, 8  # global batches: 3 / 4 rows per rank
     sizes = {"query": ir, "positive": ir, "negative": ir, "source": aux, "target": aux, "other": aux}
-    return {name: torch.randn(n, 12, generator=gen) for name, n in sizes.items()}
+    columns = {name: torch.randn(n, 12, generator=gen) for name, n in sizes.items()}
+    # token columns for late interaction: rank 0's rows (the first 3) are shorter, so each rank pads
+    # to a different length before the cross-rank gather
+    for name in ("query", "positive", "negative"):
+        lengths = torch.randint(1, 4, (ir // 2,), generator=gen).tolist() + torch.randint(
+            1, 7, (ir // 2,), generator=gen).tolist()
+        columns[f"tokens-{name}"] = torch.randn(ir, 6, 12, generator=gen)
+        columns[f"mask-{name}"] = torch.tensor([[1.0] * n + [0.0] * (6 - n) for n in lengths])
+    return columns
 
 
-CASES = ("retrieval", "semantic", "language-uniform", "language-rank")
+def _trim(columns: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Cut each token column to its longest row, as a tokenizer pads a batch."""
+    out = dict(columns)
+    for name in ("query", "positive", "negative"):
+        longest = int(columns[f"mask-{name}"].sum(1).max())
+        out[f"tokens-{name}"] = columns[f"tokens-{name}"][:, :longest]
+        out[f"mask-{name}"] = columns[f"mask-{name}"][:, :longest]
+    return out
+
+
+CASES = ("retrieval", "semantic", "language-uniform", "language-rank", "late-interaction")
 
 
 def _case_loss(case: str, embed: Any, columns: dict[str, torch.Tensor], gather: bool) -> torch.Tensor:
-    e = {name: embed({"x": x}) for name, x in columns.items()}
+    e = {name: embed({"x": x}) for name, x in columns.items() if not name.startswith("mask-")}
+    if case == "late-interaction":
+        loss = LateInteractionInfoNCELoss(nn.Identity(), 0.1, gather_across_devices=gather)
+        tokens = {n: (e[f"tokens-{n}"], columns[f"mask-{n}"]) for n in ("query", "positive", "negative")}
+        return loss.compute_from_tokens(tokens["query"], [tokens["positive"], tokens["negative"]])
     if case == "retrieval":
         loss = RetrievalInfoNCELoss(nn.Identity(), 0.1, gather_across_devices=gather)
         return loss.compute_from_embeddings(e["query"], e["positive"], [e["negative"]])
@@ -92,7 +119,7 @@ def _loss_worker(rank: int, rendezvous: str, out: str) -> None:
     ddp = DistributedDataParallel(model)
     dist = DistributedContext.current()
     columns = _inputs()
-    local = {name: dist.local_slice(x) for name, x in columns.items()}
+    local = _trim({name: dist.local_slice(x) for name, x in columns.items()})
     results = {}
     for case in CASES:
         # reference: one process, the whole global batch, no gathering (the process group is not used)

@@ -145,3 +145,24 @@ def test_alternate_aux_prompt_switches_the_auxiliary_side_each_step(tmp_path):
         assert all(text.startswith(query) for text in columns[0])  # queries keep the query prompt
         for column in columns[2:]:  # source, translation, nonparallel: one prompt per step
             assert all(text.startswith(prompt) for text in column), (step, column[:2])
+
+
+def test_late_interaction_training_lowers_its_loss_and_records_how_to_score(tmp_path):
+    from babelir.data.errors import DataError
+    from babelir.evaluation.models import LateInteractionRetriever, load_retriever
+
+    config = small_config(write_data(tmp_path / "data"), steps=30, checkpoint_every=0, freeze_word_embeddings=False,
+                          language_weight=1.0, retriever="late-interaction")
+    result = CoTrainer(config, tmp_path / "run").train()
+    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    first = sum(r["retrieval"] for r in log[:5]) / 5
+    last = sum(r["retrieval"] for r in log[-5:]) / 5
+    assert last < first, (first, last)
+    assert all("language" in r for r in log)
+    record = json.loads((result.model_path / "babelir_training.json").read_text())
+    assert record["config"]["retriever"] == "late-interaction"
+    assert record["loss"]["retrieval_loss"] == "LateInteractionInfoNCELoss"
+    assert "late-interaction" in (result.model_path / "README.md").read_text()
+    assert isinstance(load_retriever(str(result.model_path)), LateInteractionRetriever)
+    with pytest.raises(DataError, match="retriever: must be one of dense, late-interaction"):
+        small_config({}, retriever="colbert")

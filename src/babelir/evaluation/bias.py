@@ -164,7 +164,7 @@ def bias_report(
         raise ValueError(f"no Bible text for {', '.join(unknown)}; languages: {', '.join(bible.LANGUAGES)}")
     if len(languages) < 2:
         raise ValueError("a language-bias report needs at least two languages")
-    retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache)
+    retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache, scoring="dense")
     if not isinstance(retriever, DenseRetriever):
         raise ValueError(f"{retriever.name} has no embeddings: a bias report needs a dense model")
     vids = _sample_verses(verses)

@@ -78,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     ev.add_argument(
+        "--scoring",
+        choices=["auto", "dense", "maxsim"],
+        default="auto",
+        help="dense: one pooled vector per text (cosine); maxsim: ColBERT-style late interaction over token "
+        "vectors; auto: maxsim for a model folder trained with --retriever late-interaction, else dense "
+        "(default: %(default)s)",
+    )
+    ev.add_argument(
         "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
     )
     ev.add_argument(
@@ -170,6 +178,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             show_progress=not args.no_progress,
             log=lambda line: print(line, file=sys.stderr, flush=True),
+            scoring=args.scoring,
         )
     except (KeyError, DataError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)

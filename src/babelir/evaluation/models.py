@@ -314,6 +314,94 @@ class DenseRetriever(Retriever):
         return {"type": "dense", **self.encoder.describe()}
 
 
+class LateInteractionRetriever(Retriever):
+    """ColBERT-style MaxSim (:func:`babelir.losses.maxsim`) over a sentence-transformers model's token
+    vectors, for models trained with ``retriever: late-interaction``.
+
+    Exact: every query is scored against every document, documents in chunks so memory stays bounded.
+    Token vectors are not cached on disk (tens of vectors per text); each evaluation encodes again.
+    """
+
+    def __init__(self, encoder: SentenceTransformerEncoder, doc_chunk: int = 256, query_chunk: int = 16):
+        self.encoder = encoder
+        self.name = encoder.name
+        self.languages = encoder.languages
+        self.doc_chunk, self.query_chunk = doc_chunk, query_chunk
+
+    def encode_tokens(self, texts: list[str], role: str, batch_size: int, show_progress: bool, desc: str) -> list:
+        """One ``(tokens, dim)`` float32 tensor per text (padding removed), with the role's prompt."""
+        import torch
+        from tqdm.auto import tqdm
+
+        from babelir.encoding import prompt_for
+
+        model = self.encoder.model
+        out = []
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(texts), batch_size), desc=desc, disable=not show_progress, leave=False):
+                out += model.encode(
+                    texts[start : start + batch_size], prompt=prompt_for(model, role), batch_size=batch_size,
+                    output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False,
+                )  # fmt: skip
+        return [t.float().cpu() for t in out]
+
+    def scores(self, queries: list, documents: list) -> np.ndarray:
+        """MaxSim scores ``(len(queries), len(documents))`` from per-text token tensors."""
+        import torch
+        from torch.nn.utils.rnn import pad_sequence
+
+        from babelir.losses.late_interaction import maxsim
+
+        def padded(tensors: list) -> tuple:
+            mask = pad_sequence([torch.ones(len(t)) for t in tensors], batch_first=True)
+            return pad_sequence(tensors, batch_first=True), mask
+
+        out = np.zeros((len(queries), len(documents)), dtype=np.float32)
+        with torch.inference_mode():
+            for d0 in range(0, len(documents), self.doc_chunk):
+                d_tok, d_mask = padded(documents[d0 : d0 + self.doc_chunk])
+                for q0 in range(0, len(queries), self.query_chunk):
+                    q_tok, q_mask = padded(queries[q0 : q0 + self.query_chunk])
+                    block = maxsim(q_tok, q_mask, d_tok, d_mask).numpy()
+                    out[q0 : q0 + len(block), d0 : d0 + block.shape[1]] = block
+        return out
+
+    def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
+        from babelir.evaluation.search import rank_scores
+
+        qids, dids = list(bench.queries), list(bench.corpus)
+        start = time.perf_counter()
+        q_tok = self.encode_tokens([bench.queries[q] for q in qids], bench.meta.query_role, batch_size,
+                                   show_progress, f"{bench.name}: queries")
+        d_tok = self.encode_tokens([bench.corpus[d] for d in dids], bench.meta.document_role, batch_size,
+                                   show_progress, f"{bench.name}: documents")
+        encoded = time.perf_counter()
+        run = rank_scores(self.scores(q_tok, d_tok), qids, dids, k=k, exclude=bench.exclude)
+        return run, {
+            "encode_s": round(encoded - start, 3),
+            "search_s": round(time.perf_counter() - encoded, 3),
+            "encoded_texts": len(qids) + len(dids),
+            "cached_texts": 0,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "late-interaction", "score": "maxsim (mean over query tokens)", **self.encoder.describe()}
+
+
+def trained_retriever(path: str | os.PathLike) -> str:
+    """``dense`` or ``late-interaction``: how a babelir model folder was trained (``dense`` otherwise)."""
+    from babelir.training.model_card import TRAINING_RECORD
+
+    record = Path(path) / TRAINING_RECORD
+    if not record.is_file():
+        return "dense"
+    try:
+        config = json.loads(record.read_text(encoding="utf-8")).get("config") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{record}: not a readable babelir training record ({err})") from None
+    return str(config.get("retriever", "dense"))
+
+
 class BM25Retriever(Retriever):
     """bm25s over :func:`babelir.evaluation.lexical.tokenize` (stemmer per language, CJK bigrams)."""
 
@@ -348,11 +436,24 @@ class BM25Retriever(Retriever):
         }
 
 
+SCORINGS = ("auto", "dense", "maxsim")
+
+
 def load_retriever(
-    model_or_name, cache_root: str | os.PathLike | None = None, use_cache: bool = True
+    model_or_name,
+    cache_root: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    scoring: str = "auto",
 ) -> Retriever:
     """A :class:`Retriever` for a name (``bm25``, ``use-multilingual``, a backbone, a model directory),
-    a loaded ``SentenceTransformer``, an :class:`Encoder` or a ready :class:`Retriever`."""
+    a loaded ``SentenceTransformer``, an :class:`Encoder` or a ready :class:`Retriever`.
+
+    ``scoring`` (sentence-transformers models): ``dense`` (one pooled vector, cosine), ``maxsim``
+    (:class:`LateInteractionRetriever`) or ``auto``: ``maxsim`` for a model folder trained with
+    ``retriever: late-interaction``, else ``dense``.
+    """
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):
@@ -363,6 +464,14 @@ def load_retriever(
             return BM25Retriever()
         if name.lower() in USE_NAMES:
             return DenseRetriever(UniversalSentenceEncoder(), cache_root, use_cache)
-        return DenseRetriever(SentenceTransformerEncoder.load(name), cache_root, use_cache)
+        encoder = SentenceTransformerEncoder.load(name)
+        if scoring == "auto" and encoder.path is not None:
+            scoring = "maxsim" if trained_retriever(encoder.path) == "late-interaction" else "dense"
+        if scoring == "maxsim":
+            return LateInteractionRetriever(encoder)
+        return DenseRetriever(encoder, cache_root, use_cache)
     # a SentenceTransformer (or compatible) object, e.g. mid-training
-    return DenseRetriever(SentenceTransformerEncoder(model_or_name), cache_root, use_cache)
+    encoder = SentenceTransformerEncoder(model_or_name)
+    if scoring == "maxsim":
+        return LateInteractionRetriever(encoder)
+    return DenseRetriever(encoder, cache_root, use_cache)

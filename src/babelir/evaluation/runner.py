@@ -191,18 +191,20 @@ def evaluate(
     show_progress: bool = True,
     benchmark_root: str | os.PathLike | None = None,
     log=None,
+    scoring: str = "auto",
 ) -> Results:
     """Evaluate a model (name, path, ``SentenceTransformer``, Encoder or Retriever) on benchmarks.
 
     ``benchmarks``: names, suites (``default``, ``full``), globs (``bible-xref-*``) or BEIR folders,
     as a list or comma-separated string. Embeddings are cached on disk (``cache_root``, default
     ``<babelir cache>/embeddings``), so evaluating the same model again encodes nothing and gives
-    identical numbers. ``log(message)`` receives one line per benchmark.
+    identical numbers. ``log(message)`` receives one line per benchmark. ``scoring``: ``dense``, ``maxsim``
+    (late interaction) or ``auto`` (what the model folder was trained for; see :func:`load_retriever`).
     """
     start = time.perf_counter()
     cpu_start = time.process_time()
     names = resolve_names(benchmarks)
-    retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache)
+    retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache, scoring=scoring)
     if run_dir is not None:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
     results: dict[str, BenchmarkResult] = {}

@@ -6,7 +6,15 @@ babelir's trainer.
 
 from babelir.losses.combined import CoTrainingLoss
 from babelir.losses.language import LanguageContrastiveLoss
+from babelir.losses.late_interaction import LateInteractionInfoNCELoss, maxsim
 from babelir.losses.retrieval import RetrievalInfoNCELoss
 from babelir.losses.semantic import SemanticContrastiveLoss
 
-__all__ = ["CoTrainingLoss", "LanguageContrastiveLoss", "RetrievalInfoNCELoss", "SemanticContrastiveLoss"]
+__all__ = [
+    "CoTrainingLoss",
+    "LanguageContrastiveLoss",
+    "LateInteractionInfoNCELoss",
+    "RetrievalInfoNCELoss",
+    "SemanticContrastiveLoss",
+    "maxsim",
+]

@@ -51,6 +51,9 @@ class TrainConfig:
     # losses train: query | document | alternate (query on even steps, document on odd) | none
     aux_prompt: str = "query"
     num_negatives: int = 0  # hard negatives per query taken from the retrieval data
+    # dense: one pooled vector per text, cosine; late-interaction: ColBERT-style MaxSim over token vectors
+    # for the retrieval loss (the auxiliary losses keep the pooled vector); evaluate reads it from the model
+    retriever: str = "dense"
     # --- optimisation
     steps: int = 200
     batch_size: int = 16  # retrieval examples per step
@@ -76,6 +79,8 @@ class TrainConfig:
         problems = []
         if self.language_variant not in ("uniform", "rank"):
             problems.append(("language_variant", f"must be 'uniform' or 'rank', got {self.language_variant!r}"))
+        if self.retriever not in RETRIEVERS:
+            problems.append(("retriever", f"must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}"))
         if self.aux_prompt not in AUX_PROMPTS:
             problems.append(("aux_prompt", f"must be one of {', '.join(AUX_PROMPTS)}, got {self.aux_prompt!r}"))
         for name in ("steps", "batch_size", "aux_batch_size", "max_seq_length", "bucket_window"):
@@ -107,8 +112,9 @@ class TrainConfig:
 
 
 AUX_PROMPTS = ("query", "document", "alternate", "none")
+RETRIEVERS = ("dense", "late-interaction")
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
-LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0}
+LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0, "retriever": "dense"}
 
 
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:

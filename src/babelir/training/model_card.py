@@ -35,7 +35,7 @@ q = model.encode_query(["¿Quién escribió Don Quijote?"])      # adds the quer
 d = model.encode_document(["Miguel de Cervantes wrote ..."])  # adds the passage prompt
 print(model.similarity(q, d))
 ```
-
+{retriever_note}
 ## Training data
 {data}
 
@@ -51,6 +51,18 @@ Configuration: `{loss_config}`.
 ```bibtex
 {citation}
 ```
+"""
+
+LATE_INTERACTION_NOTE = """
+This model was trained as a **late-interaction** retriever: its retrieval loss scored queries against
+passages with ColBERT's MaxSim over token vectors, so score it the same way (`babelir evaluate` does so
+by itself, reading `babelir_training.json`):
+```python
+from babelir.losses import maxsim
+q = model.encode_query(texts, output_value="token_embeddings")  # one (tokens, dim) tensor per text
+```
+The pooled vector (`model.encode`) was trained by the auxiliary losses only; a faiss index of it
+(`babelir index`) is a single-vector approximation.
 """
 
 
@@ -79,6 +91,7 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         loss_config=json.dumps(loss.get_config_dict()),
         config=config_to_yaml(config),
         citation=loss.citation.strip(),
+        retriever_note=LATE_INTERACTION_NOTE if config.retriever == "late-interaction" else "",
     )
     (folder / "README.md").write_text(text, encoding="utf-8")
     record = {

@@ -121,7 +121,7 @@ class CoTrainer:
             self.data = data or load_training_data(config)
             self.model = build_model(config)
         self.ddp: torch.nn.Module | None = None
-        embedder = None
+        embedder = token_embedder = None
         if self.dist.enabled:
             self.model.to(self.dist.device)
             from torch.nn.parallel import DistributedDataParallel
@@ -145,6 +145,10 @@ class CoTrainer:
                 # every forward goes through DDP so its backward hooks all-reduce (average) gradients
                 return ddp(features)["sentence_embedding"]
 
+            def token_embedder(features: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+                out = ddp(features)
+                return out["token_embeddings"], out["attention_mask"]
+
         self.loss = CoTrainingLoss(
             self.model,
             temperature=config.temperature,
@@ -155,6 +159,7 @@ class CoTrainer:
             num_negatives=config.num_negatives,
             gather_across_devices=self.dist.enabled,
             embedder=embedder,
+            retrieval_loss=self._retrieval_loss(token_embedder),
         )
         self.schedules = self._schedules()
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -163,6 +168,16 @@ class CoTrainer:
 
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, config.warmup_steps, config.steps)
         self.prompts = {"query": self._prompt("query"), "document": self._prompt("document"), "none": ""}
+
+    def _retrieval_loss(self, token_embedder) -> torch.nn.Module | None:
+        """None = CoTrainingLoss's dense InfoNCE; a MaxSim InfoNCE for ``retriever: late-interaction``."""
+        if self.config.retriever != "late-interaction":
+            return None
+        from babelir.losses import LateInteractionInfoNCELoss
+
+        return LateInteractionInfoNCELoss(
+            self.model, self.config.temperature, self.dist.enabled, token_embedder=token_embedder
+        )
 
     def _check_divisible(self) -> None:
         """Global batches split into equal slices: needed for gathering and for mean-of-means = mean."""
