@@ -137,3 +137,17 @@ def test_cli_index_and_error_exit(tmp_path: Path, corpus_file: Path, capsys: pyt
     assert "25 documents, flat index" in capsys.readouterr().out
     assert main(["index", "tiny", str(tmp_path / "nope.jsonl"), str(tmp_path / "idx2")]) == 2
     assert "no such corpus" in capsys.readouterr().err
+
+
+def test_a_late_interaction_model_is_indexed_by_its_pooled_vector_with_a_note(tmp_path: Path) -> None:
+    import shutil
+
+    from babelir.backbones import resolve_backbone
+
+    model = Path(shutil.copytree(resolve_backbone("tiny"), tmp_path / "late"))
+    (model / "babelir_training.json").write_text(json.dumps({"config": {"retriever": "late-interaction"}}))
+    logs: list[str] = []
+    corpus = write_corpus(tmp_path / "c.jsonl", documents()[:6])
+    build_index(str(model), corpus, tmp_path / "idx", shard_size=5, progress=logs.append)
+    assert any("late interaction" in line and "pooled vector" in line for line in logs)
+    assert Index.load(tmp_path / "idx").manifest["counts"]["documents"] == 6

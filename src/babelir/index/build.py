@@ -124,6 +124,7 @@ def build_index(
     """
     from babelir.backbones import resolve_backbone
     from babelir.encoding import encode, model_fingerprint
+    from babelir.evaluation.models import trained_retriever
     from babelir.index.search import shared_encoder
 
     settings = settings or AnnSettings()
@@ -131,6 +132,11 @@ def build_index(
     out = Path(out)
     reader = CorpusReader(corpus)
     model_path = Path(resolve_backbone(model_name))
+    if trained_retriever(model_path) == "late-interaction":
+        # a faiss index holds one vector per document: say what the late-interaction model loses here
+        say(f"note: {model_name} was trained for late interaction (MaxSim over token vectors); this index "
+            "holds its pooled vector, which only the auxiliary losses trained. Evaluate it with "
+            "`babelir evaluate` (MaxSim) to see what it does as trained.")
     plan = {
         "format": FORMAT,
         "model": {
