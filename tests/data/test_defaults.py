@@ -58,6 +58,15 @@ def test_counts_come_from_the_readers(small: DefaultData) -> None:
     assert len(list(small.parallel_pairs())) == small.num_parallel == 120
     assert {s.language for s in small.sentences()} == {"en", "de", "fr", "tr"}
     assert small.retrieval_counts["bible-xref"] > 6000 and small.retrieval_counts["wiki-title"] > 9000
+
+
+def test_retrieval_rows_by_source(small: DefaultData) -> None:
+    rows = jsonl(small.retrieval_path)
+    xref = list(small.retrieval_examples(["bible-xref"]))
+    assert len(xref) == small.retrieval_counts["bible-xref"]
+    assert [e.query for e in xref] == [r["query"] for r in rows if r["source"] == "bible-xref"]
+    wiki_rows = list(small.retrieval_examples(["wiki-title", "wiki-description"]))
+    assert len(wiki_rows) + len(xref) == small.num_retrieval
     assert "parallel" in defaults.summary(small)
 
 

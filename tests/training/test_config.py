@@ -89,3 +89,11 @@ def test_configs_default_yaml_writes_out_the_dataclass_defaults() -> None:
 
     path = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
     assert build_config(str(path)) == TrainConfig().validate()
+
+
+def test_retrieval_sources_are_checked() -> None:
+    assert TrainConfig(retrieval_sources=["bible-xref"]).validate().retrieval_sources == ["bible-xref"]
+    with pytest.raises(DataError, match="retrieval_sources: unknown wiki; known: wiki-description"):
+        TrainConfig(retrieval_sources=["wiki"]).validate()
+    with pytest.raises(DataError, match="retrieval_sources: selects from the embedded default"):
+        TrainConfig(retrieval_sources=["bible-xref"], retrieval=["mine.jsonl"]).validate()

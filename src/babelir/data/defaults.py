@@ -140,8 +140,14 @@ class DefaultData:
     def num_nonparallel(self) -> int:
         return sum(self.nonparallel_counts.values())
 
-    def retrieval_examples(self) -> Iterator[RetrievalExample]:
-        return readers.read_retrieval_jsonl(self.retrieval_path)
+    def retrieval_examples(self, sources: Sequence[str] = ()) -> Iterator[RetrievalExample]:
+        """The retrieval rows, all or only those whose ``source`` is in ``sources``."""
+        examples = readers.read_retrieval_jsonl(self.retrieval_path)
+        if not sources:
+            return examples
+        with open(self.retrieval_path, encoding="utf-8") as handle:
+            keep = [json.loads(line)["source"] in sources for line in handle if line.strip()]
+        return (example for example, wanted in zip(examples, keep, strict=True) if wanted)
 
     def parallel_pairs(self) -> Iterator[ParallelPair]:
         return readers.read_parallel_tsv(self.parallel_path)

@@ -36,6 +36,9 @@ class TrainConfig:
     parallel_languages: list[str] = field(default_factory=lambda: ["de", "fr", "es", "ru", "zh"])
     parallel_pairs_per_language: int = 2000  # embedded default only
     nonparallel_languages: list[str] = field(default_factory=list)  # embedded default; empty = all 22
+    # embedded default: which retrieval sources to train on (wiki-description, wiki-title, bible-xref);
+    # empty = all three. bible-xref alone is the in-domain choice for Bible retrieval (reports/claims.md)
+    retrieval_sources: list[str] = field(default_factory=list)
     nonparallel_per_language: int = 1000  # embedded default only
     # --- losses
     temperature: float = 0.05
@@ -79,6 +82,11 @@ class TrainConfig:
         problems = []
         if self.language_variant not in ("uniform", "rank"):
             problems.append(("language_variant", f"must be 'uniform' or 'rank', got {self.language_variant!r}"))
+        unknown = sorted(set(self.retrieval_sources) - set(RETRIEVAL_SOURCES))
+        if unknown:
+            problems.append(("retrieval_sources", f"unknown {', '.join(unknown)}; known: {', '.join(RETRIEVAL_SOURCES)}"))
+        if self.retrieval_sources and self.retrieval:
+            problems.append(("retrieval_sources", "selects from the embedded default data; drop it or --retrieval"))
         if self.retriever not in RETRIEVERS:
             problems.append(("retriever", f"must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}"))
         if self.aux_prompt not in AUX_PROMPTS:
@@ -113,8 +121,9 @@ class TrainConfig:
 
 AUX_PROMPTS = ("query", "document", "alternate", "none")
 RETRIEVERS = ("dense", "late-interaction")
+RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of the embedded default
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
-LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0, "retriever": "dense"}
+LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": []}
 
 
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:

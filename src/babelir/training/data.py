@@ -109,11 +109,15 @@ def _default(config: TrainConfig) -> TrainingData:
         seed=0,  # the data sample is fixed; --seed varies initialisation, dropout and batch order
     )
     return TrainingData(
-        retrieval=list(read_retrieval(built.retrieval_path)),
+        retrieval=list(built.retrieval_examples(config.retrieval_sources)),
         parallel=list(read_parallel(built.parallel_path)),
         nonparallel=list(read_sentences(built.nonparallel_path)),
         sources={
-            "retrieval": "embedded default: English Wikipedia vital articles + Old Testament cross references",
+            "retrieval": "embedded default: " + (
+                ", ".join(config.retrieval_sources) + " rows"
+                if config.retrieval_sources
+                else "English Wikipedia vital articles + Old Testament cross references"
+            ),
             "parallel": "embedded default: Old Testament verses, English <-> " + ", ".join(config.parallel_languages),
             "nonparallel": "embedded default: Old Testament verses, non-aligned across languages",
         },
