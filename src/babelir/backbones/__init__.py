@@ -108,21 +108,8 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
             return target
         log.warning("building backbone %r into %s (first use; cached afterwards)", name, target)
         with atomic_directory(target) as tmp:
-            build(tmp)
-            _apply_umask(tmp)
+            build(tmp)  # atomic_directory gives the tree the usual permissions
     return target
-
-
-def _apply_umask(root: Path) -> None:
-    """``mkdtemp`` and safetensors create owner-only entries; give the cache the usual permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(root, 0o777 & ~umask)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            os.chmod(os.path.join(dirpath, d), 0o777 & ~umask)
-        for f in filenames:
-            os.chmod(os.path.join(dirpath, f), 0o666 & ~umask)
 
 
 def _me5(num_layers: int) -> Path:

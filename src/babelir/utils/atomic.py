@@ -1,6 +1,8 @@
 """Atomic writes: write to a temporary sibling, fsync, then rename over the target.
 
 A crash at any point leaves either the old file (or folder) or the new one, never a half-written one.
+The result gets the permissions a plain ``open``/``mkdir`` would give (0666/0777 less the umask), not the
+owner-only ones of ``tempfile``, so shared caches, models and indexes stay readable by the group.
 """
 
 from __future__ import annotations
@@ -15,6 +17,25 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it back at once (babelir writes from one thread)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def apply_umask(root: str | os.PathLike) -> None:
+    """Give a folder tree the permissions of plain ``mkdir``/``open`` (``mkdtemp`` and safetensors
+    create owner-only entries)."""
+    umask = _umask()
+    os.chmod(root, 0o777 & ~umask)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o777 & ~umask)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o666 & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically."""
@@ -26,6 +47,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -57,6 +79,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
+        apply_umask(tmp)
         if path.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, trash / path.name)
