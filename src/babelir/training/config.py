@@ -20,59 +20,75 @@ import yaml
 from babelir.data.errors import DataError
 
 
+def _f(default: Any, help: str) -> Any:
+    """A field with its ``--help`` text; list defaults get a fresh copy per instance."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
     """Settings of ``babelir train``. Every field is also a flag (``semantic_weight`` -> ``--semantic-weight``)."""
 
     # --- model
-    backbone: str = "me5-small"  # backbone name (me5-small, me5-small-L6, tiny) or a model directory
-    max_seq_length: int = 128  # tokens; Bible verses and lead paragraphs fit, and shorter is faster on CPU
-    freeze_word_embeddings: bool = True  # 96M of me5-small's 118M parameters; ~2.5x faster steps on CPU
+    backbone: str = _f("me5-small", "backbone name (me5-small, me5-small-L<n>, minilm-en, tiny) or a model folder")
+    max_seq_length: int = _f(128, "tokens per text; Bible verses and lead paragraphs fit, shorter is faster on CPU")
+    freeze_word_embeddings: bool = _f(
+        True, "keep the word embeddings fixed (96M of me5-small's 118M parameters; ~2.5x faster steps on CPU)"
+    )
     # --- data: empty lists mean the embedded default built from installed packages
-    retrieval: list[str] = field(default_factory=list)  # JSONL/TSV files or BEIR folders (English)
-    parallel: list[str] = field(default_factory=list)  # TSV files, or "SRC_FILE,TGT_FILE" aligned pairs
-    nonparallel: list[str] = field(default_factory=list)  # text-per-line or JSONL files
-    language: str = "en"  # source language of TSV parallel files without a header / of text files
-    parallel_languages: list[str] = field(default_factory=lambda: ["de", "fr", "es", "ru", "zh"])
-    parallel_pairs_per_language: int = 2000  # embedded default only
-    nonparallel_languages: list[str] = field(default_factory=list)  # embedded default; empty = all 22
-    # embedded default: which retrieval sources to train on (wiki-description, wiki-title, bible-xref);
-    # empty = all three. bible-xref alone is the in-domain choice for Bible retrieval (reports/claims.md)
-    retrieval_sources: list[str] = field(default_factory=list)
-    nonparallel_per_language: int = 1000  # embedded default only
-    # --- losses
-    temperature: float = 0.05
-    aux_temperature: float = 0.0  # temperature of the semantic and language losses; 0 = `temperature`
-    # weights chosen in reports/claims.md (three seeds): the semantic loss cost English 1.5-4 nDCG points
-    # at weights 0.1-1 and helped no language (me5-small already aligns translations); the uniform language
-    # loss stays within ~0.02 of log 2, so it needs a large weight to matter (at 60 steps of 8; at 120
-    # steps weights 1-3 did better than 10, one seed: lower it for longer runs)
-    semantic_weight: float = 0.0
-    language_weight: float = 10.0
-    language_variant: str = "uniform"  # uniform | rank (see babelir.losses.language)
-    # prompt of the parallel/non-parallel sentences, i.e. which side of the dual encoder the auxiliary
-    # losses train: query | document | alternate (query on even steps, document on odd) | none
-    aux_prompt: str = "query"
-    num_negatives: int = 0  # hard negatives per query taken from the retrieval data
-    # dense: one pooled vector per text, cosine; late-interaction: ColBERT-style MaxSim over token vectors
-    # for the retrieval loss (the auxiliary losses keep the pooled vector); evaluate reads it from the model
-    retriever: str = "dense"
+    retrieval: list[str] = _f([], "English retrieval data: JSONL/TSV files or BEIR folders (empty: embedded default)")
+    parallel: list[str] = _f([], "parallel TSV files or 'LANG:FILE,LANG:FILE' aligned pairs (empty: embedded default)")
+    nonparallel: list[str] = _f([], "non-parallel JSONL or 'LANG:FILE' text files (empty: embedded default)")
+    language: str = _f("en", "source language of headerless parallel TSV files and of plain text files")
+    parallel_languages: list[str] = _f(
+        ["de", "fr", "es", "ru", "zh"], "embedded default: languages paired with English for the auxiliary losses"
+    )
+    parallel_pairs_per_language: int = _f(2000, "embedded default: parallel pairs per language")
+    nonparallel_languages: list[str] = _f([], "embedded default: languages of the non-parallel sentences (empty: all 22)")
+    nonparallel_per_language: int = _f(1000, "embedded default: non-parallel sentences per language")
+    retrieval_sources: list[str] = _f(
+        [], "embedded default: retrieval rows to keep, of wiki-description, wiki-title, bible-xref (empty: all); "
+        "bible-xref alone is the in-domain choice for Bible retrieval (reports/claims.md)"
+    )
+    # --- losses (weights chosen in reports/claims.md, section 7)
+    temperature: float = _f(0.05, "temperature of the retrieval loss (and of the auxiliary losses by default)")
+    aux_temperature: float = _f(0.0, "temperature of the semantic and language losses; 0 = --temperature")
+    semantic_weight: float = _f(
+        0.0, "weight of the semantic contrastive loss (translations together); helps mixed-language pools "
+        "and translation search, cost me5-small 1.5-4 points of monolingual nDCG@10"
+    )
+    language_weight: float = _f(
+        10.0, "weight of the language contrastive loss; it stays near its minimum log 2, so it needs a large "
+        "weight in short runs (lower it for long ones: reports/claims.md)"
+    )
+    language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
+    aux_prompt: str = _f(
+        "query", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
+        "train: query, document, alternate (query on even steps, document on odd) or none"
+    )
+    num_negatives: int = _f(0, "hard negatives per query taken from the retrieval data")
+    retriever: str = _f(
+        "dense", "dense (one pooled vector, cosine) or late-interaction (ColBERT-style MaxSim over token vectors "
+        "in the retrieval loss; the auxiliary losses keep the pooled vector; evaluate scores it by MaxSim)"
+    )
     # --- optimisation
-    steps: int = 200
-    batch_size: int = 16  # retrieval examples per step
-    aux_batch_size: int = 16  # parallel pairs and non-parallel sentences per step (each)
-    learning_rate: float = 2e-5
-    warmup_steps: int = 20
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    length_bucketing: bool = True  # group texts of similar length into a batch: less padding
-    bucket_window: int = 32  # batches per window that are sorted by length before shuffling
-    seed: int = 42
+    steps: int = _f(200, "optimizer steps")
+    batch_size: int = _f(16, "retrieval examples per step (the global batch under torchrun)")
+    aux_batch_size: int = _f(16, "parallel pairs and non-parallel sentences per step, each")
+    learning_rate: float = _f(2e-5, "AdamW learning rate (linear warm-up, then linear decay to 0)")
+    warmup_steps: int = _f(20, "steps of linear learning-rate warm-up")
+    weight_decay: float = _f(0.01, "AdamW weight decay")
+    max_grad_norm: float = _f(1.0, "gradient clipping norm")
+    length_bucketing: bool = _f(True, "group texts of similar length into a batch: less padding")
+    bucket_window: int = _f(32, "batches per window that are sorted by length before shuffling")
+    seed: int = _f(42, "seed of initialisation, dropout and batch order (the embedded data sample is fixed)")
     # --- bookkeeping
-    checkpoint_every: int = 50  # steps; 0 disables
-    keep_checkpoints: int = 2
-    num_threads: int = 0  # torch intra-op threads; 0 = torch's default
-    progress: bool = True
+    checkpoint_every: int = _f(50, "steps between atomic checkpoints; 0 disables")
+    keep_checkpoints: int = _f(2, "checkpoints kept")
+    num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
+    progress: bool = _f(True, "progress bar")
 
     def validate(self, source: str | None = None) -> TrainConfig:
         for name, kind in _TYPES.items():  # YAML's `30` for a float field: store 30.0, so equal settings hash equal
@@ -218,7 +234,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
         kind = _TYPES[name]
-        help_text = f"default: {default!r}"
+        help_text = f"{spec.metadata.get('help', '')} (default: {default!r})".strip()
         if kind is bool:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)
