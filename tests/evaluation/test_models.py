@@ -98,6 +98,8 @@ def test_scoring_follows_the_training_record(tiny_dir: Path, tmp_path: Path) -> 
     assert isinstance(load_retriever(str(late), scoring="dense"), DenseRetriever)
     with pytest.raises(ValueError, match="scoring must be one of"):
         load_retriever(str(late), scoring="colbert")
+    with pytest.raises(ValueError, match="no token vectors"):
+        load_retriever("bm25", scoring="maxsim")
     (late / "babelir_training.json").write_text("{not json")
     with pytest.raises(ValueError, match="babelir_training.json"):
         load_retriever(str(late))

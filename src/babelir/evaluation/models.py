@@ -460,6 +460,8 @@ def load_retriever(
         return DenseRetriever(model_or_name, cache_root, use_cache)
     if isinstance(model_or_name, str | os.PathLike):
         name = str(model_or_name)
+        if scoring == "maxsim" and name.lower() in ("bm25", *USE_NAMES):
+            raise ValueError(f"scoring 'maxsim' needs a sentence-transformers model; {name} has no token vectors")
         if name.lower() == "bm25":
             return BM25Retriever()
         if name.lower() in USE_NAMES:
