@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--queries", type=int, default=100, help="queries per language (default: %(default)s)")
     parser.add_argument("--documents", type=int, default=600, help="documents per language (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--language-weight", type=float, default=10.0,
+        help="language loss weight; 10 suits a run this short (60 steps of 8 or fewer), while `babelir train` "
+        "defaults to 1 for longer runs (reports/claims.md, section 7) (default: %(default)s)",
+    )  # fmt: skip
     parser.set_defaults(func=run_demo)
 
 
@@ -62,6 +67,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = TrainConfig(
         backbone=args.backbone, steps=args.steps, batch_size=args.batch_size, aux_batch_size=args.batch_size,
         warmup_steps=max(1, args.steps // 10), checkpoint_every=max(1, args.steps // 2), seed=args.seed,
+        language_weight=args.language_weight,
     ).validate()
     print(f"\n[2/4] co-training {config.backbone} for {config.steps} steps "
           f"(retrieval + {config.semantic_weight} x semantic + {config.language_weight} x language)", flush=True)

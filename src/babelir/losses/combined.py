@@ -36,9 +36,10 @@ class CoTrainingLoss(nn.Module):
             its quadratic regime the uniform language loss is about :math:`\log 2 + \Delta^2 / 8\tau^2`
             (:math:`\Delta` a cosine gap), so there a lower temperature acts like a larger weight.
         semantic_weight, language_weight: :math:`\lambda_{sem}`, :math:`\lambda_{lang}`. Defaults 0 and
-            10, chosen on multilingual-e5-small over three seeds in ``reports/claims.md``: the uniform
-            language loss stays within ~0.02 of its minimum log 2, so it needs a large weight to steer
-            training; the semantic loss (weights 0.1-1) cost English 1.5-4 nDCG@10 and helped no language
+            1, chosen on multilingual-e5-small over three seeds in ``reports/claims.md``: the uniform
+            language loss stays within ~0.02 of its minimum log 2, so a short run (60 steps of 8) needs
+            weight 10 to feel it, but from 120 steps on weight 10 costs English 4 points and weight 1 is
+            best. The semantic loss (weights 0.1-1) cost English 1.5-4 nDCG@10 and helped no language
             there, because that backbone already aligns translations. Set it for a backbone that does not.
         language_variant: ``"uniform"`` (default) or ``"rank"``; see :class:`LanguageContrastiveLoss`.
         num_negatives: hard negatives per query (columns after ``positive``).
@@ -57,7 +58,7 @@ class CoTrainingLoss(nn.Module):
         temperature: float = 0.05,
         aux_temperature: float | None = None,
         semantic_weight: float = 0.0,
-        language_weight: float = 10.0,
+        language_weight: float = 1.0,
         language_variant: Variant = "uniform",
         num_negatives: int = 0,
         gather_across_devices: bool = False,

@@ -102,7 +102,7 @@ class LateInteractionInfoNCELoss(ContrastiveLoss):
 
         from babelir.losses import CoTrainingLoss, LateInteractionInfoNCELoss
 
-        loss = CoTrainingLoss(model, retrieval_loss=LateInteractionInfoNCELoss(model), language_weight=10)
+        loss = CoTrainingLoss(model, retrieval_loss=LateInteractionInfoNCELoss(model), language_weight=1)
     """
 
     def __init__(

@@ -60,8 +60,8 @@ class TrainConfig:
         "and translation search, cost me5-small 1.5-4 points of monolingual nDCG@10"
     )
     language_weight: float = _f(
-        10.0, "weight of the language contrastive loss; it stays near its minimum log 2, so it needs a large "
-        "weight in short runs (lower it for long ones: reports/claims.md)"
+        1.0, "weight of the language contrastive loss; 1 for runs of 120+ steps of 8 (three seeds), 10 for "
+        "short runs of ~60 steps of 8 (it stays near its minimum log 2; reports/claims.md, section 7)"
     )
     language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
     aux_prompt: str = _f(
