@@ -1,7 +1,13 @@
 import pytest
 
 from babelir.data.errors import DataError
-from babelir.experiments import check_expected, load_experiment, paired_permutation_test, report_markdown
+from babelir.experiments import (
+    check_expected,
+    load_experiment,
+    paired_permutation_test,
+    report_markdown,
+    result_key,
+)
 
 GOOD = """\
 name: t
@@ -112,3 +118,21 @@ def test_plot_writes_a_png(tmp_path):
     plot_results(exp, results, tmp_path / "e.png")
     assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert matplotlib.image.imread(tmp_path / "e.png").shape[1] >= 700
+
+
+def test_saved_results_are_keyed_by_the_resolved_settings(tmp_path):
+    from babelir.training.config import TrainConfig
+
+    path = tmp_path / "e.yaml"
+    current = TrainConfig().language_weight
+    path.write_text(GOOD.replace("{name: b, train: {}", f"{{name: b, train: {{language_weight: {current}}}"))
+    explicit = load_experiment(path)
+    path.write_text(GOOD)
+    implicit = load_experiment(path)
+    # `train: {}` means today's defaults: the same measurement as writing them out, ...
+    assert result_key(implicit, implicit.conditions[2], 42) == result_key(explicit, explicit.conditions[2], 42)
+    # ... and another value (e.g. an old default) is another measurement
+    path.write_text(GOOD.replace("{name: b, train: {}", f"{{name: b, train: {{language_weight: {current + 9}}}"))
+    other = load_experiment(path)
+    assert result_key(other, other.conditions[2], 42) != result_key(implicit, implicit.conditions[2], 42)
+    assert result_key(implicit, implicit.conditions[2], 43) != result_key(implicit, implicit.conditions[2], 42)

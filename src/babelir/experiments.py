@@ -186,15 +186,33 @@ def _benchmarks(exp: Experiment) -> list:
     return [load_benchmark(name) for name in exp.benchmarks]
 
 
-def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple[str, dict[str, Any]]:
-    """Train (or reuse) the model of one condition; runs are keyed by their settings, so two experiments
-    that share a condition (e.g. retrieval-only) share one trained model."""
+def result_key(exp: Experiment, cond: Condition, seed: int) -> str:
+    """What one saved result measured: the resolved training settings (so a changed ``TrainConfig``
+    default is never served stale results), the evaluation and the seed; not expected scores or
+    descriptions, which do not change the measurement."""
+    trained = _config(exp, cond, seed).identity() if cond.train is not None else None
+    what = [trained or cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
+    if cond.scoring != "auto":  # only then, so results saved before the key existed stay valid
+        what.append(cond.scoring)
+    return content_hash(what)
+
+
+def _config(exp: Experiment, cond: Condition, seed: int):
+    """The full training settings of one condition and seed (file defaults, then the condition's own)."""
     from babelir.training.config import TrainConfig
-    from babelir.training.trainer import CoTrainer, finished_model
 
     config = TrainConfig(**{**exp.defaults, **(cond.train or {}), "seed": seed, "progress": False}).validate()
     if cond.backbone:
         config.backbone = cond.backbone
+    return config
+
+
+def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Train (or reuse) the model of one condition; runs are keyed by their settings, so two experiments
+    that share a condition (e.g. retrieval-only) share one trained model."""
+    from babelir.training.trainer import CoTrainer, finished_model
+
+    config = _config(exp, cond, seed)
     out = runs_dir / "models" / content_hash(config.identity())
     if finished_model(out, config) is None:
         CoTrainer(config, out).train(resume=True)
@@ -233,11 +251,7 @@ def run_experiment(
             continue
         seeds = exp.seeds if cond.train is not None else exp.seeds[:1]
         for seed in seeds:
-            # expected scores and descriptions do not change what is measured: keep them out of the key
-            what = [cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
-            if cond.scoring != "auto":  # only then, so results saved before the key existed stay valid
-                what.append(cond.scoring)
-            key = content_hash(what)
+            key = result_key(exp, cond, seed)
             done = results["conditions"].get(cond.name, {}).get(str(seed))
             if done and done.get("key") == key:
                 log(f"{cond.name} seed {seed}: reusing earlier results")
