@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -38,6 +38,9 @@ from babelir.cli import add_command
 from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_text
 from babelir.utils.cache import content_hash
+
+if TYPE_CHECKING:
+    from babelir.training.config import TrainConfig
 
 EXPERIMENT_KEYS = {"name", "description", "extends", "defaults", "evaluation", "conditions", "seeds", "compare_to", "groups"}
 CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description", "compare_to", "scoring"}
@@ -192,12 +195,12 @@ def result_key(exp: Experiment, cond: Condition, seed: int) -> str:
     descriptions, which do not change the measurement."""
     trained = _config(exp, cond, seed).identity() if cond.train is not None else None
     what = [trained or cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
-    if cond.scoring != "auto":  # only then, so results saved before the key existed stay valid
+    if cond.scoring != "auto":  # only when set: an untrained condition's key stays as before the option
         what.append(cond.scoring)
     return content_hash(what)
 
 
-def _config(exp: Experiment, cond: Condition, seed: int):
+def _config(exp: Experiment, cond: Condition, seed: int) -> TrainConfig:
     """The full training settings of one condition and seed (file defaults, then the condition's own)."""
     from babelir.training.config import TrainConfig
 
