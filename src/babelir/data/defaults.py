@@ -141,13 +141,10 @@ class DefaultData:
         return sum(self.nonparallel_counts.values())
 
     def retrieval_examples(self, sources: Sequence[str] = ()) -> Iterator[RetrievalExample]:
-        """The retrieval rows, all or only those whose ``source`` is in ``sources``."""
-        examples = readers.read_retrieval_jsonl(self.retrieval_path)
+        """The retrieval rows, all or only those whose ``source`` is in ``sources`` (one pass)."""
         if not sources:
-            return examples
-        with open(self.retrieval_path, encoding="utf-8") as handle:
-            keep = [json.loads(line)["source"] in sources for line in handle if line.strip()]
-        return (example for example, wanted in zip(examples, keep, strict=True) if wanted)
+            return readers.read_retrieval_jsonl(self.retrieval_path)
+        return readers.read_retrieval_jsonl(self.retrieval_path, where=lambda row: row.get("source") in sources)
 
     def parallel_pairs(self) -> Iterator[ParallelPair]:
         return readers.read_parallel_tsv(self.parallel_path)

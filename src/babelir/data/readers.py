@@ -41,7 +41,7 @@ would be empty texts, unless ``skip_empty=True`` for plain-text files (common in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -152,13 +152,18 @@ def _text_list(path: PathLike, number: int, obj: dict[str, Any], field: str) -> 
 # -------------------------------------------------------------------------------------------- retrieval
 
 
-def read_retrieval_jsonl(path: PathLike) -> Iterator[RetrievalExample]:
-    """Retrieval examples from JSONL (``query``/``positive``/``negatives`` or ``query``/``pos``/``neg``)."""
-    return _retrieval_jsonl(_existing_file(path))
+def read_retrieval_jsonl(
+    path: PathLike, where: Callable[[dict[str, Any]], bool] | None = None
+) -> Iterator[RetrievalExample]:
+    """Retrieval examples from JSONL (``query``/``positive``/``negatives`` or ``query``/``pos``/``neg``);
+    ``where(row)`` false skips a row before it is read (e.g. by a provenance field the reader ignores)."""
+    return _retrieval_jsonl(_existing_file(path), where)
 
 
-def _retrieval_jsonl(path: Path) -> Iterator[RetrievalExample]:
+def _retrieval_jsonl(path: Path, where: Callable[[dict[str, Any]], bool] | None) -> Iterator[RetrievalExample]:
     for number, obj in iter_json_objects(path):
+        if where is not None and not where(obj):
+            continue
         query = _text(path, number, require_str(path, number, obj, "query"), "field 'query'")
         if "positive" in obj and "pos" in obj:
             raise DataError(path, number, "both 'positive' and 'pos' given; use one")
