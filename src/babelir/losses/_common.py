@@ -70,18 +70,21 @@ def gather_with_grad(tensor: Tensor) -> Tensor:
     reproduces the single-process gradient on the global batch. Outside ``torch.distributed`` (or with one
     process) this is the identity, so every loss works the same on one process.
     """
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return tensor
-    if torch.distributed.get_world_size() == 1:
+    if world_size() == 1:
         return tensor
     return _GatherWithGrad.apply(tensor)
 
 
+def world_size() -> int:
+    """Processes of the ``torch.distributed`` job (1 outside one)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return 1
+
+
 def rank_offset(local_batch: int) -> int:
     """Index of this rank's first row in a gathered batch (0 on one process); slices are equal-sized."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank() * local_batch
-    return 0
+    return torch.distributed.get_rank() * local_batch if world_size() > 1 else 0
 
 
 def check_temperature(temperature: float) -> float:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from babelir.losses._common import ContrastiveLoss, gather_with_grad, rank_offset
+from babelir.losses._common import ContrastiveLoss, gather_with_grad, rank_offset, world_size
 
 # features -> (token vectors (n, length, dim), attention mask (n, length))
 TokenEmbedder = Callable[[dict[str, Any]], tuple[Tensor, Tensor]]
@@ -49,11 +49,8 @@ def maxsim(queries: Tensor, query_mask: Tensor, documents: Tensor, document_mask
 
 
 def _gather_padded(tokens: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Every rank's token vectors and masks, padded to the longest sequence of any rank."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return tokens, mask
-    if torch.distributed.get_world_size() == 1:
-        return tokens, mask
+    """Every rank's token vectors and masks, padded to the longest sequence of any rank (under
+    ``torch.distributed`` with more than one process)."""
     longest = torch.tensor([tokens.size(1)], device=tokens.device)
     torch.distributed.all_reduce(longest, op=torch.distributed.ReduceOp.MAX)
     pad = int(longest) - tokens.size(1)
@@ -139,11 +136,11 @@ class LateInteractionInfoNCELoss(ContrastiveLoss):
 
     @staticmethod
     def _gather(tokens: Tensor, mask: Tensor, local_batch: int, columns: int) -> tuple[Tensor, Tensor, int]:
-        tokens, mask = _gather_padded(tokens, mask)
-        per_rank = local_batch * columns
-        world = tokens.size(0) // per_rank
+        world = world_size()
         if world == 1:
             return tokens, mask, 0
+        tokens, mask = _gather_padded(tokens, mask)
+        per_rank = local_batch * columns
         # put every rank's positives first (column 0), in rank order, so target = global row index
         order = [r * per_rank + c * local_batch + i for c in range(columns) for r in range(world)
                  for i in range(local_batch)]
