@@ -192,7 +192,7 @@ def no_dropout_backbone(folder: Path) -> Path:
 
 TRAIN_FLAGS = ["--steps", "6", "--batch-size", "8", "--aux-batch-size", "8", "--learning-rate", "5e-4",
                "--warmup-steps", "1", "--checkpoint-every", "3", "--no-progress", "--num-threads", "1",
-               "--seed", "7", "--semantic-weight", "1"]  # every loss on: all three must match across ranks
+               "--seed", "7", "--semantic-weight", "1", "--no-prune-checkpoints"]  # every loss on: all three must match across ranks
 
 
 def torchrun(args: list[str], nproc: int = WORLD) -> subprocess.CompletedProcess:
@@ -243,7 +243,7 @@ def _resume_worker(rank: int, rendezvous: str, out: str, data: dict[str, list[st
     from babelir.training.trainer import CoTrainer
 
     root = Path(out)
-    config = small_config(data, steps=6, checkpoint_every=3)  # tiny backbone: dropout on
+    config = small_config(data, steps=6, checkpoint_every=3, prune_checkpoints=False)  # tiny backbone: dropout on
     CoTrainer(config, root / "full").train()
     if rank == 0:
         ckpt = root / "full" / "checkpoints" / "step-0000003"

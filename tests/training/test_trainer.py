@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import signal
@@ -89,7 +90,7 @@ def test_log_records_each_loss_unweighted_and_the_weighted_total(tmp_path):
 
 def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_path):
     data = write_data(tmp_path / "data")
-    full = CoTrainer(small_config(data), tmp_path / "full").train()
+    full = CoTrainer(small_config(data, prune_checkpoints=False), tmp_path / "full").train()
     ckpt = tmp_path / "full" / "checkpoints" / "step-0000004"
     stored = load_file(str(ckpt / "trainable.safetensors"))
     assert stored and not any("word_embeddings" in name for name in stored)
@@ -98,6 +99,22 @@ def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_p
     shutil.copytree(ckpt, resumed_dir / "checkpoints" / ckpt.name)
     CoTrainer(small_config(data), resumed_dir).train(resume=True)
     assert_same_weights(full.model_path, resumed_dir / "model")
+
+
+def test_finished_run_prunes_its_checkpoints_and_resume_hands_back_the_model(tmp_path):
+    config = small_config(write_data(tmp_path / "data"))  # checkpoints at steps 4 and 8 of 10
+    run = tmp_path / "run"
+    first = CoTrainer(config, run).train()
+    assert (run / "model" / "model.safetensors").is_file()
+    assert not (run / "checkpoints").exists()
+    weights, log = (run / "model" / "model.safetensors").read_bytes(), (run / "train_log.jsonl").read_text()
+    again = CoTrainer(config, run).train(resume=True)  # finished with these settings: nothing to train
+    assert (again.model_path, again.seconds, again.last) == (first.model_path, first.seconds, first.last)
+    assert (run / "model" / "model.safetensors").read_bytes() == weights
+    assert (run / "train_log.jsonl").read_text() == log
+    # other settings in the same folder are not "finished": --resume trains them from step 0
+    other = CoTrainer(dataclasses.replace(config, steps=2, checkpoint_every=0), run).train(resume=True)
+    assert other.steps == 2 and len((run / "train_log.jsonl").read_text().splitlines()) == 2
 
 
 def assert_same_weights(a: Path, b: Path) -> None:

@@ -19,7 +19,9 @@ pairs (Wikipedia vital articles, Old Testament cross references), Old Testament 
 Testament or held-out articles is used, so `babelir evaluate` stays zero-shot.
 
 Output: OUTPUT/model (a sentence-transformers directory), OUTPUT/train_log.jsonl (every loss, learning
-rate, examples/s per step), OUTPUT/checkpoints (atomic; continue with --resume), OUTPUT/config.yaml.
+rate, examples/s per step), OUTPUT/checkpoints (atomic; continue with --resume; deleted once the model
+is saved, unless --no-prune-checkpoints), OUTPUT/config.yaml. --resume of a finished run returns its
+model.
 
 Several processes or machines: start it with torchrun. --batch-size and --aux-batch-size stay the
 global batch (split evenly over the processes; in-batch negatives come from the whole global batch), so

@@ -87,6 +87,9 @@ class TrainConfig:
     # --- bookkeeping
     checkpoint_every: int = _f(50, "steps between atomic checkpoints; 0 disables")
     keep_checkpoints: int = _f(2, "checkpoints kept")
+    prune_checkpoints: bool = _f(
+        True, "delete OUTPUT/checkpoints once the final model is saved (they only serve --resume of an unfinished run)"
+    )
     num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     progress: bool = _f(True, "progress bar")
 
@@ -139,7 +142,9 @@ AUX_PROMPTS = ("query", "document", "alternate", "none")
 RETRIEVERS = ("dense", "late-interaction")
 RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of the embedded default
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
-LATER_FIELDS: dict[str, Any] = {"aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": []}
+LATER_FIELDS: dict[str, Any] = {
+    "aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": [], "prune_checkpoints": True,
+}
 
 
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:

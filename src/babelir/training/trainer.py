@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +256,11 @@ class CoTrainer:
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         start_step, elapsed = 0, 0.0
+        if resume and (done := finished_model(out, cfg)) is not None:
+            # a finished run has nothing to resume (its checkpoints may be pruned): hand back its model
+            record = json.loads((done / TRAINING_RECORD).read_text(encoding="utf-8"))
+            logger.info("--resume: %s already finished with these settings", out)
+            return TrainResult(model_path=done, steps=cfg.steps, seconds=record["seconds"], last=record["last"])
         if resume:
             checkpoint = latest_checkpoint(out / CHECKPOINT_DIR)
             self._check_same_checkpoint(checkpoint)
@@ -318,6 +324,9 @@ class CoTrainer:
         if main:
             self.save(model_path, elapsed, last)
         self.dist.barrier()  # no rank reports success before the model is on disk
+        if main and cfg.prune_checkpoints:
+            # only after the model is on disk: a crash before this line still leaves a resumable run
+            shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
         return TrainResult(model_path=model_path, steps=cfg.steps, seconds=elapsed, last=last)
 
     def _checkpoint(self, step: int, elapsed: float, log: Any) -> None:
