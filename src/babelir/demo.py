@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from babelir.cli import add_command
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")
-PARALLEL = ("de", "fr", "es", "ru", "zh")  # the default config's parallel languages
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,10 +87,10 @@ def run_demo(args: argparse.Namespace) -> int:
             result = evaluate_benchmark(retriever, bench, 32, None, True)
             scores.setdefault(bench.meta.languages[0], {})[label] = result.main_score
 
-    table = demo_table(scores)
+    table = demo_table(scores, config.parallel_languages)
     minutes = (time.perf_counter() - start) / 60
     print("\nZero-shot nDCG@10 x 100 on New Testament cross-reference retrieval "
-          f"(training used English retrieval data only; parallel data: {', '.join(PARALLEL)}):\n")
+          f"(training used English retrieval data only; parallel data: {', '.join(config.parallel_languages)}):\n")
     print(table)
     print(f"\n{minutes:.1f} min in all; model: {trained_path}; log: {out / 'train_log.jsonl'}")
     atomic_write_text(out / "demo_results.md", table + "\n")
@@ -99,13 +99,13 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_table(scores: dict[str, dict[str, float]]) -> str:
+def demo_table(scores: dict[str, dict[str, float]], parallel: Sequence[str]) -> str:
     lines = ["| language | parallel data | base | trained | change |", "|---|---|---:|---:|---:|"]
     for lang, row in scores.items():
         base, trained = row.get("base", float("nan")), row.get("trained", float("nan"))
-        kind = "English (training)" if lang == "en" else ("yes" if lang in PARALLEL else "none")
+        kind = "English (training)" if lang == "en" else ("yes" if lang in parallel else "none")
         lines.append(f"| {lang} | {kind} | {100 * base:.1f} | {100 * trained:.1f} | {100 * (trained - base):+.1f} |")
-    others = [r for lang, r in scores.items() if lang != "en" and lang not in PARALLEL]
+    others = [r for lang, r in scores.items() if lang != "en" and lang not in parallel]
     if others:
         base = sum(r["base"] for r in others) / len(others)
         trained = sum(r["trained"] for r in others) / len(others)
