@@ -69,8 +69,9 @@ class TrainConfig:
     )
     language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
     aux_prompt: str = _f(
-        "query", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
-        "train: query, document, alternate (query on even steps, document on odd) or none"
+        "document", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
+        "train: document (the side of the texts a query must find; best in reports/claims.md), query, "
+        "alternate (query on even steps, document on odd) or none"
     )
     num_negatives: int = _f(0, "hard negatives per query taken from the retrieval data")
     retriever: str = _f(
