@@ -20,14 +20,6 @@ COMMAND_MODULES = (
 )
 
 
-def add_command(subparsers: argparse._SubParsersAction, name: str, summary: str, description: str) -> argparse.ArgumentParser:
-    """One subcommand: ``summary`` is its line in ``babelir --help``; ``description`` (kept as written,
-    examples included) heads its own ``--help``."""
-    return subparsers.add_parser(
-        name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="babelir",

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from babelir.cli import add_command
+from babelir.utils.commands import add_command
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")

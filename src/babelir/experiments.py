@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from babelir.cli import add_command
+from babelir.utils.commands import add_command
 from babelir.data.errors import DataError
 from babelir.utils.atomic import atomic_open, atomic_write_json, atomic_write_text
 from babelir.utils.cache import content_hash

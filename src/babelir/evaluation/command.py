@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from babelir.cli import add_command
+from babelir.utils.commands import add_command
 
 EVALUATE_HELP = """\
 Evaluate a retriever zero-shot on multilingual benchmarks built from installed packages (or on BEIR

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from babelir.cli import add_command
+from babelir.utils.commands import add_command
 from babelir.data.errors import DataError
 from babelir.training.config import add_config_arguments, build_config
 
