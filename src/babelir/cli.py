@@ -10,10 +10,13 @@ import importlib
 import os
 import sys
 
+from babelir.utils.extras import MissingExtraError
+
 COMMAND_MODULES = (
     "babelir.training.command",  # train
     "babelir.demo",  # demo
-    "babelir.experiments",  # experiment
+    "babelir.experiments.command",  # experiment
+    "babelir.encoding.command",  # encode
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
     "babelir.serve.command",  # serve
@@ -29,14 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"babelir {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:  # a command whose module is not built yet
-            if err.name and err.name.startswith("babelir"):
-                continue
-            raise
-        module.register(subparsers)
+    for name in COMMAND_MODULES:  # a module that fails to import fails here, loudly: no command goes missing
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
@@ -47,15 +44,19 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Spinning OpenMP threads collapse multi-threaded torch on shared hosts (measured: 40x slower at load
-    # 9, reports/performance.md); passive waiting costs little on an idle machine. Set before torch loads.
+    # Spinning OpenMP threads collapse multi-threaded torch on shared hosts (reports/performance.md);
+    # passive waiting costs little on an idle machine. Set before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except MissingExtraError as err:  # an optional extra the command needs: one line naming the install
+        print(f"babelir: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from babelir.utils.commands import add_command
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
+from babelir.utils.commands import add_command
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")
 
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from babelir.data import defaults
     from babelir.evaluation.benchmarks.mini import mini_benchmark
-    from babelir.evaluation.models import load_retriever
+    from babelir.evaluation.loading import load_retriever
     from babelir.evaluation.runner import evaluate_benchmark
     from babelir.training.config import TrainConfig
     from babelir.training.trainer import CoTrainer, finished_model

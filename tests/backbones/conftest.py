@@ -33,7 +33,7 @@ def multiscript() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly built ``tiny`` folder (not the user's cache, so the current code is what is tested)."""
-    from babelir.backbones.convert import build_tiny
+    from babelir.backbones.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
 

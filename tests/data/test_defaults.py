@@ -100,14 +100,6 @@ def test_no_heldout_article_in_training(small: DefaultData) -> None:
     assert {r["query_id"] for r in wiki_rows} == training_wiki_keys(500, 0)
 
 
-def test_heldout_split_is_nested_and_a_partition() -> None:
-    assert heldout_wiki_keys(100, 0) < heldout_wiki_keys(500, 0)
-    assert heldout_wiki_keys(500, 0) != heldout_wiki_keys(500, 1)
-    everything = {a.key for a in wiki.load_articles("en")}
-    assert training_wiki_keys(500, 0) | heldout_wiki_keys(500, 0) == everything
-    assert not training_wiki_keys(500, 0) & heldout_wiki_keys(500, 0)
-
-
 def test_nonparallel_sentences_are_not_aligned(small: DefaultData) -> None:
     sentences = jsonl(small.nonparallel_path)
     ids = [row["id"] for row in sentences]

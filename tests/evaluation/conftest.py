@@ -51,7 +51,7 @@ def beir_folder(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly built ``tiny`` backbone (random weights, real e5 tokenizer)."""
-    from babelir.backbones.convert import build_tiny
+    from babelir.backbones.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
 
@@ -59,6 +59,6 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_dir: Path):
     """One loaded tiny model for the whole session (loading is the slow part)."""
-    from babelir.evaluation.models import SentenceTransformerEncoder
+    from babelir.evaluation.encoders import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder.load(str(tiny_dir))

@@ -114,3 +114,20 @@ def test_built_folders_are_cached_and_plain_beir(built: dict) -> None:
     assert (folder / "corpus.jsonl").stat().st_mtime_ns == mtime and again.qrels == built[
         "bible-xref-en"
     ].qrels
+
+
+def test_families_declare_labels_pooling_and_extra_metrics() -> None:
+    from babelir.evaluation.benchmarks import family_info, get_meta
+    from babelir.evaluation.benchmarks.base import BEIR_FAMILY
+    from babelir.evaluation.runner import EXTRA_METRICS
+
+    pool = get_meta("bible-xref-pool", sizes=False)
+    assert pool.family_info.pooled and pool.scored_language is None and pool.family_info.label == "pool"
+    assert get_meta("bible-bitext-sw", sizes=False).scored_language == "sw"  # the queries', not the pivot's
+    assert get_meta("wiki-fr-full", sizes=False).scored_language == "fr"
+    assert get_meta("bible-xref-ko", sizes=False).family_info.extra_metrics == ()
+    assert family_info("someone-elses") is BEIR_FAMILY and BEIR_FAMILY.label is None
+    for name in ("bible-xref", "bible-xref-pool", "bible-bitext", "wiki", "beir"):
+        assert set(family_info(name).extra_metrics) <= set(EXTRA_METRICS)  # every declaration is computable
+    # the declarations live beside the record, not in it: saved results and cache keys are unchanged
+    assert "pooled" not in pool.to_dict() and "extra_metrics" not in pool.to_dict()

@@ -11,8 +11,8 @@ from babelir.data.trec import read_run
 from babelir.evaluation import evaluate
 from babelir.evaluation.benchmarks import load_benchmark
 from babelir.evaluation.metrics import aggregate, evaluate_run
-from babelir.evaluation.models import DenseRetriever
-from babelir.evaluation.runner import comparison_markdown
+from babelir.evaluation.retrievers import DenseRetriever
+from babelir.evaluation.tables import comparison_markdown
 
 
 def test_second_evaluation_reuses_embeddings_and_gives_identical_numbers(

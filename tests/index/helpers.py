@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 # (id, language, text): parallel-ish sentences in four languages, enough for three shards of 10
 SENTENCES = {
@@ -57,3 +58,10 @@ def write_corpus(path: Path, docs: list[dict[str, str]] | None = None) -> Path:
         for doc in docs if docs is not None else documents():
             handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
     return path
+
+
+def row_ids(index: Any) -> list[str]:
+    """Document ids of a loaded :class:`~babelir.index.Index` in faiss row order (what shards, merges and
+    resumes must preserve)."""
+    docs = index.store.get(range(len(index)))
+    return [docs[row][0] for row in range(len(index))]

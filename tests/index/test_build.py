@@ -15,7 +15,7 @@ from babelir.data.errors import DataError
 from babelir.index import AnnSettings, BuildInterrupted, Index, build_index
 from babelir.index import build as build_module
 
-from .helpers import documents, write_corpus
+from .helpers import documents, row_ids, write_corpus
 
 
 def _shards(out: Path) -> np.ndarray:
@@ -61,7 +61,7 @@ def test_resume_after_interruption_equals_uninterrupted(
     assert manifest["counts"] == reference["counts"]
     np.testing.assert_allclose(_shards(out), _shards(built_index), atol=1e-6)
     a, b = Index.load(out), Index.load(built_index)
-    assert a.store.ids() == b.store.ids()
+    assert row_ids(a) == row_ids(b)
     queries = ["cat on a mat", "Regen im Norden", "скрипка"]
     assert [[h.id for h in hits] for hits in a.search(queries, k=5)] == [
         [h.id for h in hits] for hits in b.search(queries, k=5)
@@ -89,7 +89,7 @@ def test_crash_while_writing_a_shard_is_redone(
     manifest = build_index("tiny", corpus_file, out, shard_size=10, progress=logs.append)
     assert any("resuming after 1 finished shards" in line for line in logs)
     assert manifest["counts"]["documents"] == 25
-    assert Index.load(out).store.ids() == [d["_id"] for d in documents()]
+    assert row_ids(Index.load(out)) == [d["_id"] for d in documents()]
 
 
 def test_complete_index_is_not_rebuilt_and_index_type_change_reuses_shards(

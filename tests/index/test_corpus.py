@@ -102,3 +102,5 @@ def test_query_files(tmp_path: Path) -> None:
     assert list(iter_query_file(jsonl)) == [("q1", "first query"), ("2", "x")]
     with pytest.raises(DataError, match=r"q\.tsv:1"):
         list(iter_query_file(_write(tmp_path / "q.tsv", "q1\n")))
+    with pytest.raises(DataError, match=r"q\.jsonl:2: empty text in field 'text'"):  # a title is not a query
+        list(iter_query_file(_write(tmp_path / "q.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "b", "title": "T", "text": ""}\n')))

@@ -12,10 +12,12 @@ from babelir.cli import main
 from babelir.data.trec import read_run
 from babelir.index import AnnSettings, Hit, Index, build_index
 
+from .helpers import row_ids
+
 
 def _exact(index: Index, queries: list[str], k: int, language: str | None = None) -> list[list[str]]:
     emb = np.concatenate([np.load(p) for p in sorted((index.path / "shards").glob("*.npy"))])
-    ids = index.store.ids()
+    ids = row_ids(index)
     langs = [index.store.get([i])[i][3] for i in range(len(ids))]
     scores = index.encode_queries(queries) @ emb.T
     out = []
@@ -49,7 +51,12 @@ def test_language_filter(built_index: Path) -> None:
     hits = index.search("violin", k=10, language="ru")
     assert len(hits) == 5 and {h.language for h in hits} == {"ru"}
     assert [h.id for h in hits] == _exact(index, ["violin"], 10, "ru")[0]
-    assert index.search("violin", k=3, language="ja") == []
+    assert index.search("violin", k=3, language="ja") == []  # a known code the index lacks: no hits
+    assert index.search("violin", k=3, language="RU")[0].language == "ru"  # the one check normalises
+    from babelir.data.errors import DataError
+
+    with pytest.raises(DataError, match="unknown language code 'russian'"):
+        index.search("violin", k=3, language="russian")
     assert index.languages() == {"de": 6, "en": 7, "fr": 7, "ru": 5}
 
 
@@ -95,7 +102,8 @@ def test_other_query_model_warns(tmp_path: Path, built_index: Path) -> None:
 
     other = tmp_path / "model"
     shutil.copytree(resolve_backbone("tiny"), other)
-    (other / "README.md").write_text("changed", encoding="utf-8")
+    config = other / "config_sentence_transformers.json"  # another query prompt: another model
+    config.write_text(config.read_text(encoding="utf-8").replace("query: ", "question: "), encoding="utf-8")
     index = Index.load(built_index, model=str(other))
     with pytest.warns(UserWarning, match="differs from the model"):
         index.search("cat", k=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from babelir.cli import build_parser
-from babelir.index import Index
+from babelir.index import Hit, Index
 from babelir.serve import Limits, create_app
 
 
@@ -36,7 +37,8 @@ def test_search_one_query_matches_python_api(client: TestClient, built_index: Pa
     hits = body["results"][0]["hits"]
     assert body["results"][0]["query"] == "the cat sleeps" and body["k"] == 3
     assert [h["rank"] for h in hits] == [1, 2, 3]
-    assert set(hits[0]) == {"id", "score", "rank", "text", "title", "language"}
+    assert list(hits[0]) == ["id", "score", "rank", "text", "title", "language"]
+    assert list(hits[0]) == [f.name for f in dataclasses.fields(Hit)]  # one hit type for library and API
     expected = Index.load(built_index).search("the cat sleeps", k=3)
     assert [h["id"] for h in hits] == [h.id for h in expected]
 

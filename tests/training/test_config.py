@@ -85,10 +85,15 @@ def test_aux_prompt_must_be_known() -> None:
 def test_configs_default_yaml_writes_out_the_dataclass_defaults() -> None:
     from pathlib import Path
 
-    from babelir.training.config import build_config
+    from babelir.training.config import FIELDS, build_config
 
     path = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
     assert build_config(str(path)) == TrainConfig().validate()
+    # every field written out, in the dataclass's order, each with exactly its default (and its type)
+    written = load_config_file(path)
+    assert list(written) == list(FIELDS)
+    defaults = TrainConfig().to_dict()
+    assert {k: (v, type(v)) for k, v in written.items()} == {k: (v, type(v)) for k, v in defaults.items()}
 
 
 def test_retrieval_sources_are_checked() -> None:

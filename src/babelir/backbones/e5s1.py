@@ -160,13 +160,14 @@ def read_e5s1(path: str | Path) -> E5S1File:
     cur = _Cursor(data, path)
     cur.pos = 4
     (version,) = cur.read("I")
-    hidden, layers, heads, ffn, vocab, max_pos, type_vocab = cur.read("7i")
+    # the header's fields, in file order, by the names E5S1File gives them
+    shape = dict(zip(("hidden", "layers", "heads", "ffn", "vocab", "max_positions", "type_vocab"), cur.read("7i"), strict=True))
     (eps,) = cur.read("f")
     (qk,) = cur.read("i")
     if qk != QK:
         raise ValueError(f"{path}: block size {qk} is not supported (only {QK})")
     (n_pieces,) = cur.read("i")
-    bos, eos, pad, unk = cur.read("4i")
+    special_ids = dict(zip(("bos_id", "eos_id", "pad_id", "unk_id"), cur.read("4i"), strict=True))
     (blob_len,) = cur.read("Q")
     offsets = np.frombuffer(cur.take(4 * (n_pieces + 1)), dtype="<u4")
     scores = np.frombuffer(cur.take(4 * n_pieces), dtype="<f4").astype(np.float32)
@@ -189,21 +190,12 @@ def read_e5s1(path: str | Path) -> E5S1File:
     return E5S1File(
         path=path,
         version=version,
-        hidden=hidden,
-        layers=layers,
-        heads=heads,
-        ffn=ffn,
-        vocab=vocab,
-        max_positions=max_pos,
-        type_vocab=type_vocab,
+        **shape,
         layer_norm_eps=float(eps),
         qk=qk,
         pieces=pieces,
         scores=scores,
-        bos_id=bos,
-        eos_id=eos,
-        pad_id=pad,
-        unk_id=unk,
+        **special_ids,
         norm_map=norm_map,
         tensors=tensors,
         _data=data,

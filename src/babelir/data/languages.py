@@ -11,7 +11,10 @@ them to ISO 639-1 before reading.
 from __future__ import annotations
 
 import functools
+import os
 import re
+
+from babelir.data.errors import DataError
 
 # ISO 639-1 two-letter codes, including the deprecated "bh" and "sh" that older corpora still use.
 _CODES = """
@@ -29,7 +32,11 @@ _CODE = re.compile(r"^([A-Za-z]{2})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|[0-
 
 @functools.lru_cache(maxsize=4096)
 def normalize_language(code: str) -> str | None:
-    """The normalised code, or ``None`` when ``code`` is not a known ISO 639-1 language (with subtags)."""
+    """The normalised code, or ``None`` when ``code`` is not a known ISO 639-1 language (with subtags).
+
+    A question (is this a language code?), e.g. for telling a header of codes from data; to *validate*
+    a code that must be one, use :func:`language_code`.
+    """
     if not isinstance(code, str):
         return None
     match = _CODE.match(code.strip())
@@ -44,10 +51,18 @@ def normalize_language(code: str) -> str | None:
     return "-".join(parts)
 
 
-def is_language(code: str) -> bool:
-    return normalize_language(code) is not None
+def language_code(
+    code: object, what: str = "", path: str | os.PathLike | None = None, line: int | None = None
+) -> str:
+    """The normalised form of ``code``, or a :class:`DataError` that says what was wrong and where.
 
-
-def primary_language(code: str) -> str:
-    """``zh-Hant-TW`` -> ``zh``: what to group by when subtags do not matter."""
-    return code.replace("_", "-").split("-", 1)[0].lower()
+    The one check every entry point applies (readers, corpora, ``babelir search --language``, the
+    server's ``language`` field), so a code accepted in one place is accepted, and spelled, the same
+    everywhere. ``what`` names the code's origin in the message (``"given as target_lang"``,
+    ``"in column 'source_lang'"``); ``path`` and ``line`` locate it when it came from a file.
+    """
+    normalized = normalize_language(code) if isinstance(code, str) else None
+    if normalized is None:
+        origin = f" {what}" if what else ""
+        raise DataError(path, line, f"unknown language code {code!r}{origin} (expected ISO 639-1, e.g. 'de')")
+    return normalized

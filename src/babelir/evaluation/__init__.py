@@ -22,15 +22,9 @@ from babelir.evaluation.benchmarks import (
     load_benchmark,
     resolve_names,
 )
-from babelir.evaluation.models import (
-    BM25Retriever,
-    DenseRetriever,
-    Encoder,
-    Retriever,
-    SentenceTransformerEncoder,
-    UniversalSentenceEncoder,
-    load_retriever,
-)
+from babelir.evaluation.encoders import Encoder, SentenceTransformerEncoder, UniversalSentenceEncoder
+from babelir.evaluation.loading import load_retriever
+from babelir.evaluation.retrievers import BM25Retriever, DenseRetriever, Retriever
 from babelir.evaluation.runner import BenchmarkResult, Results, evaluate, evaluate_benchmark
 
 

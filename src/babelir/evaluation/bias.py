@@ -100,8 +100,9 @@ def plot_projection(
     emb: np.ndarray, langs: list[str], languages: list[str], path: Path, method: str, title: str
 ) -> None:
     """Scatter of a 2-D projection coloured by language (Agg backend: no display needed)."""
-    import matplotlib
+    from babelir.utils.extras import require
 
+    matplotlib = require("matplotlib", "plots", "the bias report's language picture")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -153,7 +154,8 @@ def bias_report(
 
     from babelir.data.sources import bible
     from babelir.evaluation.benchmarks.bible import usable
-    from babelir.evaluation.models import DenseRetriever, load_retriever
+    from babelir.evaluation.loading import load_retriever
+    from babelir.evaluation.retrievers import DenseRetriever
     from babelir.evaluation.runner import environment
     from babelir.utils.atomic import atomic_write_json, atomic_write_text
 

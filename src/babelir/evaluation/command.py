@@ -20,7 +20,7 @@ Benchmarks (names, comma-separated, globs allowed; see --list-benchmarks):
   bible-xref-pool       LAReQA-style pool of all 22 languages (mAP@20, own-language share of top 20)
   bible-bitext-<lang>   verse -> same verse in English (accuracy@1)
   wiki-<en|es|fr>       short description -> lead paragraph, held-out articles (nDCG@10)
-  default               all of the above (small variants; me5-small: ~25 min on 2 cores, cold cache)
+  default               all of the above (their small variants)
   full / NAME-full      every held-out item (much slower)
   PATH[#split]          a BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
 
@@ -143,7 +143,7 @@ def _list_benchmarks() -> int:
 def _compare(paths: list[str]) -> int:
     import json
 
-    from babelir.evaluation.runner import comparison_markdown
+    from babelir.evaluation.tables import comparison_markdown
 
     saved = []
     for path in paths:

@@ -23,6 +23,8 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
+from babelir.utils.extras import require
+
 # ISO 639-1 -> PyStemmer (Snowball) algorithm, for the languages that have one.
 STEMMERS: dict[str, str] = {
     "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
@@ -67,9 +69,8 @@ def _stemmer(language: str):
     algorithm = STEMMERS.get(language.split("-")[0])
     if algorithm is None:
         return None
-    import Stemmer
-
-    return Stemmer.Stemmer(algorithm)
+    stemmer = require("Stemmer", extra="baselines", purpose="BM25 (babelir evaluate bm25)")
+    return stemmer.Stemmer(algorithm)
 
 
 def has_stemmer(language: str) -> bool:
@@ -122,8 +123,7 @@ def bm25_search(
 
     Documents with score 0 (no query term) are not returned, as a Lucene search would not return them.
     """
-    import bm25s
-
+    bm25s = require("bm25s", extra="baselines", purpose="BM25 (babelir evaluate bm25)")
     exclude = exclude or {}
     run: dict[str, dict[str, float]] = {qid: {} for qid in query_ids}
     if not doc_ids:

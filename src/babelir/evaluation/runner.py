@@ -8,18 +8,19 @@ read from the embedding cache.
 from __future__ import annotations
 
 import importlib.metadata
-import math
 import os
 import platform
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from babelir.evaluation.benchmarks import Benchmark, load_benchmark, resolve_names
+from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES
+from babelir.evaluation.loading import load_retriever
 from babelir.evaluation.metrics import (
     aggregate,
     display,
@@ -28,7 +29,7 @@ from babelir.evaluation.metrics import (
     ideal_scores,
     own_language_share,
 )
-from babelir.evaluation.models import Retriever, load_retriever
+from babelir.evaluation.retrievers import Retriever
 
 DEPTH = 100  # documents kept per query: enough for Recall@100 and MRR@100
 VERSIONED_PACKAGES = (
@@ -82,6 +83,8 @@ class Results:
         return {name: res.main_score for name, res in self.benchmarks.items()}
 
     def to_markdown(self) -> str:
+        from babelir.evaluation.tables import results_markdown
+
         return results_markdown(self)
 
 
@@ -128,8 +131,8 @@ def evaluate_benchmark(
     per_query = evaluate_run(bench.qrels, run, measures)
     metrics = aggregate(per_query)
     extra: dict[str, Any] = {}
-    if bench.meta.family == "bible-xref-pool":
-        extra = _pool_extras(bench, run, per_query)
+    for name in bench.meta.family_info.extra_metrics:  # what the benchmark's family declares
+        extra.update(EXTRA_METRICS[name](bench, run, per_query))
     timings["eval_s"] = round(time.perf_counter() - t_eval, 3)
     run_file = None
     if run_dir is not None:
@@ -173,6 +176,12 @@ def _pool_extras(bench: Benchmark, run: dict, per_query: dict[str, dict[str, flo
         "ceiling": ideal_scores(bench.qrels, bench.meta.measures),
         "by_query_language": by_lang,
     }
+
+
+# extra metrics a benchmark family can declare (BenchmarkFamily.extra_metrics) -> how the runner computes them
+EXTRA_METRICS: dict[str, Callable[[Benchmark, dict, dict[str, dict[str, float]]], dict[str, Any]]] = {
+    LANGUAGE_SHARES: _pool_extras,
+}
 
 
 def _mean(values: dict[str, float], keys: Iterable[str] | None = None) -> float:
@@ -235,183 +244,3 @@ def evaluate(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=time.perf_counter() - start,
     )
-
-
-# --------------------------------------------------------------------------------------------- tables
-
-
-def _fmt(value: float | None, supported: bool = True, scale: float = 100.0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = f"{value * scale:.1f}"
-    return text if supported else f"{text}†"
-
-
-def language_table(results: Results) -> str:
-    """Rows = languages, columns = benchmark families (main metrics x 100): reads as a language profile."""
-    columns: list[tuple[str, str]] = []  # (header, key)
-    cells: dict[str, dict[str, str]] = {}
-    any_unsupported = False
-    model_langs = results.model.get("languages")
-
-    def put(lang: str, header: str, text: str) -> None:
-        if header not in [h for h, _ in columns]:
-            columns.append((header, header))
-        cells.setdefault(lang, {})[header] = text
-
-    for res in results.benchmarks.values():
-        any_unsupported |= not res.supported
-        if res.family == "bible-xref":
-            put(res.languages[0], f"xref {display(res.main_metric)}", _fmt(res.main_score, res.supported))
-        elif res.family == "bible-bitext":
-            put(
-                res.languages[0], f"bitext→en {display(res.main_metric)}", _fmt(res.main_score, res.supported)
-            )
-        elif res.family == "wiki":
-            put(res.languages[0], f"wiki {display(res.main_metric)}", _fmt(res.main_score, res.supported))
-        elif res.family == "bible-xref-pool":
-            tag = "pool" if res.meta.get("variant") != "full" else "pool-full"
-            for lang, row in res.extra.get("by_query_language", {}).items():
-                ok = model_langs is None or lang in model_langs
-                put(lang, f"{tag} {display(res.main_metric)}", _fmt(row.get(res.main_metric), ok))
-                put(lang, f"{tag} own-lang@20", _fmt(row.get("own_language_share@20"), ok))
-    if not cells:
-        return ""
-    headers = [h for h, _ in columns]
-    lines = ["| language | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(headers)]
-    for lang in sorted(cells, key=_language_order):
-        lines.append(f"| {lang} | " + " | ".join(cells[lang].get(h, "") for h in headers) + " |")
-    means = []
-    for h in headers:
-        vals = [float(cells[lang][h].rstrip("†")) for lang in cells if cells[lang].get(h)]
-        means.append(f"{sum(vals) / len(vals):.1f}" if vals else "")
-    lines.append("| **mean** | " + " | ".join(means) + " |")
-    if any_unsupported:
-        lines.append("")
-        lines.append("† a language the model was not trained on.")
-    return "\n".join(lines)
-
-
-def _language_order(lang: str) -> tuple[int, str]:
-    from babelir.data.sources.bible import LANGUAGES
-
-    return (LANGUAGES.index(lang), lang) if lang in LANGUAGES else (len(LANGUAGES), lang)
-
-
-def benchmark_table(results: Results) -> str:
-    """Rows = benchmarks, columns = every measure (x 100), plus the pooled shares where they exist."""
-    measures: list[str] = []
-    for res in results.benchmarks.values():
-        measures.extend(m for m in res.metrics if m not in measures)
-    has_pool = any(res.family == "bible-xref-pool" for res in results.benchmarks.values())
-    extra_cols = ["own-lang@20", "relevance share", "mAP@20 ceiling"] if has_pool else []
-    headers = ["benchmark", "main"] + [display(m) for m in measures] + extra_cols + ["s"]
-    lines = ["| " + " | ".join(headers) + " |", "|---|---|" + "---:|" * (len(headers) - 2)]
-    for res in results.benchmarks.values():
-        row = [res.name + ("" if res.supported else " †"), display(res.main_metric)]
-        row += [_fmt(res.metrics.get(m)) for m in measures]
-        if has_pool:
-            ex = res.extra
-            row += [
-                _fmt(ex.get("own_language_share@20")),
-                _fmt(ex.get("relevance_share")),
-                _fmt(ex.get("ceiling", {}).get("AP@20")),
-            ]
-        row.append(f"{res.timings.get('total_s', 0):.0f}")
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
-
-
-def results_markdown(results: Results) -> str:
-    name = results.model.get("name", "model")
-    parts = [f"### {name}", ""]
-    lang = language_table(results)
-    if lang:
-        parts += ["Main metric per language (x100):", "", lang, ""]
-    parts += ["All metrics per benchmark (x100; s = seconds):", "", benchmark_table(results)]
-    return "\n".join(parts) + "\n"
-
-
-# ------------------------------------------------------------------------------------ several models
-
-
-def _language_cells(data: dict[str, Any]) -> dict[str, dict[str, tuple[float, bool]]]:
-    """``column -> language -> (score, supported)`` from one saved results JSON."""
-    cols: dict[str, dict[str, tuple[float, bool]]] = {}
-    langs = data.get("model", {}).get("languages")
-    for res in data.get("benchmarks", {}).values():
-        family, main = res["family"], res["main_metric"]
-        if family in ("bible-xref", "bible-bitext", "wiki"):
-            label = {"bible-xref": "xref", "bible-bitext": "bitext→en", "wiki": "wiki"}[family]
-            cols.setdefault(f"{label} {display(main)}", {})[res["languages"][0]] = (
-                res["main_score"],
-                res["supported"],
-            )
-        elif family == "bible-xref-pool":
-            for lang, row in res.get("extra", {}).get("by_query_language", {}).items():
-                ok = langs is None or lang in langs
-                cols.setdefault(f"pool {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
-                cols.setdefault("pool own-language share of top 20", {})[lang] = (
-                    row.get("own_language_share@20", float("nan")),
-                    ok,
-                )
-    return cols
-
-
-def comparison_markdown(saved: list[dict[str, Any]], labels: list[str] | None = None) -> str:
-    """One table per benchmark family: rows = languages, columns = models (main metric x 100).
-
-    ``saved`` are results as written by :meth:`Results.save`; this is how ``reports/baselines.md`` is
-    made (``babelir evaluate --compare a.json b.json ...``).
-    """
-    labels = labels or [d.get("model", {}).get("name", f"model {i}") for i, d in enumerate(saved)]
-    per_model = [_language_cells(d) for d in saved]
-    columns: list[str] = []
-    for cells in per_model:
-        columns.extend(c for c in cells if c not in columns)
-    parts: list[str] = []
-    any_unsupported = False
-    for column in columns:
-        langs = sorted({lang for cells in per_model for lang in cells.get(column, {})}, key=_language_order)
-        lines = [f"#### {column} (x100)", "", "| language | " + " | ".join(labels) + " |"]
-        lines.append("|---|" + "---:|" * len(labels))
-        sums: list[list[float]] = [[] for _ in labels]
-        for lang in langs:
-            row = []
-            for i, cells in enumerate(per_model):
-                value, ok = cells.get(column, {}).get(lang, (float("nan"), True))
-                any_unsupported |= not ok and not math.isnan(value)
-                row.append(_fmt(value, ok))
-                if not math.isnan(value):
-                    sums[i].append(value)
-            lines.append(f"| {lang} | " + " | ".join(row) + " |")
-        if len(langs) > 1:
-            means = [f"{100 * sum(s) / len(s):.1f}" if s else "" for s in sums]
-            lines.append("| **mean** | " + " | ".join(means) + " |")
-        parts.append("\n".join(lines))
-    pool_rows = []
-    for label, data in zip(labels, saved, strict=True):
-        for res in data.get("benchmarks", {}).values():
-            if res["family"] == "bible-xref-pool":
-                ex, m = res.get("extra", {}), res["metrics"]
-                pool_rows.append(
-                    f"| {label} | {_fmt(m.get('nAP@20'))} | {_fmt(m.get('AP@20'))} | "
-                    f"{_fmt(ex.get('ceiling', {}).get('AP@20'))} | {_fmt(m.get('nDCG@10'))} | "
-                    f"{_fmt(ex.get('own_language_share@20'))} | {_fmt(ex.get('relevance_share'))} |"
-                )
-    if pool_rows:
-        parts.append(
-            "\n".join(
-                [
-                    "#### bible-xref-pool overall (x100)",
-                    "",
-                    "| model | mAP@20 ÷min(R,20) | mAP@20 (trec_eval) | its ceiling | nDCG@10 | "
-                    "own-language share of top 20 | share from relevance alone |",
-                    "|---|---:|---:|---:|---:|---:|---:|",
-                    *pool_rows,
-                ]
-            )
-        )
-    if any_unsupported:
-        parts.append("† a language the model was not trained on.")
-    return "\n\n".join(parts) + "\n"

@@ -1,7 +1,7 @@
 """Index, search: faiss indexes over encoded corpora, built in resumable shards.
 
 ``babelir index MODEL CORPUS OUT`` builds (:func:`build_index`), ``Index.load(OUT).search(texts, k)``
-searches, ``babelir search`` writes TREC runs. See :mod:`babelir.index.build` for the folder layout.
+searches, ``babelir search`` writes TREC runs. See :mod:`babelir.index.layout` for the folder layout.
 """
 
 from babelir.index.ann import AnnSettings

@@ -1,9 +1,9 @@
 """Faiss index construction: exact (Flat), graph (HNSW) or compressed (IVF-PQ), all inner product.
 
 Embeddings are L2-normalised, so inner product = cosine and every index type returns comparable scores.
-Choice by size (``auto``): exact search is affordable up to ~100k documents (a 100k x 384 scan is a few
-milliseconds), HNSW up to ~2M (fast and accurate, but ~1.7 kB per 384-d vector), IVF-PQ beyond (48 bytes
-per vector, some recall lost to compression). Indexes are written with ``faiss.write_index``: a plain
+Choice by size (``auto``; the measurements behind it are in ``reports/performance.md``): exact search
+is affordable up to ~100k documents, HNSW up to ~2M (fast and accurate, but ~1.7 kB per 384-d vector),
+IVF-PQ beyond (48 bytes per vector, some recall lost to compression). Indexes are written with ``faiss.write_index``: a plain
 binary format, never pickle.
 """
 
@@ -30,7 +30,7 @@ class AnnSettings:
     index_type: str = "auto"
     hnsw_m: int = 32
     ef_construction: int = 80
-    ef_search: int = 256  # measured: recall@10 0.963 at 0.59 ms p50 on 1M structured vectors (M=16)
+    ef_search: int = 256  # recall against latency: reports/performance.md
     nlist: int = 0  # 0: 4 * sqrt(n), clamped
     pq_m: int = 0  # 0: dim // 8 (48 one-byte codes for 384-d)
     nprobe: int = 32

@@ -1,12 +1,6 @@
 """``babelir index``: stream a corpus, encode it in shards, build a faiss index, write a manifest.
 
-Layout of an index folder::
-
-    OUT/manifest.json        written last: its presence means the index is complete
-    OUT/index.faiss          faiss.write_index (binary, no pickle)
-    OUT/docs.sqlite          faiss id (row) -> id, title, text, language; plus the finished-shard ledger
-    OUT/shards/build.json    what is being built (model, corpus, settings): guards a resume
-    OUT/shards/NNNNN.npy     float32 embeddings of shard NNNNN (``shard_size`` documents)
+The folder layout is in :mod:`babelir.index.layout`.
 
 Crash safety and resume: a shard's ``.npy`` is written atomically first, then its documents and the
 line "shard N is finished" are committed to SQLite in one transaction. A restarted build trusts exactly
@@ -17,14 +11,11 @@ again (the same command with another type rebuilds only the faiss index).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import platform
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,41 +25,30 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import CorpusReader, Document, passage
+from babelir.index.layout import (
+    DOCS_FILE,
+    FORMAT,
+    INDEX_FILE,
+    MANIFEST,
+    SHARDS_DIR,
+    index_entry,
+    index_manifest,
+    plan_path,
+    shard_path,
+    write_shard,
+)
+from babelir.index.search import shared_encoder
 from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
-from babelir.utils.atomic import atomic_open, atomic_write_json
+from babelir.utils.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-MANIFEST = "manifest.json"
-INDEX_FILE = "index.faiss"
-DOCS_FILE = "docs.sqlite"
-SHARDS_DIR = "shards"
 PROGRESS_EVERY = 2048  # documents between progress lines inside a shard
 
 
 class BuildInterrupted(RuntimeError):
     """Raised when ``stop_after_shards`` ends a build early (tests, or a job split over several runs)."""
-
-
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for name in ("babelir", "faiss-cpu", "torch", "sentence-transformers", "numpy", "onnxruntime"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            out[name] = md.version(name)
-    return out
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_open(path, "wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-
-
-def _shard_path(out: Path, shard: int) -> Path:
-    return out / SHARDS_DIR / f"{shard:05d}.npy"
 
 
 def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
@@ -80,7 +60,7 @@ def _valid_shards(out: Path, writer: DocWriter, dim: int | None) -> tuple[int, i
     """Number of trusted finished shards and the documents they hold; the unfinished tail is dropped."""
     done, start = 0, 0
     for shard, first, count in writer.finished_shards():
-        path = _shard_path(out, shard)
+        path = shard_path(out, shard)
         ok = shard == done and first == start and path.is_file()
         if ok:
             emb = np.load(path, mmap_mode="r")
@@ -123,9 +103,8 @@ def build_index(
     :func:`babelir.index.shards.merge_shards`): the way to encode one corpus on several machines.
     """
     from babelir.backbones import resolve_backbone
-    from babelir.encoding import encode, model_fingerprint
-    from babelir.evaluation.models import trained_retriever
-    from babelir.index.search import shared_encoder
+    from babelir.encoding import encode
+    from babelir.identity import model_fingerprint, trained_retriever
 
     settings = settings or AnnSettings()
     say = progress or (lambda msg: log.info(msg))
@@ -140,7 +119,7 @@ def build_index(
     plan = {
         "format": FORMAT,
         "model": {
-            "name": model_name,
+            "name": str(model_name),  # a Path from the Python API too
             "path": str(model_path.resolve()),
             "sha256": model_fingerprint(model_path),
         },
@@ -153,9 +132,9 @@ def build_index(
 
         shutil.rmtree(out)
     (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
-    plan_path = out / SHARDS_DIR / "build.json"
-    if plan_path.is_file():
-        previous = json.loads(plan_path.read_text(encoding="utf-8"))
+    plan_file = plan_path(out)
+    if plan_file.is_file():
+        previous = json.loads(plan_file.read_text(encoding="utf-8"))
         if _identity(previous) != _identity(json.loads(json.dumps(plan))):
             changed = sorted(k for k in plan if _identity(previous).get(k) != _identity(plan).get(k))
             raise DataError(
@@ -164,13 +143,13 @@ def build_index(
                 f"holds a build of another {'/'.join(changed)}; pass --overwrite to replace it or choose another folder",
             )
     else:
-        atomic_write_json(plan_path, plan)
+        atomic_write_json(plan_file, plan)
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         counts = previous.get("counts", {})
         wanted = resolved(settings, int(counts.get("documents", 0)), int(counts.get("dimension", 0)))
-        if {**wanted.to_dict(), "metric": "inner_product", "file": INDEX_FILE} == previous.get("index"):
+        if index_entry(wanted) == previous.get("index"):
             say(f"{out} is already complete (same model, corpus and settings)")
             return previous
 
@@ -204,7 +183,7 @@ def build_index(
                         f"  shard {shard}: {min(i + PROGRESS_EVERY, len(texts))}/{len(texts)} ({rate:.1f} docs/s)"
                     )
             emb = np.concatenate(parts)
-            _save_npy(_shard_path(out, shard), emb)
+            write_shard(out, shard, emb)
             writer.add_shard(shard, row, docs)
             shard, row, new = shard + 1, row + len(docs), new + 1
             rate = (row - start) / max(time.perf_counter() - t0, 1e-9)
@@ -214,23 +193,22 @@ def build_index(
     if row == 0:
         raise DataError(reader.spec, None, "the corpus holds no documents")
 
-    shards = [_shard_path(out, i) for i in range(shard)]
+    shards = [shard_path(out, i) for i in range(shard)]
     dim = int(np.load(shards[0], mmap_mode="r").shape[1])
     final = resolved(settings, row, dim)
     say(f"building {final.index_type} index over {row} vectors of dimension {dim}")
     t1 = time.perf_counter()
     index = build_from_shards(final, shards, row, dim)
     write_index(index, out / INDEX_FILE)
-    manifest = {
-        **plan,
-        "corpus": {**plan["corpus"], "sha256": reader.sha256},
-        "index": {**final.to_dict(), "metric": "inner_product", "file": INDEX_FILE},
-        "counts": {"documents": row, "shards": shard, "dimension": dim},
-        "docs": DOCS_FILE,
-        "build_seconds": {"index": round(time.perf_counter() - t1, 3)},
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-    }
-    atomic_write_json(out / MANIFEST, manifest)
+    written = index_manifest(
+        plan,
+        corpus_sha256=reader.sha256,
+        settings=final,
+        documents=row,
+        shards=shard,
+        dimension=dim,
+        build_seconds={"index": round(time.perf_counter() - t1, 3)},
+    )
+    atomic_write_json(out / MANIFEST, written)
     say(f"wrote {out / MANIFEST}")
-    return manifest
+    return written

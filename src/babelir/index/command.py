@@ -1,51 +1,85 @@
-"""``babelir index MODEL CORPUS OUT`` and ``babelir search INDEX --queries FILE --k K --output RUN``."""
+"""``babelir index MODEL CORPUS OUT``, ``babelir index merge SHARD_DIR... --output OUT`` and ``babelir search``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from babelir.data.errors import DataError
+from babelir.data.languages import language_code
+from babelir.encoding import BACKENDS
 from babelir.index.ann import INDEX_TYPES, AnnSettings
+from babelir.utils.commands import add_command
 
-BACKEND_HELP = "torch (fp32), onnx (fp32, fused) or onnx-int8 (dynamic int8: ~2-3x faster on CPU)"
+BACKEND_HELP = "torch (fp32), onnx (fp32, fused) or onnx-int8 (dynamic int8); speed: reports/performance.md"
+
+INDEX_HELP = """\
+Stream CORPUS, encode it with MODEL in shards and build a faiss index in OUT. Re-running an interrupted
+command resumes after its last finished shard; re-running it with another --index-type rebuilds only
+the faiss index.
+
+CORPUS is a JSONL file ({"_id"|"id", "text", "title"?, "language"?}), a TSV file
+(id<TAB>text[<TAB>language]), a BEIR folder, or packaged text: bible (John in 7 languages),
+bible:LANGS[:BOOKS] (e.g. bible:en,fr,ru:43) or wiki:LANGS (e.g. wiki:en,es,fr).
+
+Several machines: each runs the command with --shard-id I --shard-count N (every N-th document, its own
+OUT), then 'babelir index merge SHARD_DIR... --output OUT' builds one index over all of them (see
+'babelir index merge --help').
+
+examples:
+  babelir index me5-small bible indexes/john
+  babelir index runs/default/model corpus.jsonl indexes/mine --backend onnx-int8 --index-type hnsw
+  babelir index me5-small corpus.jsonl out/shard-0 --shard-id 0 --shard-count 2
+"""
+
+MERGE_HELP = """\
+Build one index over the shard folders of a corpus encoded with --shard-id/--shard-count (one folder
+per shard id, all of the same model and corpus). The merged folder holds the same rows, in the same
+order, as 'babelir index' on one machine, so it returns the same results; it is an ordinary index
+folder (search it, serve it, or re-run 'babelir index' on it with another --index-type).
+
+examples:
+  babelir index merge out/shard-* --output out/merged --index-type hnsw
+  babelir index merge out/shard-0 out/shard-1 out/merged     (the last folder is OUT without --output)
+"""
+
+
+class _IndexParser(argparse.ArgumentParser):
+    """The parser of ``babelir index``: a first word ``merge`` hands the rest to the merge parser.
+
+    Why not argparse sub-parsers: the build form ``babelir index MODEL CORPUS OUT`` has no verb and
+    argparse cannot default to one. Dispatching on the first word keeps both forms, each with its own
+    usage line, errors and ``--help``; a model directory called ``merge`` is reachable as ``./merge``.
+    """
+
+    merge_parser: argparse.ArgumentParser
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if args and args[0] == "merge":
+            return self.merge_parser.parse_known_args(list(args[1:]), namespace)
+        return super().parse_known_args(args, namespace)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "index",
-        help="encode a corpus and build a faiss index (resumable)",
-        description=(
-            "Stream CORPUS, encode it with MODEL in shards and build a faiss index in OUT. CORPUS is a JSONL "
-            'file ({"_id"|"id", "text", "title"?, "language"?}), a TSV file (id<TAB>text[<TAB>language]), a '
-            "BEIR folder, or packaged text: bible (John in 7 languages), bible:LANGS[:BOOKS] (e.g. "
-            "bible:en,fr,ru:43) or wiki:LANGS (e.g. wiki:en,es,fr). "
-            "Re-running an interrupted command resumes after its last finished shard. "
-            "Several machines: each runs the command with --shard-id I --shard-count N (every N-th document, "
-            "its own OUT), then 'babelir index merge SHARD_DIR... OUT' builds one index over all of them "
-            "(same rows and results as one machine; the --index-type and ANN flags apply to it)."
-        ),
+        "encode a corpus and build a faiss index (resumable); 'index merge' joins shard folders",
+        INDEX_HELP,
     )
+    p.__class__ = _IndexParser  # add_command builds a plain parser; this one also routes 'merge'
     p.add_argument("model", help="backbone name (tiny, me5-small, ...) or model directory")
     p.add_argument("corpus", help="corpus file, BEIR folder, bible, bible:LANGS[:BOOKS] or wiki:LANGS")
     p.add_argument("out", help="index folder to create (or resume)")
-    p.add_argument("more", nargs="*", help=argparse.SUPPRESS)  # 'index merge A B ... OUT'
-    p.add_argument(
-        "--index-type",
-        choices=INDEX_TYPES,
-        default="auto",
-        help="auto: flat up to 100k docs, hnsw up to 2M, ivfpq beyond",
-    )
     p.add_argument("--shard-size", type=int, default=10_000, help="documents per encoded shard (resume unit)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help=BACKEND_HELP)
-    p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree")
-    p.add_argument("--ef-construction", type=int, default=80)
-    p.add_argument("--ef-search", type=int, default=256, help="HNSW search breadth (recall vs speed)")
-    p.add_argument("--nlist", type=int, default=0, help="IVF lists (0: 4*sqrt(n))")
-    p.add_argument("--pq-m", type=int, default=0, help="PQ sub-quantisers (0: dim/8)")
-    p.add_argument("--nprobe", type=int, default=32, help="IVF lists visited per query")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
+    _add_ann_arguments(p)
     p.add_argument("--overwrite", action="store_true", help="discard what OUT holds and start again")
     p.add_argument("--shard-id", type=int, default=None, metavar="I",
                    help="encode only documents I, I+N, I+2N, ... (0-based; with --shard-count N)")
@@ -53,34 +87,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="number of shards the corpus is split into (one per machine or process)")
     p.set_defaults(func=run_index)
 
-    s = subparsers.add_parser(
+    m = argparse.ArgumentParser(
+        prog=f"{p.prog} merge", description=MERGE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    m.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="shard folders, one per shard id")
+    m.add_argument("--output", metavar="OUT", help="index folder to create (default: the last SHARD_DIR)")
+    m.add_argument("--shard-size", type=int, default=10_000,
+                   help="rows per embeddings file of OUT (re-running 'babelir index' on OUT needs the same)")
+    _add_ann_arguments(m)
+    m.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    m.set_defaults(func=run_merge)
+    p.merge_parser = m  # type: ignore[attr-defined]
+
+    s = add_command(
+        subparsers,
         "search",
-        help="search an index with a queries file and write a TREC run",
-        description="Encode the queries (JSONL _id/id+text, TSV qid<TAB>text, or a BEIR folder), search "
-        "INDEX and write a TREC run (qid Q0 docid rank score tag).",
+        "search an index with a queries file and write a TREC run",
+        "Encode the queries (JSONL _id/id+text, TSV qid<TAB>text, or a BEIR folder), search INDEX and\n"
+        "write a TREC run (qid Q0 docid rank score tag).",
     )
     s.add_argument("index", help="index folder written by 'babelir index'")
     s.add_argument("--queries", required=True, help="queries file or BEIR folder")
     s.add_argument("--k", type=int, default=100, help="hits per query")
     s.add_argument("--output", required=True, help="TREC run file to write")
-    s.add_argument("--language", default=None, help="only documents of this language (ISO 639-1)")
-    s.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help=BACKEND_HELP)
+    s.add_argument("--language", type=_language_flag, default=None,
+                   help="only documents of this language (ISO 639-1; the index must hold some)")
+    s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     s.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     s.add_argument("--batch-size", type=int, default=256, help="queries encoded and searched together")
     s.add_argument("--tag", default="babelir", help="run tag (last column)")
     s.set_defaults(func=run_search)
 
 
-def _err(message: str) -> int:
-    print(f"babelir: error: {message}", file=sys.stderr)
-    return 2
+def _add_ann_arguments(p: argparse.ArgumentParser) -> None:
+    """The faiss index flags, shared by a build and a merge (both end by building an index)."""
+    p.add_argument(
+        "--index-type", choices=INDEX_TYPES, default="auto",
+        help="auto: flat up to 100k docs, hnsw up to 2M, ivfpq beyond",
+    )
+    p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree")
+    p.add_argument("--ef-construction", type=int, default=80)
+    p.add_argument("--ef-search", type=int, default=256, help="HNSW search breadth (recall vs speed)")
+    p.add_argument("--nlist", type=int, default=0, help="IVF lists (0: 4*sqrt(n))")
+    p.add_argument("--pq-m", type=int, default=0, help="PQ sub-quantisers (0: dim/8)")
+    p.add_argument("--nprobe", type=int, default=32, help="IVF lists visited per query")
 
 
-def run_index(args: argparse.Namespace) -> int:
-    from babelir.index.build import build_index
-    from babelir.index.shards import ShardSpec
-
-    settings = AnnSettings(
+def _ann_settings(args: argparse.Namespace) -> AnnSettings:
+    return AnnSettings(
         index_type=args.index_type,
         hnsw_m=args.hnsw_m,
         ef_construction=args.ef_construction,
@@ -89,62 +143,86 @@ def run_index(args: argparse.Namespace) -> int:
         pq_m=args.pq_m,
         nprobe=args.nprobe,
     )
+
+
+def _language_flag(value: str) -> str:
+    """``--language``: the one language-code check, reported as an argparse error."""
+    try:
+        return language_code(value)
+    except DataError as err:
+        raise argparse.ArgumentTypeError(err.problem) from None
+
+
+def _err(message: str) -> int:
+    print(f"babelir: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _summary(out: str, manifest: dict[str, Any], origin: str = "") -> str:
+    counts = manifest["counts"]
+    return (
+        f"{out}: {counts['documents']} documents{origin}, {manifest['index']['index_type']} index, "
+        f"dimension {counts['dimension']}"
+    )
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from babelir.index.build import build_index
+    from babelir.index.shards import ShardSpec
+
     if args.shard_size < 1 or args.batch_size < 1:
         return _err("--shard-size and --batch-size must be positive")
-    if args.model == "merge":
-        return run_merge([args.corpus, args.out, *args.more], settings, args)
-    if args.more:
-        return _err(f"unexpected arguments {' '.join(args.more)} (merging shards is 'babelir index merge')")
     sharding = None
     if (args.shard_id is None) != (args.shard_count is None):
         return _err("--shard-id and --shard-count go together")
-    if args.shard_count is not None:
-        try:
-            sharding = ShardSpec(args.shard_id, args.shard_count)
-        except ValueError as err:
-            return _err(str(err))
     try:
+        if args.shard_count is not None:
+            sharding = ShardSpec(args.shard_id, args.shard_count)
         manifest = build_index(
             args.model,
             args.corpus,
             args.out,
-            settings=settings,
+            settings=_ann_settings(args),
             shard_size=args.shard_size,
             batch_size=args.batch_size,
             backend=args.backend,
             overwrite=args.overwrite,
-            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+            progress=_progress,
             sharding=sharding,
         )
     except (DataError, ValueError) as err:
         return _err(str(err))
-    counts = manifest["counts"]
-    print(
-        f"{args.out}: {counts['documents']} documents, {manifest['index']['index_type']} index, "
-        f"dimension {counts['dimension']}"
-    )
+    print(_summary(args.out, manifest))
     return 0
 
 
-def run_merge(paths: list[str], settings: AnnSettings, args: argparse.Namespace) -> int:
-    """``babelir index merge SHARD_DIR... OUT``: one index over shards built with --shard-id/--shard-count."""
+def run_merge(args: argparse.Namespace) -> int:
+    """One index over shards built with --shard-id/--shard-count."""
     from babelir.index.shards import merge_shards
 
-    *folders, out = paths
-    if not folders:
-        return _err("usage: babelir index merge SHARD_DIR [SHARD_DIR ...] OUT")
+    folders, out = list(args.shards), args.output
+    if out is None:
+        if len(folders) < 2:
+            return _err("give the merged index folder with --output OUT")
+        *folders, out = folders
+    if args.shard_size < 1:
+        return _err("--shard-size must be positive")
     try:
         manifest = merge_shards(
-            folders, out, settings=settings, chunk_size=args.shard_size, overwrite=args.overwrite,
-            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+            folders,
+            out,
+            settings=_ann_settings(args),
+            chunk_size=args.shard_size,
+            overwrite=args.overwrite,
+            progress=_progress,
         )
     except (DataError, ValueError) as err:
         return _err(str(err))
-    counts = manifest["counts"]
-    print(
-        f"{out}: {counts['documents']} documents from {len(folders)} shards, "
-        f"{manifest['index']['index_type']} index, dimension {counts['dimension']}"
-    )
+    print(_summary(out, manifest, f" from {len(folders)} shards"))
     return 0
 
 
@@ -157,6 +235,9 @@ def run_search(args: argparse.Namespace) -> int:
         return _err("--k must be at least 1")
     try:
         index = Index.load(args.index, model=args.model, backend=args.backend)
+        if args.language is not None and args.language not in index.languages():
+            held = ", ".join(code for code in index.languages() if code) or "none recorded"
+            raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
         queries = list(iter_query_file(args.queries))
         run: dict[str, dict[str, float]] = {}
         t0 = time.perf_counter()

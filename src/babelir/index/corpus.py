@@ -3,9 +3,9 @@
 Every reader yields :class:`Document` records one at a time (constant memory for corpora of millions of
 lines) and names ``FILE:LINE`` in every error. Formats:
 
-* JSONL: ``{"_id" | "id": str|int, "text": str, "title"?: str, "language"?: str}`` one object per line;
-  other fields are ignored, blank lines skipped.
-* TSV: ``id<TAB>text[<TAB>language]``, no header (a first line ``id<TAB>text...`` is taken as a header).
+* JSONL (``{"_id" | "id", "text", "title"?, "language"?}``) and TSV (``id<TAB>text[<TAB>language]``),
+  read by :mod:`babelir.data.texts` as ``babelir encode`` reads them (``.txt`` is TSV here); a language a
+  document gives must be a known code, one it leaves out is ``""``.
 * BEIR folder (``corpus.jsonl[.gz]`` inside): read by :func:`babelir.data.beir.iter_corpus`.
 * Packaged text, so a new user can index something without any file of their own:
   ``bible:LANGS[:BOOKS]`` (e.g. ``bible:en,fr,ru:43`` = the Gospel of John in three languages; ids
@@ -27,9 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from babelir.data._lines import iter_json_objects, iter_lines, require_str
 from babelir.data.errors import DataError
-from babelir.data.languages import normalize_language
+from babelir.data.languages import language_code
+from babelir.data.texts import (
+    JSONL_SUFFIXES,
+    TSV_SUFFIXES,
+    TextLine,
+    format_suffix,
+    iter_jsonl_texts,
+    iter_tsv_texts,
+)
 
 PACKAGED = ("bible", "wiki")
 # ``bible`` alone: the Gospel of John (879 verses) in seven languages and five scripts, 6,153 documents;
@@ -49,43 +56,14 @@ class Document:
 
 
 def _language(path: Path, number: int, value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    normalized = normalize_language(value) if isinstance(value, str) else None
-    if normalized is None:
-        raise DataError(path, number, f"unknown language code {value!r} (expected ISO 639-1, e.g. 'de')")
-    return normalized
+    """A document may leave its language out (``""``); one it gives must be a known code."""
+    return "" if value is None or value == "" else language_code(value, path=path, line=number)
 
 
-def _jsonl(path: Path) -> Iterator[Document]:
-    for number, obj in iter_json_objects(path):
-        field = "_id" if "_id" in obj else "id"
-        doc_id = require_str(path, number, obj, field, is_id=True).strip()
-        text = require_str(path, number, obj, "text", allow_empty=True)
-        title = obj.get("title") or ""
-        if not isinstance(title, str):
-            raise DataError(path, number, f"field 'title' must be a string, got {type(title).__name__}")
-        if not text.strip() and not title.strip():
-            raise DataError(path, number, f"document {doc_id!r} has neither text nor title")
-        yield Document(doc_id, text, title, _language(path, number, obj.get("language")), f"{path}:{number}")
-
-
-def _tsv(path: Path) -> Iterator[Document]:
-    for number, line in iter_lines(path):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if number == 1 and [f.strip().lower() for f in fields[:2]] in (["id", "text"], ["_id", "text"]):
-            continue
-        if len(fields) not in (2, 3):
-            raise DataError(path, number, f"expected id<TAB>text[<TAB>language], got {len(fields)} columns")
-        doc_id, text = fields[0].strip(), fields[1].strip()
-        if not doc_id:
-            raise DataError(path, number, "empty document id")
-        if not text:
-            raise DataError(path, number, f"empty text for document {doc_id!r}")
-        lang = _language(path, number, fields[2].strip()) if len(fields) == 3 else ""
-        yield Document(doc_id, text, "", lang, f"{path}:{number}")
+def _documents_of(path: Path, texts: Iterator[TextLine]) -> Iterator[Document]:
+    for line in texts:
+        language = _language(path, line.line, line.language)
+        yield Document(line.id, line.text, line.title, language, f"{path}:{line.line}")
 
 
 def _beir(folder: Path) -> Iterator[Document]:
@@ -173,11 +151,10 @@ class CorpusReader:
         if path.is_dir():
             self.kind = "beir"
         else:
-            suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-            last = suffixes[-1] if suffixes else ""
-            if last in (".jsonl", ".json", ".ndjson"):
+            suffix = format_suffix(path)
+            if suffix in JSONL_SUFFIXES:
                 self.kind = "jsonl"
-            elif last in (".tsv", ".tab", ".txt"):
+            elif suffix in (*TSV_SUFFIXES, ".txt"):
                 self.kind = "tsv"
             else:
                 raise DataError(path, None, "unknown corpus format: name it .jsonl or .tsv (optionally .gz)")
@@ -191,9 +168,9 @@ class CorpusReader:
 
     def _documents(self) -> Iterator[Document]:
         if self.kind == "jsonl":
-            return _jsonl(self.path)  # type: ignore[arg-type]
+            return _documents_of(self.path, iter_jsonl_texts(self.path))  # type: ignore[arg-type]
         if self.kind == "tsv":
-            return _tsv(self.path)  # type: ignore[arg-type]
+            return _documents_of(self.path, iter_tsv_texts(self.path, language_column=True))  # type: ignore[arg-type]
         if self.kind == "beir":
             return _beir(self.path)  # type: ignore[arg-type]
         if self.kind == "bible":
@@ -221,27 +198,19 @@ def passage(doc: Document) -> str:
 
 
 def iter_query_file(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """``(query_id, text)`` from a queries file: JSONL (``_id``/``id`` + ``text``), TSV (``qid<TAB>text``)
-    or a BEIR folder (its ``queries.jsonl``). Empty query texts are an error naming the line."""
+    """``(query_id, text)`` from a queries file: JSONL (``_id``/``id`` + ``text``), TSV (``qid<TAB>text``,
+    read like a corpus file) or a BEIR folder (its ``queries.jsonl``). Empty query texts are an error
+    naming the line; a title or language given with a query is not part of it."""
     path = Path(path)
     if path.is_dir():
         from babelir.data.beir import iter_queries
 
         yield from iter_queries(path)
         return
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    if suffixes and suffixes[-1] in (".jsonl", ".json", ".ndjson"):
-        for number, obj in iter_json_objects(path):
-            field = "_id" if "_id" in obj else "id"
-            yield (
-                require_str(path, number, obj, field, is_id=True).strip(),
-                require_str(path, number, obj, "text"),
-            )
+    if format_suffix(path) not in JSONL_SUFFIXES:
+        yield from ((line.id, line.text) for line in iter_tsv_texts(path, language_column=True))
         return
-    for number, line in iter_lines(path):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
-            raise DataError(path, number, "expected query-id<TAB>text with both non-empty")
-        yield fields[0].strip(), fields[1].strip()
+    for line in iter_jsonl_texts(path):
+        if not line.text.strip():
+            raise DataError(path, line.line, "empty text in field 'text'")
+        yield line.id, line.text

@@ -9,12 +9,11 @@ filtered search still returns ``k`` hits when the language has that many documen
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import threading
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
@@ -22,9 +21,9 @@ import faiss
 import numpy as np
 
 from babelir.data.errors import DataError
-from babelir.data.languages import normalize_language
+from babelir.data.languages import language_code
 from babelir.index.ann import AnnSettings, RowFilter, search_params
-from babelir.index.build import FORMAT, MANIFEST
+from babelir.index.layout import FORMAT, MANIFEST, SHARDS_DIR, read_manifest
 from babelir.index.store import DocStore
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,11 @@ def shared_encoder(name_or_path: str, backend: str = "torch") -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One result: the document's id, its cosine score, its rank (1 = best), text and language."""
+    """One result: the document's id, its cosine score, its rank (1 = best), text and language.
+
+    Also the hit of the HTTP API (:mod:`babelir.serve.app` uses it as its response model), so the
+    library and the server return the same fields by construction.
+    """
 
     id: str
     score: float
@@ -49,9 +52,6 @@ class Hit:
     text: str
     title: str
     language: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Index:
@@ -82,19 +82,13 @@ class Index:
         already loaded encoder (tests, or a server sharing one model between indexes).
         """
         path = Path(path)
-        manifest_path = path / MANIFEST
-        if not manifest_path.is_file():
-            hint = " (an unfinished build: run the same 'babelir index' command again to resume)"
-            raise DataError(
-                path,
-                None,
-                "no manifest.json: not a complete babelir index"
-                + (hint if (path / "shards").is_dir() else ""),
-            )
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        hint = " (an unfinished build: run the same 'babelir index' command again to resume)"
+        manifest = read_manifest(
+            path, "not a complete babelir index" + (hint if (path / SHARDS_DIR).is_dir() else "")
+        )
         if manifest.get("format") != FORMAT:
             raise DataError(
-                manifest_path, None, f"index format {manifest.get('format')!r}, expected {FORMAT}"
+                path / MANIFEST, None, f"index format {manifest.get('format')!r}, expected {FORMAT}"
             )
         index = faiss.read_index(str(path / manifest["index"]["file"]))
         store = DocStore(path / manifest["docs"])
@@ -132,7 +126,7 @@ class Index:
         """Warn when the query encoder's files differ from those the documents were encoded with:
         queries and documents from different models live in different spaces and rankings are noise."""
         from babelir.backbones import resolve_backbone
-        from babelir.encoding import model_fingerprint
+        from babelir.identity import model_fingerprint
 
         expected = self.manifest["model"].get("sha256")
         if expected and model_fingerprint(resolve_backbone(name)) != expected:
@@ -162,8 +156,7 @@ class Index:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         selector = None
         if language is not None:
-            code = normalize_language(language) or language
-            filt = self._filter(code)
+            filt = self._filter(language_code(language, "given as the language filter"))
             if filt.count == 0:
                 n = len(vectors)
                 return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)

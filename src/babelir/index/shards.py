@@ -24,8 +24,8 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +34,18 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import Document
+from babelir.index.layout import (
+    DOCS_FILE,
+    INDEX_FILE,
+    MANIFEST,
+    SHARDS_DIR,
+    index_manifest,
+    plan_path,
+    read_manifest,
+    shard_path,
+    write_shard,
+)
+from babelir.index.search import Hit, Index
 from babelir.index.store import DocWriter
 from babelir.utils.atomic import atomic_write_json
 
@@ -78,19 +90,18 @@ class _ShardReader:
     """Contiguous local rows of one shard folder: embeddings (mmap'd ``.npy`` files) and documents."""
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
-        from babelir.index.build import DOCS_FILE, _shard_path
-
         self.folder = folder
         self.manifest = manifest
         self.count = int(manifest["counts"]["documents"])
-        files = [_shard_path(folder, i) for i in range(int(manifest["counts"]["shards"]))]
+        files = [shard_path(folder, i) for i in range(int(manifest["counts"]["shards"]))]
         self.arrays = [np.load(f, mmap_mode="r") for f in files]
         self.starts = np.cumsum([0] + [len(a) for a in self.arrays])
         if self.starts[-1] != self.count:
             raise DataError(
                 folder, None, f"shard files hold {self.starts[-1]} rows, manifest says {self.count}"
             )
-        self.con = sqlite3.connect(f"file:{folder / manifest.get('docs', DOCS_FILE)}?mode=ro", uri=True)
+        self.docs = folder / manifest.get("docs", DOCS_FILE)
+        self.con = sqlite3.connect(f"file:{self.docs}?mode=ro", uri=True)
 
     def embeddings(self, start: int, stop: int) -> np.ndarray:
         parts = []
@@ -107,22 +118,11 @@ class _ShardReader:
         ).fetchall()
         if len(rows) != stop - start:
             raise DataError(self.folder, None, f"document store lacks rows {start}..{stop - 1}")
-        where = str(self.folder / "docs.sqlite")
+        where = str(self.docs)
         return [Document(i, text, title, lang, f"{where}:{row}") for row, i, title, text, lang in rows]
 
     def close(self) -> None:
         self.con.close()
-
-
-def _load_manifest(folder: Path) -> dict[str, Any]:
-    from babelir.index.build import MANIFEST
-
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise DataError(
-            folder, None, "no manifest.json: not a finished shard (re-run its 'babelir index' command)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def check_shards(folders: Sequence[Path]) -> list[tuple[ShardSpec, Path, dict[str, Any]]]:
@@ -133,7 +133,7 @@ def check_shards(folders: Sequence[Path]) -> list[tuple[ShardSpec, Path, dict[st
     """
     found = []
     for folder in folders:
-        manifest = _load_manifest(folder)
+        manifest = read_manifest(folder, "not a finished shard (re-run its 'babelir index' command)")
         shard = manifest.get("shard")
         if not shard:
             raise DataError(folder, None, "not a shard: build it with --shard-id/--shard-count")
@@ -190,16 +190,6 @@ def merge_shards(
     Memory stays at one chunk of ``chunk_size`` rows plus the faiss index being built: embeddings are
     read through mmap and written back in corpus order as ordinary shard files of ``chunk_size`` rows.
     """
-    from babelir.index.build import (
-        DOCS_FILE,
-        INDEX_FILE,
-        MANIFEST,
-        SHARDS_DIR,
-        _save_npy,
-        _shard_path,
-        versions,
-    )
-
     say = progress or (lambda msg: None)
     settings = settings or AnnSettings()
     out = Path(out)
@@ -235,10 +225,8 @@ def merge_shards(
                 emb[first_row::count][: hi - lo] = reader.embeddings(lo, hi)
                 for k, doc in enumerate(reader.documents(lo, hi)):
                     docs[first_row + k * count] = doc
-            path = _shard_path(tmp, number)
-            _save_npy(path, emb)
+            files.append(write_shard(tmp, number, emb))
             writer.add_shard(number, start, docs)  # type: ignore[arg-type]
-            files.append(path)
             say(f"merged rows {start}..{stop - 1} of {total}")
     finally:
         writer.close()
@@ -251,18 +239,17 @@ def merge_shards(
     plan = _merged_plan(found, chunk_size)
     # build.json as a one-machine build writes it: re-running `babelir index` on the merged folder with
     # another --index-type (and --shard-size equal to chunk_size) rebuilds only the faiss index
-    atomic_write_json(tmp / SHARDS_DIR / "build.json", plan)
-    manifest = {
-        **plan,
-        "corpus": {**plan["corpus"], "sha256": first["corpus"]["sha256"]},
-        "index": {**final.to_dict(), "metric": "inner_product", "file": INDEX_FILE},
-        "counts": {"documents": total, "shards": len(files), "dimension": dim},
-        "docs": DOCS_FILE,
-        "merged_from": [{"folder": str(folder), **spec.to_dict()} for spec, folder, _ in found],
-        "build_seconds": {"merge": round(t1 - t0, 3), "index": round(time.perf_counter() - t1, 3)},
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-    }
+    atomic_write_json(plan_path(tmp), plan)
+    manifest = index_manifest(
+        plan,
+        corpus_sha256=first["corpus"]["sha256"],
+        settings=final,
+        documents=total,
+        shards=len(files),
+        dimension=dim,
+        build_seconds={"merge": round(t1 - t0, 3), "index": round(time.perf_counter() - t1, 3)},
+        merged_from=[{"folder": str(folder), **spec.to_dict()} for spec, folder, _ in found],
+    )
     atomic_write_json(tmp / MANIFEST, manifest)
     os.replace(tmp, out)
     say(f"wrote {out / MANIFEST}")
@@ -271,12 +258,10 @@ def merge_shards(
 
 def _merged_plan(found: list[tuple[ShardSpec, Path, dict[str, Any]]], chunk_size: int) -> dict[str, Any]:
     """The build plan of a one-machine build: shard 0's plan without its shard and with the new chunking."""
-    from babelir.index.build import SHARDS_DIR
-
     folder, manifest = found[0][1], found[0][2]
-    plan_path = folder / SHARDS_DIR / "build.json"
-    if plan_path.is_file():
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    plan_file = plan_path(folder)
+    if plan_file.is_file():
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
     else:
         keys = ("format", "model", "corpus", "encoding")
         plan = {k: manifest[k] for k in keys}
@@ -298,7 +283,7 @@ class ShardedIndex:
     Rows are reported as one-machine rows (``local * n + shard``).
     """
 
-    def __init__(self, shards: list[Any], specs: list[ShardSpec]):
+    def __init__(self, shards: list[Index], specs: list[ShardSpec]):
         self.shards = shards
         self.specs = specs
 
@@ -310,8 +295,6 @@ class ShardedIndex:
         backend: str = "torch",
         model_obj: Any = None,
     ) -> ShardedIndex:
-        from babelir.index.search import Index
-
         found = check_shards([Path(f) for f in folders])
         shards = [
             Index.load(folder, model=model, backend=backend, model_obj=model_obj) for _, folder, _ in found
@@ -325,8 +308,6 @@ class ShardedIndex:
         self, vectors: np.ndarray, k: int = 10, language: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, rows)`` over all shards, best first; rows ``-1`` where fewer than ``k`` qualify."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=len(self.shards)) as pool:
             parts = list(pool.map(lambda s: s.search_vectors(vectors, k, language), self.shards))
         scores = np.concatenate([p[0] for p in parts], axis=1)
@@ -342,10 +323,8 @@ class ShardedIndex:
         order = np.lexsort((rows, -scores), axis=1)[:, :k]
         return np.take_along_axis(scores, order, 1), np.take_along_axis(rows, order, 1)
 
-    def search(self, texts: list[str], k: int = 10, language: str | None = None) -> list[list[Any]]:
-        """Top ``k`` hits per query text (:class:`babelir.index.search.Hit`), across all shards."""
-        from babelir.index.search import Hit
-
+    def search(self, texts: list[str], k: int = 10, language: str | None = None) -> list[list[Hit]]:
+        """Top ``k`` hits per query text, across all shards."""
         vectors = self.shards[0].encode_queries(list(texts))
         scores, rows = self.search_vectors(vectors, k, language)
         count = self.specs[0].shard_count

@@ -111,9 +111,6 @@ class DocStore:
                 out[int(row)] = tuple(rest)  # type: ignore[assignment]
         return out
 
-    def ids(self) -> list[str]:
-        return [r[0] for r in self._con().execute("SELECT id FROM docs ORDER BY row")]
-
     def languages(self) -> dict[str, int]:
         """Document count per language (``""`` = unknown), computed once."""
         if self._languages is None:

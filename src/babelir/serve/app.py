@@ -28,8 +28,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from babelir.data.languages import normalize_language
-from babelir.index.search import Index
+from babelir.data.errors import DataError
+from babelir.data.languages import language_code
+from babelir.index.search import Hit, Index
 from babelir.serve.batching import QueryBatcher
 
 SECURITY_HEADERS = [
@@ -54,18 +55,9 @@ class Limits:
     max_body_bytes: int = 256 * 1024
 
 
-class HitOut(BaseModel):
-    id: str
-    score: float
-    rank: int
-    text: str
-    title: str
-    language: str
-
-
 class QueryResult(BaseModel):
     query: str
-    hits: list[HitOut]
+    hits: list[Hit]  # the search's own dataclass: the API's hit fields cannot drift from the library's
 
 
 class SearchResponse(BaseModel):
@@ -95,12 +87,10 @@ def request_model(limits: Limits) -> type[BaseModel]:
                 if not text.strip():
                     raise ValueError("query texts must not be blank")
             if self.language is not None:
-                code = normalize_language(self.language)
-                if code is None:
-                    raise ValueError(
-                        f"unknown language code {self.language!r} (expected ISO 639-1, e.g. 'de')"
-                    )
-                self.language = code
+                try:
+                    self.language = language_code(self.language)
+                except DataError as err:
+                    raise ValueError(err.problem) from None  # the problem alone: there is no file here
             return self
 
         def texts(self) -> list[str]:
@@ -244,7 +234,7 @@ def create_app(index: Index, limits: Limits | None = None, max_batch: int = 64) 
         results = await asyncio.wrap_future(future)
         return SearchResponse(
             results=[
-                QueryResult(query=text, hits=[HitOut(**h.to_dict()) for h in hits])
+                QueryResult(query=text, hits=hits)
                 for text, hits in zip(texts, results, strict=True)
             ],
             k=body.k,

@@ -7,24 +7,23 @@ import ipaddress
 import sys
 
 from babelir.data.errors import DataError
+from babelir.encoding import BACKENDS
+from babelir.index.command import BACKEND_HELP
+from babelir.utils.commands import add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "serve",
-        help="serve an index over HTTP: POST /search, GET /health and a search page at /",
-        description="Serve INDEX with a JSON API (POST /search, GET /health, OpenAPI docs at /docs) and a "
-        "search page at /. Binds 127.0.0.1 unless --host says otherwise.",
+        "serve an index over HTTP: POST /search, GET /health and a search page at /",
+        "Serve INDEX with a JSON API (POST /search, GET /health, OpenAPI docs at /docs) and a search page\n"
+        "at /. Binds 127.0.0.1 unless --host says otherwise.",
     )
     p.add_argument("index", help="index folder written by 'babelir index'")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument(
-        "--backend",
-        choices=("torch", "onnx", "onnx-int8"),
-        default="torch",
-        help="query encoder backend (onnx-int8: fastest on CPU)",
-    )
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help=f"query encoder: {BACKEND_HELP}")
     p.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     p.add_argument("--max-k", type=int, default=100, help="largest k a request may ask for")
     p.add_argument("--max-queries", type=int, default=32, help="most queries in one request")
@@ -43,8 +42,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from babelir.utils.extras import require
 
+    uvicorn = require("uvicorn", extra="serve")
+    require("fastapi", extra="serve")  # babelir.serve.app imports it: fail with the install hint first
     from babelir.index.search import Index
     from babelir.serve.app import Limits, create_app
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from babelir.utils.commands import add_command
 from babelir.data.errors import DataError
 from babelir.training.config import add_config_arguments, build_config
+from babelir.utils.commands import add_command
 
 TRAIN_HELP = """\
 Fine-tune a multilingual dual encoder on English retrieval data while the semantic and language

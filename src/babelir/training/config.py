@@ -19,6 +19,7 @@ import yaml
 
 from babelir.data import defaults
 from babelir.data.errors import DataError
+from babelir.identity import RETRIEVER_KINDS as RETRIEVERS
 
 
 def _f(default: Any, help: str) -> Any:
@@ -36,7 +37,8 @@ class TrainConfig:
     backbone: str = _f("me5-small", "backbone name (me5-small, me5-small-L<n>, minilm-en, tiny) or a model folder")
     max_seq_length: int = _f(128, "tokens per text; Bible verses and lead paragraphs fit, shorter is faster on CPU")
     freeze_word_embeddings: bool = _f(
-        True, "keep the word embeddings fixed (96M of me5-small's 118M parameters; ~2.5x faster steps on CPU)"
+        True, "keep the word embeddings fixed (96M of me5-small's 118M parameters; faster steps on CPU: "
+        "reports/performance.md)"
     )
     # --- data: empty lists mean the embedded default built from installed packages
     retrieval: list[str] = _f([], "English retrieval data: JSONL/TSV files or BEIR folders (empty: embedded default)")
@@ -56,16 +58,16 @@ class TrainConfig:
         [], "embedded default: retrieval rows to keep, of wiki-description, wiki-title, bible-xref (empty: all); "
         "bible-xref alone is the in-domain choice for Bible retrieval (reports/claims.md)"
     )
-    # --- losses (weights chosen in reports/claims.md, section 7)
+    # --- losses (weights chosen in reports/claims.md, "Defaults chosen from these runs")
     temperature: float = _f(0.05, "temperature of the retrieval loss (and of the auxiliary losses by default)")
     aux_temperature: float = _f(0.0, "temperature of the semantic and language losses; 0 = --temperature")
     semantic_weight: float = _f(
-        0.0, "weight of the semantic contrastive loss (translations together); helps mixed-language pools "
-        "and translation search, cost me5-small 1.5-4 points of monolingual nDCG@10"
+        0.0, "weight of the semantic contrastive loss (translations together); for mixed-language pools and "
+        "translation search, at a cost to monolingual retrieval on me5-small (reports/claims.md)"
     )
     language_weight: float = _f(
-        1.0, "weight of the language contrastive loss; 1 for runs of 120+ steps of 8 (three seeds), 10 for "
-        "short runs of ~60 steps of 8 (it stays near its minimum log 2; reports/claims.md, section 7)"
+        1.0, "weight of the language contrastive loss; 1 for runs of 120+ steps of 8, 10 for short runs of ~60 "
+        "steps of 8 (it stays near its minimum log 2; reports/claims.md)"
     )
     language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
     aux_prompt: str = _f(
@@ -144,7 +146,6 @@ class TrainConfig:
 
 
 AUX_PROMPTS = ("query", "document", "alternate", "none")
-RETRIEVERS = ("dense", "late-interaction")
 RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of the embedded default
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
 LATER_FIELDS: dict[str, Any] = {

@@ -31,7 +31,6 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 S = TypeVar("S", bound=Sequence[Any] | torch.Tensor)
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -80,14 +79,6 @@ class DistributedContext:
         torch.distributed.all_reduce(buffer, op=torch.distributed.ReduceOp.SUM)
         return (buffer / self.world_size).to(values.device, values.dtype)
 
-    def broadcast(self, obj: T) -> T:
-        """Rank 0's ``obj`` on every rank (small picklable values: a step number, a path)."""
-        if not self.enabled:
-            return obj
-        box = [obj]
-        torch.distributed.broadcast_object_list(box, src=0, device=self._object_device())
-        return box[0]
-
     def gather(self, obj: Any) -> list[Any]:
         """Every rank's ``obj``, in rank order, on every rank (e.g. per-rank RNG states for a checkpoint)."""
         if not self.enabled:
@@ -95,9 +86,6 @@ class DistributedContext:
         out: list[Any] = [None] * self.world_size
         torch.distributed.all_gather_object(out, obj)
         return out
-
-    def _object_device(self) -> torch.device | None:
-        return self.device if self.backend == "nccl" else None
 
     @contextlib.contextmanager
     def local_main_first(self) -> Iterator[None]:

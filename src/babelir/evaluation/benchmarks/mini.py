@@ -13,6 +13,11 @@ from babelir.evaluation.benchmarks import load_benchmark
 from babelir.evaluation.benchmarks.base import Benchmark
 
 
+def mini_name(name: str) -> str:
+    """The name a subsample of ``name`` is scored under (what experiment results are keyed by)."""
+    return f"{name}-mini"
+
+
 def mini_benchmark(name: str, queries: int, documents: int, seed: int = 0) -> Benchmark:
     """A seeded subsample of a built-in benchmark: ``queries`` queries, their relevant documents, and
     distractors up to ``documents`` (identical ids in every language, so languages stay comparable)."""
@@ -23,7 +28,7 @@ def mini_benchmark(name: str, queries: int, documents: int, seed: int = 0) -> Be
     others = sorted(set(bench.corpus) - relevant)
     rng.shuffle(others)
     keep = relevant | set(others[: max(0, documents - len(relevant))])
-    meta = dataclasses.replace(bench.meta, name=f"{name}-mini", params={**bench.meta.params, "mini": [queries, documents]})
+    meta = dataclasses.replace(bench.meta, name=mini_name(name), params={**bench.meta.params, "mini": [queries, documents]})
     mini = dataclasses.replace(
         bench,
         meta=meta,

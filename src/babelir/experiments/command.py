@@ -1,0 +1,88 @@
+"""Experiment files: conditions (training settings) -> zero-shot scores, reproducible from one command.
+
+Pyserini-style: a YAML file lists conditions, each a set of training settings on top of shared
+defaults (or ``train: false`` to evaluate a backbone as it is), optional expected scores with a
+tolerance, and the evaluation benchmarks. ``babelir experiment FILE`` trains what is missing (finished
+runs are reused; interrupted ones resume), evaluates, writes JSON, markdown (with the command at the
+top) and a PNG bar chart of the scores, and exits non-zero when an expected score is missed, so CI can
+run a short file as a regression. ``--report-only`` rebuilds the markdown and the chart from the JSON.
+
+A condition is written once: ``presets: presets.yaml`` names a file of shared conditions (taken with
+``preset: NAME``) and settings blocks (taken with ``use: [NAME, ...]``); ``extends: OTHER.yaml`` starts
+from another experiment file.
+
+Example (``configs/experiments/regression.yaml``, shortened)::
+
+    name: regression
+    presets: presets.yaml
+    defaults: {backbone: me5-small-L4, steps: 30, batch_size: 8, aux_batch_size: 8}
+    evaluation: {benchmarks: [bible-xref-en, bible-xref-sw], queries: 60, documents: 300}
+    groups: {no-parallel: [sw]}
+    compare_to: retrieval-only
+    conditions:
+      - {name: base, train: false}
+      - {preset: retrieval-only}
+      - {name: co-training, train: {}, expected: {bible-xref-sw-mini: 0.21}, tolerance: 0.01}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from babelir.data.errors import DataError
+from babelir.experiments.report import plot_results, report_markdown
+from babelir.experiments.run import run_experiment
+from babelir.experiments.spec import load_experiment
+from babelir.experiments.stats import check_expected
+from babelir.utils.atomic import atomic_write_json, atomic_write_text
+from babelir.utils.commands import add_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "experiment",
+        "run an experiment file: train each condition, evaluate, check expected scores",
+        __doc__,
+    )
+    parser.add_argument("file", help="experiment YAML file")
+    parser.add_argument("--runs-dir", default="runs", help="where models and runs go (default: %(default)s)")
+    parser.add_argument("--output", help="results JSON (default: reports/experiments/NAME.json)")
+    parser.add_argument("--conditions", help="comma-separated subset of conditions to run")
+    parser.add_argument("--report-only", action="store_true", help="rebuild the markdown from the JSON")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        exp = load_experiment(args.file)
+    except DataError as err:
+        print(f"babelir experiment: error: {err}", file=sys.stderr)
+        return 2
+    output = Path(args.output or f"reports/experiments/{exp.name}.json")
+    previous = json.loads(output.read_text()) if output.is_file() else None
+    command = "babelir experiment " + shlex.quote(str(args.file))
+    if args.report_only:
+        if previous is None:
+            print(f"babelir experiment: error: {output}: no results yet", file=sys.stderr)
+            return 2
+        results = previous
+    else:
+        only = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
+
+        def save(partial: dict[str, Any]) -> None:
+            atomic_write_json(output, partial)
+
+        results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save)
+        save(results)
+    markdown = report_markdown(exp, results, command)
+    atomic_write_text(output.with_suffix(".md"), markdown)
+    plot_results(exp, results, output.with_suffix(".png"))
+    print(markdown)
+    failed = [row for row in check_expected(exp, results) if not row[4]]
+    return 1 if failed else 0

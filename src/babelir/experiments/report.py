@@ -1,0 +1,132 @@
+"""Reports of saved experiment results: the markdown table (with the command at the top, the paired
+significance tests and the expected-score checks) and a PNG bar chart.
+
+Columns are labelled from each benchmark's metadata (the language its queries are in; a pooled
+benchmark's family label), never by taking its name apart.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from babelir.experiments.spec import Experiment
+from babelir.experiments.stats import check_expected, mean_per_query, mean_scores, paired_permutation_test
+from babelir.utils.atomic import atomic_open
+
+
+def benchmark_labels(exp: Experiment, benches: list[str]) -> dict[str, str]:
+    """``scored benchmark -> column label``: its query language from its metadata record, or its family's
+    label when it pools languages (``pool``); a benchmark without a built-in record keeps its name."""
+    from babelir.evaluation.benchmarks import get_meta
+
+    registry = exp.scored_benchmarks()
+    labels = {}
+    for bench in benches:
+        try:
+            meta = get_meta(registry.get(bench, bench), sizes=False)
+        except KeyError:  # a user's BEIR folder, or a benchmark the file no longer lists
+            labels[bench] = bench
+            continue
+        labels[bench] = meta.scored_language or meta.family_info.label or bench
+    return labels
+
+
+def _reported(exp: Experiment, results: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The conditions with results (in the file's order) and the benchmarks they were scored on."""
+    conds = [c.name for c in exp.conditions if c.name in results["conditions"]]
+    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"]) if conds else []
+    return conds, benches
+
+
+def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[str], benches: list[str],
+                        labels: dict[str, str]) -> list[str]:
+    references = {c.name: c.compare_to or exp.compare_to for c in exp.conditions if c.name in conds}
+    references = {name: ref for name, ref in references.items() if ref in conds and ref != name}
+    if not references:
+        return []
+    against = f"`{exp.compare_to}` (unless a row names another condition)" if exp.compare_to else "the condition each row names"
+    lines = ["", f"Paired permutation test against {against} "
+             "over queries (per-query scores averaged over seeds; 10,000 sign flips):", "",
+             "| condition | group | Δ x100 | p |", "|---|---|---:|---:|"]
+    for name, reference in references.items():
+        ref = mean_per_query(results["conditions"][reference], benches)
+        other = mean_per_query(results["conditions"][name], benches)
+        label = name if reference == exp.compare_to else f"{name} (vs {reference})"
+        for group, members in {"all": [labels[b] for b in benches], **exp.groups}.items():
+            keys = [k for k in ref if labels[k[0]] in members and k in other]
+            if not keys:
+                continue
+            a, b = [ref[k] for k in keys], [other[k] for k in keys]
+            delta = 100 * (statistics.mean(b) - statistics.mean(a))
+            lines.append(f"| {label} | {group} | {delta:+.2f} | {paired_permutation_test(a, b):.4f} |")
+    return lines
+
+
+def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
+    conds, benches = _reported(exp, results)
+    if not conds:
+        return ""
+    labels = benchmark_labels(exp, benches)
+    headers = ["condition", *(labels[b] for b in benches), *(f"mean {g}" for g in exp.groups), "train s", "examples/s"]
+    lines = [f"### {exp.name}", "", exp.description.strip(), "", f"Command: `{command}`", "",
+             f"Main metric x100 (nDCG@10 unless the benchmark says otherwise), mean over seeds {exp.seeds}; "
+             f"benchmarks: {', '.join(benches)}.", "",
+             "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+    for name in conds:
+        cond_results = results["conditions"][name]
+        means = mean_scores(cond_results)
+        row = [name] + [f"{100 * means[b]:.1f}" for b in benches]
+        for members in exp.groups.values():
+            vals = [means[b] for b in benches if labels[b] in members]
+            row.append(f"{100 * statistics.mean(vals):.1f}" if vals else "")
+        trains = [s["train"] for s in cond_results.values() if s.get("train")]
+        row.append(f"{statistics.mean(t['seconds'] for t in trains):.0f}" if trains else "-")
+        row.append(f"{statistics.mean(t['examples_per_s'] for t in trains):.1f}" if trains else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += _significance_lines(exp, results, conds, benches, labels)
+    checks = check_expected(exp, results)
+    if checks:
+        lines += ["", "| condition | benchmark | expected | measured | |", "|---|---|---:|---:|---|"]
+        for cond, bench, expected, got, ok in checks:
+            lines.append(f"| {cond} | {bench} | {expected:.4f} | {got:.4f} | {'OK' if ok else 'FAIL'} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
+    """Grouped bars: the main metric per language (and per group mean) for each condition, with the
+    spread over seeds as error bars; written atomically as PNG (Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    conds, benches = _reported(exp, results)
+    if not conds:
+        return
+    labels = benchmark_labels(exp, benches)
+    columns = [(labels[b], [b]) for b in benches]
+    columns += [(f"mean\n{g}", [b for b in benches if labels[b] in m]) for g, m in exp.groups.items()]
+    fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.8), dpi=110)
+    width = 0.8 / len(conds)
+    x = np.arange(len(columns))
+    for i, name in enumerate(conds):
+        seeds = list(results["conditions"][name].values())
+        per_seed = [[100 * statistics.mean(s["scores"][b] for b in members) for s in seeds] for _, members in columns]
+        means = [statistics.mean(v) for v in per_seed]
+        spread = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in per_seed]
+        ax.bar(x + (i - (len(conds) - 1) / 2) * width, means, width, label=name,
+               yerr=spread if len(seeds) > 1 else None, capsize=2)
+    ax.set_xticks(x, [label for label, _ in columns])
+    low = min(100 * min(s["scores"].values()) for c in conds for s in results["conditions"][c].values())
+    ax.set_ylim(max(0.0, low - 5), None)
+    ax.set_ylabel("main metric x100 (nDCG@10)")
+    spread_note = "; error bars ±1 sd over seeds" if len(exp.seeds) > 1 else ""
+    ax.set_title(f"{exp.name} (seeds {exp.seeds}{spread_note})", fontsize=10)
+    ax.legend(fontsize=7, ncol=min(4, len(conds)), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    fig.tight_layout()
+    with atomic_open(path, "wb", encoding=None) as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)

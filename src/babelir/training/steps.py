@@ -1,0 +1,77 @@
+"""What each training step trains on: the texts of every loss column at step ``n``, prompts applied.
+
+A pure function of the step (the batches come from seeded :class:`BatchSchedule`\\ s, one per stream),
+so ``--resume`` needs only the step number, every rank computes the same global batch before taking its
+slice, and a benchmark can replay the exact texts of a run (``benchmarks/train_speed.py``).
+"""
+
+from __future__ import annotations
+
+from babelir.data.readers import Sentence
+from babelir.training.batching import BatchSchedule
+from babelir.training.config import TrainConfig
+from babelir.training.data import TrainingData
+
+
+def nonparallel_pool(config: TrainConfig, data: TrainingData) -> list[Sentence]:
+    """The sentences the language loss draws from."""
+    if config.language_variant == "rank":
+        # the rank reading compares each anchor with unrelated sentences of its own language
+        source_languages = {p.source_lang for p in data.parallel}
+        return [s for s in data.nonparallel if s.language in source_languages]
+    return data.nonparallel
+
+
+class StepColumns:
+    """The columns of every step, in :class:`~babelir.losses.CoTrainingLoss` order: queries, positives,
+    ``num_negatives`` negatives, then (if the loss uses them) sources, translations, non-parallel sentences.
+
+    ``prompts`` maps ``query``, ``document`` and ``none`` to the prefix each role's texts get.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TrainingData,
+        prompts: dict[str, str],
+        *,
+        uses_parallel: bool,
+        uses_nonparallel: bool,
+    ) -> None:
+        self.config, self.data, self.prompts = config, data, prompts
+        self.nonparallel = nonparallel_pool(config, data)
+
+        def schedule(lengths: list[int], batch: int, stream: int) -> BatchSchedule:
+            return BatchSchedule(lengths, batch, config.seed, stream, config.length_bucketing, config.bucket_window)
+
+        retrieval_lengths = [len(e.query) + len(e.positive) for e in data.retrieval]
+        self.schedules = {"retrieval": schedule(retrieval_lengths, config.batch_size, 0)}
+        if uses_parallel:
+            self.schedules["parallel"] = schedule(
+                [len(p.source) + len(p.target) for p in data.parallel], config.aux_batch_size, 1
+            )
+        if uses_nonparallel:
+            self.schedules["nonparallel"] = schedule([len(s.text) for s in self.nonparallel], config.aux_batch_size, 2)
+
+    def aux_role(self, step: int) -> str:
+        """Whose prompt the auxiliary sentences take at ``step`` (one per step, so that the language loss
+        never compares two prompts)."""
+        role = self.config.aux_prompt
+        if role == "alternate":
+            return "query" if step % 2 == 0 else "document"
+        return role
+
+    def __call__(self, step: int) -> list[list[str]]:
+        """The texts of every column at ``step``."""
+        q, d = self.prompts["query"], self.prompts["document"]
+        a = self.prompts[self.aux_role(step)]
+        examples = [self.data.retrieval[i] for i in self.schedules["retrieval"].batch(step)]
+        cols = [[q + e.query for e in examples], [d + e.positive for e in examples]]
+        for k in range(self.config.num_negatives):
+            cols.append([d + e.negatives[k] for e in examples])
+        if "parallel" in self.schedules:
+            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
+            cols += [[a + p.source for p in pairs], [a + p.target for p in pairs]]
+        if "nonparallel" in self.schedules:
+            cols.append([a + self.nonparallel[i].text for i in self.schedules["nonparallel"].batch(step)])
+        return cols

@@ -1,0 +1,51 @@
+"""Optional dependencies: import a module that an extra provides, or say which extra to install.
+
+The core install (``pip install babelir``) trains, evaluates dense models, indexes and searches. Baselines,
+plots, the HTTP server, the ONNX path and the sentence-transformers Trainer need packages that most users
+never load, so they live in extras (``pyproject.toml``) and are imported only where they are used. A
+bare ``ModuleNotFoundError: No module named 'Stemmer'`` does not tell a user that ``babelir[baselines]``
+is the fix; :func:`require` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+EXTRAS: dict[str, str] = {
+    "serve": "the HTTP server (babelir serve)",
+    "baselines": "the BM25, MiniLM and multilingual USE baselines",
+    "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
+    "onnx": "the ONNX Runtime encoding backends (--backend onnx, onnx-int8)",
+    "train-st": "the sentence-transformers Trainer (Hugging Face datasets and accelerate)",
+}
+
+
+class MissingExtraError(ImportError):
+    """A module of an optional extra is not installed; the message names the ``pip install`` command."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra`` (quoted: square brackets are glob characters in most shells)."""
+    if extra not in EXTRAS:
+        raise ValueError(f"unknown extra {extra!r}; known: {', '.join(EXTRAS)}")
+    return f'pip install "babelir[{extra}]"'
+
+
+def require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
+    """``importlib.import_module(module)``, or :class:`MissingExtraError` naming the extra to install.
+
+    Only a missing ``module`` (or one of its parent packages) is translated: an import error raised
+    inside an installed package is a real bug and propagates unchanged.
+    """
+    hint = install_hint(extra)
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        missing = err.name or ""
+        if not (module == missing or module.startswith(missing + ".")):
+            raise
+        what = purpose or EXTRAS[extra]
+        raise MissingExtraError(
+            f"{what} needs the Python package that provides {missing!r}, which is not installed: {hint}"
+        ) from err

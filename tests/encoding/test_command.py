@@ -1,0 +1,81 @@
+"""``babelir encode``: every input format, both output formats, ids beside rows, errors naming FILE:LINE."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from babelir.cli import main
+from babelir.encoding import encode, load_model
+from babelir.encoding.command import read_texts
+
+TEXTS = {"a": "The cat sleeps on the mat.", "b": "Le chat dort.", "c": "Кошка спит."}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_model("tiny")
+
+
+def test_npy_rows_match_encode_and_ids_sit_beside_them(tmp_path: Path, tiny) -> None:
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in TEXTS.items()))
+    out = tmp_path / "out" / "emb.npy"
+    assert main(["encode", "tiny", str(texts), "--output", str(out), "--role", "query", "--batch-size", "2"]) == 0
+    got = np.load(out)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, encode(tiny, list(TEXTS.values()), "query"), atol=1e-5)
+    assert (tmp_path / "out" / "emb.ids.txt").read_text().splitlines() == list(TEXTS)
+
+
+def test_parquet_has_id_and_embedding_columns(tmp_path: Path, tiny) -> None:
+    import pyarrow.parquet as pq
+
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("".join(f"{i}\t{t}\n" for i, t in TEXTS.items()))
+    out = tmp_path / "emb.parquet"
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.column_names == ["id", "embedding"]
+    assert table.column("id").to_pylist() == list(TEXTS)
+    got = np.array(table.column("embedding").to_pylist(), dtype=np.float32)
+    np.testing.assert_allclose(got, encode(tiny, list(TEXTS.values()), "document"), atol=1e-5)
+
+
+def test_inputs_read_the_beir_way_and_by_line(tmp_path: Path) -> None:
+    beir = tmp_path / "corpus.jsonl"
+    beir.write_text('{"_id": 7, "title": "Cats", "text": "They sleep."}\n\n{"_id": "t", "title": "Only title", "text": ""}\n')
+    assert read_texts(beir) == {"7": "Cats They sleep.", "t": "Only title"}
+    plain = tmp_path / "lines.txt"
+    plain.write_text("first text\nsecond text\n")
+    assert read_texts(plain) == {"1": "first text", "2": "second text"}
+    tsv = tmp_path / "texts.tsv"  # read as `babelir index` reads a corpus: header and blank lines skipped
+    tsv.write_text("id\ttext\nq1\t first \n\nq2\tsecond\n")
+    assert read_texts(tsv) == {"q1": "first", "q2": "second"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("bad.jsonl", '{"id": "a", "text": "fine"}\n{"id": "b"}\n', "bad.jsonl:2: missing field 'text'"),
+        ("bad.jsonl", '{"id": "a", "text": "x"}\n{"id": "a", "text": "y"}\n', "bad.jsonl:2: duplicate id 'a'"),
+        ("bad.jsonl", '{"id": "a\\nb", "text": "x"}\n', "bad.jsonl:1: id 'a\\nb' contains a line break"),
+        ("bad.tsv", "a\tfine\nb only\n", "bad.tsv:2: expected id<TAB>text"),
+        ("bad.txt", "one\n\nthree\n", "bad.txt:2: empty text"),
+    ],
+)
+def test_bad_input_names_file_and_line(tmp_path: Path, capsys, name: str, content: str, problem: str) -> None:
+    texts = tmp_path / name
+    texts.write_text(content)
+    out = tmp_path / "emb.npy"
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 2
+    assert problem in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unknown_output_format_is_refused_before_encoding(tmp_path: Path, capsys) -> None:
+    assert main(["encode", "tiny", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "e.csv")]) == 2
+    assert "--output must end in .npy or .parquet" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+import pytest
+
+from babelir.data.errors import DataError
+from babelir.experiments import benchmark_labels, load_experiment, plot_results, report_markdown
+
+from .helpers import GOOD, experiment_with_results
+
+
+def test_report_and_expected_scores(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| condition | en | sw | mean no-parallel | train s | examples/s |" in markdown
+    assert "| b | 30.0 | 25.0 | 25.0 | - | - |" in markdown
+    assert "| b | no-parallel | +5.00 |" in markdown
+    assert "FAIL" in markdown
+
+
+def test_a_condition_can_name_its_own_reference(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    exp.conditions[2].compare_to = "base"
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| b (vs base) | no-parallel | +15.00 |" in markdown
+    assert "| base | no-parallel | -10.00 |" in markdown
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("tolerance: 0.01}", "tolerance: 0.01, compare_to: nothing}"))
+    with pytest.raises(DataError, match=r"e\.yaml:9: condition 'b': compare_to 'nothing' is not a condition"):
+        load_experiment(path)
+
+
+def test_columns_are_labelled_from_benchmark_metadata(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("[bible-xref-en, bible-xref-sw]", "[bible-xref-pool, bible-bitext-sw, wiki-fr]"))
+    exp = load_experiment(path)
+    names = ["bible-xref-pool-mini", "bible-bitext-sw-mini", "wiki-fr-mini", "elsewhere-mini"]
+    # pooled: its family's label; bitext: the query language, not the English pivot; unknown: the name
+    assert benchmark_labels(exp, names) == dict(zip(names, ["pool", "sw", "fr", "elsewhere-mini"], strict=True))
+    exp.queries = None  # whole benchmarks: scored under their own names
+    assert benchmark_labels(exp, ["bible-xref-pool", "wiki-fr"]) == {"bible-xref-pool": "pool", "wiki-fr": "fr"}
+
+
+def test_plot_writes_a_png(tmp_path):
+    import matplotlib.image
+
+    exp, results = experiment_with_results(tmp_path)
+    plot_results(exp, results, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.image.imread(tmp_path / "e.png").shape[1] >= 700

@@ -1,0 +1,65 @@
+"""``babelir index``, ``babelir index merge`` and ``babelir search`` as commands: parsing, help, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from babelir.cli import build_parser, main
+from babelir.index.search import Index
+
+from .helpers import row_ids
+
+
+def test_build_and_merge_each_have_their_own_parser_and_help(capsys: pytest.CaptureFixture) -> None:
+    parser = build_parser()
+    build = parser.parse_args(["index", "tiny", "corpus.jsonl", "out", "--shard-id", "0", "--shard-count", "2"])
+    assert build.func.__name__ == "run_index" and (build.model, build.shard_count) == ("tiny", 2)
+    merge = parser.parse_args(["index", "merge", "a", "b", "--output", "out", "--index-type", "hnsw"])
+    assert merge.func.__name__ == "run_merge" and merge.shards == ["a", "b"] and merge.output == "out"
+    assert merge.index_type == "hnsw" and not hasattr(merge, "model")
+    with pytest.raises(SystemExit):
+        main(["index", "merge", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: babelir index merge") and "--output OUT" in out and "--shard-id I" not in out
+    with pytest.raises(SystemExit):
+        main(["index", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: babelir index") and "--shard-id" in out and "babelir index merge" in out
+    with pytest.raises(SystemExit) as exit_info:  # build-only flags are errors in a merge, not ignored
+        main(["index", "merge", "a", "b", "--batch-size", "8"])
+    assert exit_info.value.code == 2
+
+
+def test_merge_writes_to_output_and_needs_an_output(
+    tmp_path: Path, corpus_file: Path, built_index: Path, capsys: pytest.CaptureFixture
+) -> None:
+    shards = [str(tmp_path / f"s{i}") for i in range(2)]
+    for i, folder in enumerate(shards):
+        assert main(["index", "tiny", str(corpus_file), folder, "--shard-id", str(i), "--shard-count", "2"]) == 0
+    out = tmp_path / "merged"
+    assert main(["index", "merge", *shards, "--output", str(out), "--shard-size", "7"]) == 0
+    assert "25 documents from 2 shards" in capsys.readouterr().out
+    assert row_ids(Index.load(out)) == row_ids(Index.load(built_index))
+    assert main(["index", "merge", shards[0]]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert main(["index", "merge", *shards, "--output", str(out)]) == 2  # exists: --overwrite replaces it
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_search_language_is_checked_before_anything_is_written(
+    tmp_path: Path, built_index: Path, capsys: pytest.CaptureFixture
+) -> None:
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tviolin\n", encoding="utf-8")
+    run = tmp_path / "run.trec"
+    base = ["search", str(built_index), "--queries", str(queries), "--output", str(run)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "--language", "klingon"])
+    assert exit_info.value.code == 2 and "unknown language code 'klingon'" in capsys.readouterr().err
+    assert main([*base, "--language", "ja"]) == 2  # well formed, but the index has no Japanese
+    assert "no documents in 'ja' (languages: de, en, fr, ru)" in capsys.readouterr().err
+    assert not run.exists()
+    assert main([*base, "--language", "FR", "--k", "3"]) == 0
+    assert all(line.split()[2].startswith("fr-") for line in run.read_text().splitlines())
