@@ -1,4 +1,4 @@
-"""A bounded load test of ``babelir serve`` on loopback: N requests from C concurrent clients.
+"""A bounded load test of ``babelir serve`` on loopback: N requests from C concurrent clients, then overload.
 
 Starts ``babelir serve INDEX`` in a child process on 127.0.0.1 (never another address), sends
 ``--requests`` POST /search requests (one query each, cycling through multilingual Bible verses) from
@@ -7,6 +7,13 @@ beside it is the same queries through the Python API (``Index.search``, one at a
 what the server adds or saves (it batches concurrent queries into one forward pass). The run is bounded
 in count and in time (``--max-seconds``) and stops the server itself.
 
+The overload phase (``--phases overload``) starts a second server with a small queue
+(``--max-queue``, default 8) and sends ``--overload-requests`` requests from ``--overload-clients``
+(default 64) concurrent clients, each sending its next request as soon as it has an answer (no backoff:
+the worst case). It reports the responses by status, and checks what overload must not break: no 5xx
+other than 503, every 503 with a ``Retry-After``, and no lost request (each one gets an HTTP answer);
+plus the p50/p99 latency of the 200s and of the 503s. Exit status 1 when a check fails.
+
 Without INDEX, a demo index (``tiny`` backbone, the Gospel of John in en/fr/ru: 2,637 verses) is built
 once under the babelir cache. Client and server share the machine's cores, so on 2 cores the figures
 are a floor for the server alone.
@@ -14,6 +21,7 @@ are a floor for the server alone.
 Usage::
 
     nice python benchmarks/serve_load.py                        # demo index, 2,000 requests, 16 clients
+    nice python benchmarks/serve_load.py --phases overload      # the overload run only
     nice python benchmarks/serve_load.py INDEX --backend onnx-int8 --requests 500
 """
 
@@ -26,10 +34,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +101,96 @@ async def load(url: str, texts: list[str], clients: int, k: int, deadline: float
     return latencies, errors
 
 
+async def overload(url: str, texts: list[str], clients: int, k: int, deadline: float) -> dict:
+    """Every request's outcome: HTTP status (or the transport error), latency, Retry-After present."""
+    import httpx
+
+    statuses: Counter = Counter()
+    lost: Counter = Counter()
+    latencies: dict[int, list[float]] = {}
+    no_retry_after = 0
+    position = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal position, no_retry_after
+        while position < len(texts) and time.monotonic() < deadline:
+            text = texts[position]
+            position += 1
+            t0 = time.perf_counter()
+            try:
+                response = await client.post(url + "/search", json={"query": text, "k": k})
+            except httpx.HTTPError as err:
+                lost[type(err).__name__] += 1
+                continue
+            statuses[response.status_code] += 1
+            latencies.setdefault(response.status_code, []).append(time.perf_counter() - t0)
+            if response.status_code == 503 and not response.headers.get("retry-after", "").isdigit():
+                no_retry_after += 1
+
+    # a new connection per request, as from many separate users; it also keeps uvicorn's keep-alive
+    # timeout (5 s) from closing a pooled connection just as a starved client reuses it (a reset that
+    # would count as a lost request without the server having dropped any)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient(limits=limits, timeout=120.0) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    return {
+        "seconds": time.perf_counter() - t0,
+        "sent": position,
+        "statuses": statuses,
+        "lost": lost,
+        "latencies": latencies,
+        "no_retry_after": no_retry_after,
+    }
+
+
+def percentiles(seconds: list[float]) -> str:
+    if not seconds:
+        return "p50 -, p99 -"
+    ms = np.array(seconds) * 1000
+    return f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms"
+
+
+def report_overload(result: dict, clients: int, max_queue: int) -> bool:
+    """Print the overload figures; ``True`` when overload broke nothing."""
+    statuses, lost = result["statuses"], result["lost"]
+    other_5xx = sum(n for code, n in statuses.items() if code >= 500 and code != 503)
+    answered = sum(statuses.values())
+    print(
+        f"\n# overload: {clients} clients against a queue of {max_queue}; {result['sent']} requests sent "
+        f"in {result['seconds']:.1f} s ({statuses.get(200, 0) / result['seconds']:.1f} answers 200/s)"
+    )
+    print("responses by status: " + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())))
+    print(f"5xx other than 503: {other_5xx}")
+    print(f"503 without Retry-After: {result['no_retry_after']}")
+    print(f"lost (no HTTP answer): {sum(lost.values())}{f' {dict(lost)}' if lost else ''}")
+    print(f"200 latency: {percentiles(result['latencies'].get(200, []))}")
+    print(f"503 latency: {percentiles(result['latencies'].get(503, []))}")
+    ok = other_5xx == 0 and not lost and result["no_retry_after"] == 0 and answered == result["sent"]
+    ok = ok and set(statuses) <= {200, 503}
+    print(f"overload checks: {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+@contextlib.contextmanager
+def server(index_path: Path, backend: str, extra: list[str]) -> Iterator[str]:
+    """``babelir serve`` in a child process on a free loopback port; its URL once healthy; stopped after."""
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    cmd = [sys.executable, "-m", "babelir", "serve", str(index_path), "--host", HOST, "--port", str(port)]
+    cmd += ["--backend", backend, "--log-level", "warning", *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     import httpx
 
@@ -117,41 +218,46 @@ def summary(name: str, latencies: list[float], seconds: float, errors: int) -> s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("index", nargs="?", help="index folder (default: build the demo index)")
+    ap.add_argument("--phases", default="load,overload", help="comma-separated: load, overload")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch")
     ap.add_argument("--baseline-queries", type=int, default=200, help="queries for the in-process baseline")
-    ap.add_argument("--max-seconds", type=float, default=600.0, help="hard stop for the load phase")
+    ap.add_argument("--max-seconds", type=float, default=600.0, help="hard stop for each load phase")
+    ap.add_argument("--overload-requests", type=int, default=2000)
+    ap.add_argument("--overload-clients", type=int, default=64, help="more than --max-queue")
+    ap.add_argument("--max-queue", type=int, default=8, help="the overload server's --max-queue")
+    ap.add_argument("--request-timeout", type=float, default=10.0, help="the overload server's time limit")
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
+    if not phases <= {"load", "overload"}:
+        ap.error(f"--phases: unknown {sorted(phases - {'load', 'overload'})}; choose from load, overload")
 
     index_path = Path(args.index) if args.index else demo_index()
-    texts = query_texts(args.requests)
-    port = free_port()
-    url = f"http://{HOST}:{port}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "babelir",
-        "serve",
-        str(index_path),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--backend",
-        args.backend,
-        "--log-level",
-        "warning",
-    ]
     print(
-        f"# serve_load: {args.requests} requests, {args.clients} clients, k={args.k}, backend {args.backend}, "
-        f"index {index_path}; {os.cpu_count()} cores shared by client and server, "
-        f"load average {os.getloadavg()[0]:.1f} at start"
+        f"# serve_load: phases {args.phases}, k={args.k}, backend {args.backend}, index {index_path}; "
+        f"{os.cpu_count()} cores shared by client and server, load average {os.getloadavg()[0]:.1f} at start"
     )
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_healthy(url, proc)
+    if "load" in phases:
+        run_load(args, index_path)
+    ok = True
+    if "overload" in phases:
+        texts = query_texts(args.overload_requests)
+        extra = ["--max-queue", str(args.max_queue), "--request-timeout", str(args.request_timeout)]
+        with server(index_path, args.backend, extra) as url:
+            result = asyncio.run(
+                overload(url, texts, args.overload_clients, args.k, time.monotonic() + args.max_seconds)
+            )
+        ok = report_overload(result, args.overload_clients, args.max_queue)
+    sys.exit(0 if ok else 1)
+
+
+def run_load(args: argparse.Namespace, index_path: Path) -> None:
+    """The plain load phase: throughput and latency against the in-process baseline."""
+    texts = query_texts(args.requests)
+    print(f"\n# load: {args.requests} requests, {args.clients} clients")
+    with server(index_path, args.backend, []) as url:
         asyncio.run(
             load(url, texts[: 4 * args.clients], args.clients, args.k, time.monotonic() + 60)
         )  # warm-up
@@ -160,12 +266,6 @@ def main() -> None:
             load(url, texts, args.clients, args.k, time.monotonic() + args.max_seconds)
         )
         seconds = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
     from babelir.index import Index
 

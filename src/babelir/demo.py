@@ -21,6 +21,7 @@ from pathlib import Path
 
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 from babelir.utils.commands import add_command
+from babelir.utils.verbosity import show_progress
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "ru", "sw", "hi", "ko", "ar")
 
@@ -59,7 +60,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     out = Path(args.output)
-    languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
+    languages = _languages(args.languages)  # checked before minutes of training, not after
     print("[1/4] building the embedded default data from the installed packages", flush=True)
     data = defaults.build_default_data()
     print(defaults.summary(data), flush=True)
@@ -84,7 +85,7 @@ def run_demo(args: argparse.Namespace) -> int:
               f"({args.queries} queries, {args.documents} verses per language)", flush=True)
         retriever = load_retriever(model)
         for bench in benches:
-            result = evaluate_benchmark(retriever, bench, 32, None, True)
+            result = evaluate_benchmark(retriever, bench, 32, None, show_progress())
             scores.setdefault(bench.meta.languages[0], {})[label] = result.main_score
 
     table = demo_table(scores, config.parallel_languages)
@@ -97,6 +98,20 @@ def run_demo(args: argparse.Namespace) -> int:
     atomic_write_json(out / "demo_results.json", {"scores": scores, "config": config.to_dict(),
                                                   "languages": languages, "minutes": minutes})
     return 0
+
+
+def _languages(value: str) -> list[str]:
+    """``--languages``: the one language-code check, then the Bible text the benchmarks need."""
+    from babelir.data.errors import DataError
+    from babelir.data.languages import language_code
+    from babelir.data.sources import bible
+
+    codes = [language_code(code.strip(), "in --languages") for code in value.split(",") if code.strip()]
+    missing = [code for code in codes if code not in bible.LANGUAGES]
+    if missing or not codes:
+        raise DataError(None, None, f"--languages: no Bible text for {', '.join(missing) or 'no language'}; "
+                        f"choose from {', '.join(bible.LANGUAGES)}")
+    return codes
 
 
 def demo_table(scores: dict[str, dict[str, float]], parallel: Sequence[str]) -> str:

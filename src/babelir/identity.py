@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from babelir.utils.atomic import atomic_write_text
+from babelir.utils.errors import ModelError
 
 Role = Literal["query", "document"]
 ROLES: tuple[Role, ...] = ("query", "document")
 
 TRAINING_RECORD = "babelir_training.json"  # how a model folder was trained (config, losses, data, time)
+_RECORD_FIX = "copy the model folder again (babelir train writes this file with the model)"
 RETRIEVER_KINDS = ("dense", "late-interaction")  # what `retriever:` in a training config may say
 
 _UNFINGERPRINTED = {"README.md"}  # the model card changes without changing the embeddings
@@ -97,9 +99,11 @@ def read_training_record(folder: str | os.PathLike) -> dict[str, Any] | None:
     try:
         content = json.loads(record.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{record}: not a readable babelir training record ({err})") from None
+        raise ModelError(record, None, f"not a readable babelir training record ({err}); {_RECORD_FIX}") from None
     if not isinstance(content, dict):
-        raise ValueError(f"{record}: not a readable babelir training record (expected a JSON object)")
+        raise ModelError(
+            record, None, f"not a readable babelir training record (expected a JSON object); {_RECORD_FIX}"
+        )
     return content
 
 

@@ -1,6 +1,9 @@
 import argparse
 import shutil
 
+import pytest
+
+from babelir.data.errors import DataError
 from babelir.experiments.command import run_command
 
 from .helpers import ROOT
@@ -22,4 +25,5 @@ def test_report_only_reproduces_the_committed_report(tmp_path, monkeypatch, caps
 def test_report_only_without_results_is_an_error(tmp_path, capsys):
     args = argparse.Namespace(file=str(ROOT / "configs/experiments/regression.yaml"), runs_dir="runs",
                               output=str(tmp_path / "none.json"), conditions=None, report_only=True)  # fmt: skip
-    assert run_command(args) == 2 and "no results yet" in capsys.readouterr().err
+    with pytest.raises(DataError, match="none.json: no results yet"):  # babelir.cli prints it, exit 2
+        run_command(args)

@@ -14,6 +14,7 @@ from babelir.cli import main
 from babelir.data.errors import DataError
 from babelir.index import AnnSettings, BuildInterrupted, Index, build_index
 from babelir.index import build as build_module
+from babelir.utils.errors import IndexFileError
 
 from .helpers import documents, row_ids, write_corpus
 
@@ -48,7 +49,7 @@ def test_resume_after_interruption_equals_uninterrupted(
         build_index("tiny", corpus_file, out, shard_size=10, stop_after_shards=1)
     assert not (out / "manifest.json").exists()
     assert sorted(p.name for p in (out / "shards").glob("*.npy")) == ["00000.npy"]
-    with pytest.raises(DataError, match="resume"):
+    with pytest.raises(IndexFileError, match="resume"):
         Index.load(out)
 
     logs: list[str] = []
@@ -75,11 +76,11 @@ def test_crash_while_writing_a_shard_is_redone(
     real_add = build_module.DocWriter.add_shard
     calls = {"n": 0}
 
-    def flaky(self, shard, start, docs):  # the .npy of shard 1 is on disk, its ledger entry is not
+    def flaky(self, *args):  # the .npy of shard 1 is on disk, its ledger entry is not
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return real_add(self, shard, start, docs)
+        return real_add(self, *args)
 
     monkeypatch.setattr(build_module.DocWriter, "add_shard", flaky)
     with pytest.raises(KeyboardInterrupt):
@@ -109,15 +110,49 @@ def test_complete_index_is_not_rebuilt_and_index_type_change_reuses_shards(
     assert isinstance(Index.load(out).faiss, faiss.IndexHNSW)
 
 
-def test_changed_corpus_refuses_resume_unless_overwrite(tmp_path: Path) -> None:
-    corpus = write_corpus(tmp_path / "c.jsonl", documents()[:12])
+def test_changed_corpus_keeps_only_the_shards_whose_documents_are_unchanged(tmp_path: Path) -> None:
+    docs = documents()[:12]
+    corpus = write_corpus(tmp_path / "c.jsonl", docs)
+    out = tmp_path / "idx"
+    with pytest.raises(BuildInterrupted):
+        build_index("tiny", corpus, out, shard_size=5, stop_after_shards=2)
+    write_corpus(corpus, documents()[:13])  # documents appended: both finished shards still hold
+    logs: list[str] = []
+    assert build_index("tiny", corpus, out, shard_size=5, progress=logs.append)["counts"]["documents"] == 13
+    assert any("resuming after 2 finished shards" in line for line in logs)
+    assert sum("documents encoded" in line for line in logs) == 1
+
+    out2 = tmp_path / "idx2"
+    with pytest.raises(BuildInterrupted):
+        build_index("tiny", corpus, out2, shard_size=5, stop_after_shards=2)
+    edited = documents()[:13]
+    edited[7] = {**edited[7], "text": "an edited sentence"}  # in shard 1: shard 0 is kept, 1 and 2 redone
+    write_corpus(corpus, edited)
+    logs.clear()
+    build_index("tiny", corpus, out2, shard_size=5, progress=logs.append)
+    assert any("resuming after 1 finished shards (5 documents)" in line for line in logs)
+    assert sum("documents encoded" in line for line in logs) == 2
+    assert Index.load(out2).store.get([7])[7][2] == "an edited sentence"
+    reference = build_index("tiny", corpus, tmp_path / "fresh", shard_size=5)
+    np.testing.assert_allclose(_shards(out2), _shards(tmp_path / "fresh"), atol=1e-6)
+    assert Index.load(out2).manifest["corpus"]["sha256"] == reference["corpus"]["sha256"]
+
+
+def test_another_model_refuses_resume_unless_overwrite(tmp_path: Path) -> None:
+    import shutil
+
+    from babelir.backbones import resolve_backbone
+
+    corpus = write_corpus(tmp_path / "c.jsonl", documents()[:8])
     out = tmp_path / "idx"
     with pytest.raises(BuildInterrupted):
         build_index("tiny", corpus, out, shard_size=5, stop_after_shards=1)
-    write_corpus(corpus, documents()[:13])
-    with pytest.raises(DataError, match="overwrite"):
-        build_index("tiny", corpus, out, shard_size=5)
-    assert build_index("tiny", corpus, out, shard_size=5, overwrite=True)["counts"]["documents"] == 13
+    other = Path(shutil.copytree(resolve_backbone("tiny"), tmp_path / "other"))
+    config = other / "config_sentence_transformers.json"  # another prompt: another model fingerprint
+    config.write_text(config.read_text(encoding="utf-8").replace("query: ", "question: "), encoding="utf-8")
+    with pytest.raises(IndexFileError, match="another model; pass --overwrite"):
+        build_index(str(other), corpus, out, shard_size=5)
+    assert build_index(str(other), corpus, out, shard_size=5, overwrite=True)["counts"]["documents"] == 8
 
 
 def test_duplicate_ids_name_the_line(tmp_path: Path) -> None:

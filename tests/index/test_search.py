@@ -90,9 +90,9 @@ def test_cli_search_writes_trec_run(tmp_path: Path, built_index: Path) -> None:
 
 
 def test_load_errors(tmp_path: Path) -> None:
-    from babelir.data.errors import DataError
+    from babelir.utils.errors import IndexFileError
 
-    with pytest.raises(DataError, match="not a complete babelir index"):
+    with pytest.raises(IndexFileError, match="not a complete babelir index"):
         Index.load(tmp_path)
     assert main(["search", str(tmp_path), "--queries", "x.tsv", "--output", str(tmp_path / "r")]) == 2
 

@@ -13,6 +13,7 @@ from babelir.index import build_index
 from babelir.index.ann import AnnSettings
 from babelir.index.search import Index
 from babelir.index.shards import ShardedIndex, ShardSpec, merge_shards, shard_size_of
+from babelir.utils.errors import IndexFileError
 
 from .helpers import SENTENCES, row_ids
 
@@ -87,7 +88,7 @@ def test_merge_refuses_incomplete_or_mismatched_sets(two_shards, corpus_file, bu
         merge_shards([two_shards[0], other], tmp_path / "mixed")
     with pytest.raises(DataError, match="not a shard"):
         merge_shards([built_index], tmp_path / "x")
-    with pytest.raises(DataError, match="not a finished shard"):
+    with pytest.raises(IndexFileError, match="not a finished shard"):
         merge_shards([tmp_path / "missing"], tmp_path / "x")
 
 

@@ -32,7 +32,7 @@ def test_wrong_settings_fail_naming_the_key(tmp_path: Path):
     with pytest.raises(DataError, match="<keyword arguments>: unknown training setting 'stpes'"):
         resolve_config(stpes=3)
     with pytest.raises(DataError, match="<config dict>: steps: expected an integer"):
-        resolve_config({"steps": "3"})
+        resolve_config({"steps": "three"})  # a number in a string is read as the flag would read it
     with pytest.raises(DataError, match="language_variant: must be"):
         resolve_config(language_variant="nope")
     bad_file = tmp_path / "bad.yaml"

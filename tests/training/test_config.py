@@ -1,4 +1,5 @@
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,64 @@ def test_retrieval_sources_are_checked() -> None:
         TrainConfig(retrieval_sources=["wiki"]).validate()
     with pytest.raises(DataError, match="retrieval_sources: selects from the embedded default"):
         TrainConfig(retrieval_sources=["bible-xref"], retrieval=["mine.jsonl"]).validate()
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        (float, "2e-5", 2e-5), (float, " 3 ", 3.0), (float, 3, 3.0), (int, "12", 12), (int, "1_000", 1000),
+        (bool, "off", False), (bool, "Yes", True), (bool, "1", True), (str, "de", "de"),
+        (list[str], "a.jsonl", ["a.jsonl"]), (list[str], ["a", 2024], ["a", "2024"]),
+        (list[int], ["1", 2], [1, 2]), (Path, "runs/x", Path("runs/x")),
+        (int | None, "none", None), (int | None, None, None), (int | None, "7", 7), (Path | None, "", None),
+    ],
+)
+def test_strings_are_read_as_the_declared_type_like_the_flag_parser(kind, value, expected) -> None:
+    from babelir.training.coerce import coerce
+
+    got = coerce(kind, "key", value, ("c.yaml", 4))
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "problem"),
+    [
+        (float, "fast", "key: expected a number, got 'fast'"), (int, "2.5", "key: expected an integer"),
+        (int, True, "key: expected an integer"), (bool, "maybe", "key: expected true or false"),
+        (str, False, "key: expected a string, got False (YAML reads yes/no/on/off as true/false"),
+        (list[str], {"a": 1}, "key: expected a list"), (Path, 3, "key: expected a path"),
+    ],
+)
+def test_values_that_do_not_parse_name_file_line_and_key(kind, value, problem) -> None:
+    from babelir.training.coerce import coerce
+
+    with pytest.raises(DataError, match=r"^c\.yaml:4: ") as info:
+        coerce(kind, "key", value, ("c.yaml", 4))
+    assert problem in str(info.value)
+
+
+def test_yaml_learning_rate_in_e_notation_is_a_float(tmp_path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("learning_rate: 2e-5\nsteps: '7'\n")
+    config = build_config(str(cfg))
+    assert config.learning_rate == 2e-5 and config.steps == 7
+
+
+def test_a_bad_value_is_reported_at_its_line_or_at_its_flag(tmp_path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 3\nlanguage_variant: sideways\nnonparallel_languages: [de, klingon]\n")
+    with pytest.raises(DataError, match=r"c\.yaml:3: nonparallel_languages: unknown language code 'klingon'"):
+        build_config(str(cfg))
+    with pytest.raises(DataError, match=r"c\.yaml:2: language_variant: must be 'uniform' or 'rank'"):
+        build_config(str(cfg), parse(["--nonparallel-languages", "DE"]))
+    with pytest.raises(DataError, match=r"^--language-variant: must be 'uniform'"):
+        build_config(None, parse(["--language-variant", "up"]))
+
+
+def test_language_codes_are_normalised_and_checked_against_the_default_data() -> None:
+    config = TrainConfig(language="EN", parallel_languages=["DE", "sw"]).validate()
+    assert config.language == "en" and config.parallel_languages == ["de", "sw"]
+    with pytest.raises(DataError, match="parallel_languages: no Bible text for 'nl'"):
+        TrainConfig(parallel_languages=["nl"]).validate()
+    with pytest.raises(DataError, match="parallel_languages: pairs are English -> another language"):
+        TrainConfig(parallel_languages=["en", "de"]).validate()

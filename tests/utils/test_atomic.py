@@ -49,3 +49,75 @@ def test_a_folder_tree_written_owner_only_inside_gets_the_umask_permissions(tmp_
         os.chmod(folder / "sub" / "model.safetensors", 0o600)  # what safetensors does
     assert stat.S_IMODE((tmp_path / "model" / "sub").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "model" / "sub" / "model.safetensors").stat().st_mode) == 0o644
+
+
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch, watched: Path) -> list[tuple[tuple[int, int], bool]]:
+    """Each fsync as (device, inode) of what was synced, and whether ``watched`` existed at that moment
+    (a rename keeps the inode, so the entries can be matched with the final paths afterwards)."""
+    calls: list[tuple[tuple[int, int], bool]] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        calls.append(((info.st_dev, info.st_ino), watched.exists()))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
+def _key(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
+
+
+@pytest.mark.skipif(os.name == "nt", reason="folders cannot be opened (and so not fsynced) on Windows")
+@pytest.mark.parametrize("replace", [False, True], ids=["new", "replacing"])
+def test_atomic_directory_syncs_every_file_and_folder_before_the_swap_and_the_parent_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace: bool
+) -> None:
+    target = tmp_path / "model"
+    if replace:
+        with atomic_directory(target) as folder:
+            (folder / "old").write_text("old")
+    calls = _record_fsyncs(monkeypatch, target / "weights")
+    with atomic_directory(target) as folder:
+        (folder / "sub").mkdir()
+        (folder / "weights").write_text("w")
+        (folder / "sub" / "config.json").write_text("{}")
+    synced_before_swap = {key for key, swapped in calls if not swapped}
+    for entry in (target / "weights", target / "sub" / "config.json", target / "sub", target):
+        assert _key(entry) in synced_before_swap, entry
+    # the last sync is the parent, once the new folder has its name
+    assert calls[-1] == (_key(tmp_path), True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="folders cannot be opened (and so not fsynced) on Windows")
+def test_atomic_open_syncs_the_file_then_the_parent_after_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a.txt"
+    calls = _record_fsyncs(monkeypatch, target)
+    atomic_write_text(target, "x")
+    assert calls == [(_key(target), False), (_key(tmp_path), True)]
+
+
+def test_folders_that_cannot_be_opened_are_skipped_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from babelir.utils import atomic
+
+    real_open = os.open
+
+    def refuse_folders(path, flags, *args, **kwargs):  # what Windows does
+        if os.path.isdir(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "open", refuse_folders)
+    with atomic_directory(tmp_path / "model") as folder:
+        (folder / "weights").write_text("w")
+    atomic_write_text(tmp_path / "a.txt", "x")
+    assert (tmp_path / "model" / "weights").read_text() == "w"
+    assert (tmp_path / "a.txt").read_text() == "x"

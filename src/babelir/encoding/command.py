@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,28 +118,23 @@ def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.n
         with atomic_open(output, "wb") as handle:
             pq.write_table(table, handle)
         return [output]
-    raise ValueError(f"{output}: unknown output format; use one of {', '.join(OUTPUT_FORMATS)}")
+    raise DataError(output, None, f"unknown output format; use one of {', '.join(OUTPUT_FORMATS)}")
 
 
 def run_encode(args: argparse.Namespace) -> int:
     from babelir.encoding.encode import encode
     from babelir.encoding.model import load_model
 
+    # checked before the model loads; every error is printed by babelir.cli as one line
     if Path(args.output).suffix not in OUTPUT_FORMATS:
-        return _err(f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {args.output}")
+        raise DataError(args.output, None, f"--output must end in {' or '.join(OUTPUT_FORMATS)}")
     if args.batch_size < 1:
-        return _err("--batch-size must be positive")
-    try:
-        texts = read_texts(args.texts)
-    except DataError as err:
-        return _err(str(err))
+        raise DataError(None, None, "--batch-size must be positive")
+    texts = read_texts(args.texts)
+    if not texts:
+        raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")
     model = load_model(args.model, backend=args.backend)
     embeddings = encode(model, list(texts.values()), role=args.role, batch_size=args.batch_size)
     written = write_embeddings(args.output, list(texts), embeddings)
     print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}: {', '.join(map(str, written))}")
     return 0
-
-
-def _err(message: str) -> int:
-    print(f"babelir: error: {message}", file=sys.stderr)
-    return 2

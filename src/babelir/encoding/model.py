@@ -1,34 +1,96 @@
-"""Load a model by backbone name or directory, on PyTorch or on the ONNX Runtime fast path."""
+"""Load a model by backbone name or directory, on PyTorch or on the ONNX Runtime fast path.
+
+This is the one loader every command uses (train, evaluate, encode, index, search, serve), so it is
+also the one place where a damaged model folder becomes a :class:`~babelir.utils.errors.ModelError`
+naming the folder (or the damaged file) and what to do, instead of a safetensors, JSON or torch
+traceback from deep inside sentence-transformers.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import pickle
+from pathlib import Path
 from typing import Any, Literal
+
+from babelir.utils.errors import BabelirError, ModelError
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-def load_model(name_or_path: str, device: str | None = None, backend: Backend = "torch") -> Any:
+def load_model(name_or_path: str | os.PathLike, device: str | None = None, backend: Backend = "torch") -> Any:
     """A ``SentenceTransformer`` for a backbone name (``me5-small``, ``tiny``) or a model directory.
 
     ``backend="onnx"`` / ``"onnx-int8"`` return an :class:`~babelir.encoding.onnx.OnnxEncoder` (CPU only)
     that :func:`~babelir.encoding.encode` accepts in place of the ``SentenceTransformer``; the first call
-    exports and caches the ONNX model.
+    exports and caches the ONNX model. An unknown name, a folder that is not a model and damaged model
+    files raise :class:`~babelir.utils.errors.ModelError` (a ``ValueError``).
     """
-    from transformers.utils import logging as transformers_logging
-
     from babelir.backbones import resolve_backbone
+    from babelir.utils.verbosity import tame_third_party
 
-    path = resolve_backbone(name_or_path)
-    # babelir's backbones have no pooler (mean pooling); silence transformers' "pooler MISSING" report
-    transformers_logging.set_verbosity_error()
-    if backend != "torch":
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-        from babelir.encoding.onnx import OnnxEncoder
+    if backend not in BACKENDS:
+        raise ModelError(None, None, f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    path = resolve_backbone(name_or_path)  # BackboneError (a ModelError) for unknown names and non-models
+    from safetensors import SafetensorError
 
-        return OnnxEncoder.from_model_dir(path, quantized=backend == "onnx-int8")
-    from sentence_transformers import SentenceTransformer
+    importlib.import_module("transformers.utils.logging")  # imported here so that it is tamed now:
+    # babelir's backbones have no pooler (mean pooling): transformers' "pooler MISSING" report and its
+    # "Loading weights" bar are noise unless --verbose
+    tame_third_party()
+    try:
+        if backend != "torch":
+            from babelir.encoding.onnx import OnnxEncoder
 
-    # sentence-transformers 6.0.1 crashes on pathlib.Path model names: always pass a str
-    return SentenceTransformer(str(path), device=device or "cpu")
+            return OnnxEncoder.from_model_dir(path, quantized=backend == "onnx-int8")
+        from sentence_transformers import SentenceTransformer
+
+        # sentence-transformers 6.0.1 crashes on pathlib.Path model names: always pass a str
+        return SentenceTransformer(str(path), device=device or "cpu")
+    except BabelirError:
+        raise
+    except (SafetensorError, OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        raise _model_error(path, str(name_or_path), err) from err
+
+
+def _model_error(path: Path, given: str, err: Exception) -> ModelError:
+    """Name the file that is most likely damaged (the weights for a safetensors/torch error, a missing
+    ``config.json``), the library's reason, and the way out."""
+    from safetensors import SafetensorError
+
+    reason = " ".join(str(err).split()) or type(err).__name__
+    if path.resolve().is_relative_to(_backbone_cache().resolve()):
+        fix = f"this cached backbone is damaged: delete {path} and babelir rebuilds it from its package"
+    else:
+        fix = (f"copy the model folder again or retrain it with 'babelir train' (or use a backbone name "
+               f"such as tiny or me5-small instead of {given!r})")
+    weights = next((path / name for name in WEIGHT_FILES if (path / name).is_file()), None)
+    if isinstance(err, SafetensorError | EOFError | pickle.UnpicklingError) and weights is not None:
+        return ModelError(weights, None, f"damaged model weights ({reason}); {fix}")
+    if not (path / "config.json").is_file():
+        return ModelError(path / "config.json", None, f"missing, so the model cannot be loaded ({reason}); {fix}")
+    broken = _broken_json(path)
+    if broken is not None:
+        return ModelError(broken, None, f"damaged JSON file of the model folder ({reason}); {fix}")
+    return ModelError(path, None, f"cannot be loaded as a model ({reason}); {fix}")
+
+
+def _broken_json(folder: Path) -> Path | None:
+    """The first JSON file of the model folder (or of its module sub-folders) that does not parse:
+    sentence-transformers and transformers report a bad one without always naming it."""
+    for candidate in sorted([*folder.glob("*.json"), *folder.glob("*/*.json")]):
+        try:
+            json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return candidate
+    return None
+
+
+def _backbone_cache() -> Path:
+    from babelir.utils.cache import cache_root
+
+    return cache_root() / "backbones"

@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from babelir.data.errors import DataError
+from babelir.utils.errors import ModelError
+
 SEED = 20230603
 
 
@@ -163,12 +166,12 @@ def bias_report(
     languages = list(languages or bible.LANGUAGES)
     unknown = [lang for lang in languages if lang not in bible.LANGUAGES]
     if unknown:
-        raise ValueError(f"no Bible text for {', '.join(unknown)}; languages: {', '.join(bible.LANGUAGES)}")
+        raise DataError(None, None, f"no Bible text for {', '.join(unknown)}; languages: {', '.join(bible.LANGUAGES)}")
     if len(languages) < 2:
-        raise ValueError("a language-bias report needs at least two languages")
+        raise DataError(None, None, "a language-bias report needs at least two languages")
     retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache, scoring="dense")
     if not isinstance(retriever, DenseRetriever):
-        raise ValueError(f"{retriever.name} has no embeddings: a bias report needs a dense model")
+        raise ModelError(None, None, f"{retriever.name} has no embeddings: a bias report needs a dense model")
     vids = _sample_verses(verses)
     texts, langs, verse_idx = [], [], []
     for lang in languages:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from babelir.data.errors import DataError
+from babelir.data.languages import language_code
 from babelir.utils.commands import add_command
+from babelir.utils.verbosity import quiet, show_progress
 
 EVALUATE_HELP = """\
 Evaluate a retriever zero-shot on multilingual benchmarks built from installed packages (or on BEIR
@@ -146,13 +149,13 @@ def _compare(paths: list[str]) -> int:
     from babelir.evaluation.tables import comparison_markdown
 
     saved = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as handle:
+    for path in paths:  # a missing file is an OSError naming it; babelir.cli prints both as one line
+        with open(path, encoding="utf-8") as handle:
+            try:
                 saved.append(json.load(handle))
-        except (OSError, json.JSONDecodeError) as err:
-            print(f"babelir evaluate: error: {path}: {err}", file=sys.stderr)
-            return 2
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise DataError(path, getattr(err, "lineno", None), f"not a results file written by "
+                                f"'babelir evaluate --output' ({err}); write it again") from None
     print(comparison_markdown(saved))
     return 0
 
@@ -163,54 +166,52 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.compare:
         return _compare(args.compare)
     if not args.model:
-        print("babelir evaluate: error: MODEL is required (or --list-benchmarks)", file=sys.stderr)
-        return 2
-    from babelir.data.errors import DataError
+        raise DataError(None, None, "MODEL is required (or --list-benchmarks)")
     from babelir.evaluation.runner import evaluate
     from babelir.utils.atomic import atomic_write_text
 
-    try:
-        results = evaluate(
-            args.model,
-            args.benchmarks,
-            batch_size=args.batch_size,
-            run_dir=args.run_dir,
-            use_cache=not args.no_cache,
-            show_progress=not args.no_progress,
-            log=lambda line: print(line, file=sys.stderr, flush=True),
-            scoring=args.scoring,
-        )
-    except (KeyError, DataError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"babelir evaluate: error: {message}", file=sys.stderr)
-        return 2
+    # unknown benchmarks, damaged models and BEIR folders raise babelir errors: babelir.cli prints them
+    results = evaluate(
+        args.model,
+        args.benchmarks,
+        batch_size=args.batch_size,
+        run_dir=args.run_dir,
+        use_cache=not args.no_cache,
+        show_progress=show_progress(not args.no_progress),
+        log=_log,
+        scoring=args.scoring,
+    )
     table = results.to_markdown()
     print(table)
     if args.markdown:
         atomic_write_text(args.markdown, table)
     if args.output:
         results.save(args.output)
-        print(f"wrote {args.output} ({results.seconds:.0f} s)", file=sys.stderr)
+        _log(f"wrote {args.output} ({results.seconds:.0f} s)")
     return 0
+
+
+def _log(line: str) -> None:
+    """Per-benchmark lines on stderr (the table goes to stdout); ``-q`` silences them with the bars."""
+    if not quiet():
+        print(line, file=sys.stderr, flush=True)
 
 
 def run_bias(args: argparse.Namespace) -> int:
     from babelir.evaluation.bias import bias_report
 
-    languages = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
-    try:
-        report = bias_report(
-            args.model,
-            args.output_dir,
-            languages=languages,
-            verses=args.verses,
-            method=args.method,
-            batch_size=args.batch_size,
-            use_cache=not args.no_cache,
-            show_progress=not args.no_progress,
-        )
-    except (KeyError, ValueError) as err:
-        print(f"babelir bias: error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
+    languages = None
+    if args.languages:  # the one language-code check, as every command applies it
+        languages = [language_code(c.strip(), "in --languages") for c in args.languages.split(",") if c.strip()]
+    report = bias_report(
+        args.model,
+        args.output_dir,
+        languages=languages,
+        verses=args.verses,
+        method=args.method,
+        batch_size=args.batch_size,
+        use_cache=not args.no_cache,
+        show_progress=show_progress(not args.no_progress),
+    )
     print(report["markdown"])
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from babelir.data.errors import DataError
 from babelir.evaluation.encoders import (
     USE_NAMES,
     Encoder,
@@ -39,7 +40,7 @@ def load_retriever(
     ``retriever: late-interaction``, else ``dense``.
     """
     if scoring not in SCORINGS:
-        raise ValueError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):
@@ -47,7 +48,8 @@ def load_retriever(
     if isinstance(model_or_name, str | os.PathLike):
         name = str(model_or_name)
         if scoring == "maxsim" and name.lower() in ("bm25", *USE_NAMES):
-            raise ValueError(f"scoring 'maxsim' needs a sentence-transformers model; {name} has no token vectors")
+            raise DataError(name, None, f"scoring 'maxsim' needs a sentence-transformers model; {name} has no "
+                            "token vectors (use --scoring dense)")
         if name.lower() == "bm25":
             return BM25Retriever()
         if name.lower() in USE_NAMES:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +58,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    try:
-        exp = load_experiment(args.file)
-    except DataError as err:
-        print(f"babelir experiment: error: {err}", file=sys.stderr)
-        return 2
+    exp = load_experiment(args.file)  # DataError FILE:LINE, printed by babelir.cli
     output = Path(args.output or f"reports/experiments/{exp.name}.json")
-    previous = json.loads(output.read_text()) if output.is_file() else None
+    previous = _previous_results(output)
     command = "babelir experiment " + shlex.quote(str(args.file))
     if args.report_only:
         if previous is None:
-            print(f"babelir experiment: error: {output}: no results yet", file=sys.stderr)
-            return 2
+            raise DataError(output, None, "no results yet; run the experiment without --report-only first")
         results = previous
     else:
         only = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
@@ -86,3 +80,14 @@ def run_command(args: argparse.Namespace) -> int:
     print(markdown)
     failed = [row for row in check_expected(exp, results) if not row[4]]
     return 1 if failed else 0
+
+
+def _previous_results(output: Path) -> dict[str, Any] | None:
+    """The results JSON of an earlier run (reused, so finished conditions are not run again), if any."""
+    if not output.is_file():
+        return None
+    try:
+        return json.loads(output.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(output, getattr(err, "lineno", None), f"damaged results file ({err}); move it away "
+                        "(or give another --output) and the experiment writes it again") from None

@@ -18,6 +18,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from babelir.data.errors import DataError
+
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 FLAT_MAX = 100_000
 HNSW_MAX = 2_000_000
@@ -56,14 +58,14 @@ def resolved(settings: AnnSettings, n: int, dim: int) -> AnnSettings:
     out.index_type = choose_type(n, settings.index_type)
     if out.index_type == "ivfpq":
         if n < 1000:
-            raise ValueError(f"IVF-PQ needs at least 1000 vectors to train (got {n}); use --index-type flat")
+            raise DataError(None, None, f"IVF-PQ needs at least 1000 vectors to train (got {n}); use --index-type flat")
         out.nlist = out.nlist or int(min(max(4 * np.sqrt(n), 16), n // 39, 65536))
         # k-means wants ~40 points per centroid; fewer leaves lists unbalanced (faiss warns below 39)
         out.train_size = max(out.train_size, min(n, 40 * out.nlist))
         if not out.pq_m:
             out.pq_m = next(m for m in (dim // 8, dim // 4, dim // 2, dim) if m and dim % m == 0)
         if dim % out.pq_m:
-            raise ValueError(f"--pq-m {out.pq_m} must divide the embedding dimension {dim}")
+            raise DataError(None, None, f"--pq-m {out.pq_m} must divide the embedding dimension {dim}")
     return out
 
 

@@ -2,11 +2,18 @@
 
 The folder layout is in :mod:`babelir.index.layout`.
 
-Crash safety and resume: a shard's ``.npy`` is written atomically first, then its documents and the
-line "shard N is finished" are committed to SQLite in one transaction. A restarted build trusts exactly
-the shards in that ledger whose ``.npy`` has the right number of rows, skips that many documents of the
-stream and goes on. The embeddings are kept, so ``--index-type`` can be changed later without encoding
-again (the same command with another type rebuilds only the faiss index).
+Crash safety and resume: a shard's ``.npy`` is written atomically first, then its documents, its
+checksum and the line "shard N is finished" are committed to SQLite in one transaction. A restarted
+build trusts the shards of that ledger whose file passes its header, size and checksum checks (a damaged
+one is re-encoded, from it onwards, with a warning naming it), skips their documents and goes on. The
+embeddings are kept, so ``--index-type`` can be changed later without encoding again.
+
+A rerun after a failure needs no ``--overwrite``: the same plan (``shards/build.json``: model, corpus,
+encoding) resumes; a changed corpus (a bad line fixed) keeps the finished shards whose documents it
+still holds unchanged (compared while skipped); another model or encoding starts clean when no shard
+was finished, else asks for ``--overwrite``; a run that finished no shard removes what it wrote.
+``--overwrite`` builds beside OUT (``.OUT.rebuild``, resumed if interrupted) and swaps it in at the end
+(:mod:`babelir.index.folders`); a lock keeps two builds of one OUT apart.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
-from itertools import islice
+from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +34,28 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import CorpusReader, Document, passage
+from babelir.index.folders import build_lock, check_writable, staging_path, written_by_babelir
 from babelir.index.layout import (
     DOCS_FILE,
     FORMAT,
     INDEX_FILE,
     MANIFEST,
     SHARDS_DIR,
+    check_shard,
     index_entry,
     index_manifest,
     plan_path,
+    rebuild_hint,
+    sha256_of,
     shard_path,
     write_shard,
 )
 from babelir.index.search import shared_encoder
 from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
-from babelir.utils.atomic import atomic_write_json
+from babelir.index.validate import checked_manifest
+from babelir.utils.atomic import atomic_write_json, replace_directory
+from babelir.utils.errors import IndexFileError
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +66,52 @@ class BuildInterrupted(RuntimeError):
     """Raised when ``stop_after_shards`` ends a build early (tests, or a job split over several runs)."""
 
 
+@dataclass
+class _Job:
+    """What one build needs besides its folder (the same for OUT and for its ``--overwrite`` staging)."""
+
+    plan: dict[str, Any]
+    reader: CorpusReader
+    model_path: Path
+    settings: AnnSettings
+    shard_size: int
+    batch_size: int
+    backend: str
+    stop_after_shards: int | None
+    say: Callable[[str], None]
+    sharding: ShardSpec | None
+
+
 def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
     while chunk := list(islice(docs, size)):
         yield chunk
 
 
-def _valid_shards(out: Path, writer: DocWriter, dim: int | None) -> tuple[int, int]:
-    """Number of trusted finished shards and the documents they hold; the unfinished tail is dropped."""
-    done, start = 0, 0
-    for shard, first, count in writer.finished_shards():
-        path = shard_path(out, shard)
-        ok = shard == done and first == start and path.is_file()
-        if ok:
-            emb = np.load(path, mmap_mode="r")
-            ok = emb.shape[0] == count and (dim is None or emb.shape[1] == dim)
-        if not ok:
+def _trusted(folder: Path, writer: DocWriter, checksums: bool) -> tuple[int, int]:
+    """Finished shards to trust and the documents they hold. From the first inconsistent or damaged one
+    (header, size, recorded row count; with ``checksums``, the recorded sha256: it reads every file, so
+    only when the shards are about to be read) the shards are forgotten, to be encoded again."""
+    ledger, recorded = writer.finished_shards(), (writer.checksums() if checksums else {})
+    done, start, dim = 0, 0, None
+    for shard, first, count in ledger:
+        path = shard_path(folder, shard)
+        if shard != done or first != start:
             break
-        done, start = done + 1, start + count
-    writer.truncate(done, start)
+        try:
+            rows, width = check_shard(path)
+        except IndexFileError as err:
+            log.warning("%s: re-encoding shard %d onwards", err, shard)
+            break
+        if rows != count or width != (dim or width):
+            log.warning("%s: holds %d rows of %d, the ledger says %d: re-encoding it", path, rows, width, count)
+            break
+        if shard in recorded and sha256_of(path) != recorded[shard]:
+            log.warning("%s: altered since it was written (checksum differs): re-encoding it onwards", path)
+            break
+        done, start, dim = done + 1, start + count, width
+    if done < len(ledger):
+        (folder / MANIFEST).unlink(missing_ok=True)  # no longer complete: drop the claim before the rows
+        writer.truncate(done, start)
     return done, start
 
 
@@ -79,6 +122,170 @@ def _identity(plan: dict[str, Any]) -> dict[str, Any]:
     """
     model = {k: v for k, v in plan.get("model", {}).items() if k != "path"}
     return {**plan, "model": model}
+
+
+def _read_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any] | None:
+    path = plan_path(folder)
+    if not path.is_file():
+        return None
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
+        previous = err
+    if not isinstance(previous, dict):
+        raise IndexFileError(path, None, f"damaged build plan ({previous}); {rebuild_hint(folder, plan)}")
+    return previous
+
+
+def _reconcile(folder: Path, writer: DocWriter, job: _Job, discard: bool) -> bool:
+    """Fit ``folder``'s build state to the job's plan; True when the shards' documents must be compared
+    with the (changed) corpus before they are trusted."""
+    plan, previous = job.plan, _read_plan(folder, job.plan)
+    verify = False
+    if previous is not None and _identity(previous) != _identity(plan):
+        changed = sorted(k for k in plan.keys() | previous.keys() if _identity(previous).get(k) != _identity(plan).get(k))
+        complete = (folder / MANIFEST).is_file()
+        if discard or not (complete or writer.finished_shards()):
+            job.say(f"{folder}: starting again (the earlier build there was of another {'/'.join(changed)})")
+            (folder / MANIFEST).unlink(missing_ok=True)
+            writer.truncate(0, 0)
+        elif changed == ["corpus"] and not complete:
+            verify = True
+        else:
+            raise IndexFileError(
+                folder, None,
+                f"holds a build of another {'/'.join(changed)}; pass --overwrite to replace it or choose another folder",
+            )
+    if previous != plan:
+        atomic_write_json(plan_path(folder), plan)
+    return verify
+
+
+def _skip_done(
+    stream: Iterator[Document], writer: DocWriter, done: int, start: int, verify: bool
+) -> tuple[int, int, Iterator[Document]]:
+    """Skip the documents of the trusted shards (they still feed the corpus hash); with ``verify``, the
+    shards from the first whose documents the corpus no longer holds unchanged are forgotten."""
+    if not verify:
+        for _ in islice(stream, start):
+            pass
+        return done, start, stream
+    for shard, first, count in writer.finished_shards()[:done]:
+        docs = list(islice(stream, count))
+        if [(d.id, d.title, d.text, d.language) for d in docs] != writer.documents(first, first + count):
+            writer.truncate(shard, first)
+            return shard, first, chain(docs, stream)
+    return done, start, stream
+
+
+def _complete(folder: Path, settings: AnnSettings) -> dict[str, Any] | None:
+    """The manifest when ``folder`` already holds this index, intact; a damaged one is rebuilt."""
+    if not (folder / MANIFEST).is_file():
+        return None
+    try:
+        manifest = checked_manifest(folder)
+    except IndexFileError as err:
+        log.warning("%s: building the index again from its shards", err)
+        (folder / MANIFEST).unlink()
+        return None
+    counts = manifest["counts"]
+    wanted = resolved(settings, int(counts["documents"]), int(counts["dimension"]))
+    return manifest if index_entry(wanted) == manifest["index"] else None
+
+
+def _forget_failed(folder: Path, created: bool, writer: DocWriter) -> None:
+    """After a failure: a build that finished no shard leaves nothing behind, so a rerun starts clean."""
+    try:
+        if (folder / MANIFEST).is_file() or writer.finished_shards():
+            return  # resumable (or complete): kept
+    except IndexFileError:
+        return
+    writer.close()
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        (folder / DOCS_FILE).unlink(missing_ok=True)
+        shutil.rmtree(folder / SHARDS_DIR, ignore_errors=True)
+
+
+def _build_folder(folder: Path, job: _Job, discard: bool) -> tuple[dict[str, Any], bool]:
+    """Build, resume or re-index in ``folder`` (OUT itself, or the staging folder of ``--overwrite``);
+    returns the manifest and whether it was written now (False: the index was already complete)."""
+    created = not folder.exists()
+    if not plan_path(folder).is_file():  # first: from here on the folder is recognisably babelir's
+        atomic_write_json(plan_path(folder), job.plan)
+    writer = DocWriter(folder / DOCS_FILE, rebuild_hint(folder, job.plan))
+    try:
+        verify = _reconcile(folder, writer, job, discard)
+        _trusted(folder, writer, checksums=False)
+        if (previous := _complete(folder, job.settings)) is not None:
+            job.say(f"{folder} is already complete (same model, corpus and settings)")
+            return previous, False
+        shard, row = _encode(folder, writer, job, *_trusted(folder, writer, checksums=True), verify)
+    except BaseException:
+        _forget_failed(folder, created, writer)
+        raise
+    finally:
+        writer.close()
+    return _finish(folder, job, shard, row), True
+
+
+def _encode(folder: Path, writer: DocWriter, job: _Job, done: int, start: int, verify: bool) -> tuple[int, int]:
+    """Encode the shards not yet finished; returns the number of shards and of documents."""
+    from babelir.encoding import encode
+
+    stream = job.sharding.select(job.reader) if job.sharding else iter(job.reader)  # every n-th (shards.py)
+    if start:
+        done, start, stream = _skip_done(stream, writer, done, start, verify)
+        job.say(f"resuming after {done} finished shards ({start} documents)")
+    model = None
+    shard, row, new = done, start, 0
+    t0 = time.perf_counter()
+    for docs in _chunks(stream, job.shard_size):
+        if job.stop_after_shards is not None and new >= job.stop_after_shards:
+            raise BuildInterrupted(f"stopped after {new} new shards as asked")
+        if model is None:
+            model = shared_encoder(str(job.model_path), job.backend)
+            t0 = time.perf_counter()  # rates count encoding only, not loading
+        texts = [passage(d) for d in docs]
+        parts = []
+        for i in range(0, len(texts), PROGRESS_EVERY):  # length-sorted within each slice
+            parts.append(encode(model, texts[i : i + PROGRESS_EVERY], role="document", batch_size=job.batch_size))
+            if len(texts) > PROGRESS_EVERY:
+                done_now = row - start + min(i + PROGRESS_EVERY, len(texts))
+                rate = done_now / max(time.perf_counter() - t0, 1e-9)
+                job.say(f"  shard {shard}: {min(i + PROGRESS_EVERY, len(texts))}/{len(texts)} ({rate:.1f} docs/s)")
+        writer.add_shard(shard, row, docs, write_shard(folder, shard, np.concatenate(parts))[1])
+        shard, row, new = shard + 1, row + len(docs), new + 1
+        rate = (row - start) / max(time.perf_counter() - t0, 1e-9)
+        job.say(f"shard {shard - 1}: {row} documents encoded ({rate:.1f} docs/s)")
+    if row == 0:
+        raise DataError(job.reader.spec, None, "the corpus holds no documents")
+    return shard, row
+
+
+def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
+    """Build the faiss index over the shards and write the manifest (last: it marks the index complete)."""
+    shards = [shard_path(folder, i) for i in range(shard)]
+    for extra in (folder / SHARDS_DIR).glob("*.npy"):  # left by a longer corpus before a resume
+        if extra not in shards:
+            extra.unlink()
+    dim = check_shard(shards[0])[1]
+    final = resolved(job.settings, row, dim)
+    job.say(f"building {final.index_type} index over {row} vectors of dimension {dim}")
+    t1 = time.perf_counter()
+    write_index(build_from_shards(final, shards, row, dim), folder / INDEX_FILE)
+    written = index_manifest(
+        job.plan,
+        corpus_sha256=job.reader.sha256,
+        settings=final,
+        documents=row,
+        shards=shard,
+        dimension=dim,
+        build_seconds={"index": round(time.perf_counter() - t1, 3)},
+    )
+    atomic_write_json(folder / MANIFEST, written)
+    return written
 
 
 def build_index(
@@ -101,12 +308,11 @@ def build_index(
     this is how tests simulate a crash, and how a huge corpus can be encoded over several jobs.
     ``sharding`` keeps every n-th document only (``--shard-id/--shard-count``; merge with
     :func:`babelir.index.shards.merge_shards`): the way to encode one corpus on several machines.
+    ``overwrite`` replaces an index folder babelir wrote (never another folder), once the new one is built.
     """
     from babelir.backbones import resolve_backbone
-    from babelir.encoding import encode
     from babelir.identity import model_fingerprint, trained_retriever
 
-    settings = settings or AnnSettings()
     say = progress or (lambda msg: log.info(msg))
     out = Path(out)
     reader = CorpusReader(corpus)
@@ -127,88 +333,18 @@ def build_index(
         "encoding": {"shard_size": shard_size, "backend": backend, "role": "document", "normalize": True},
         **({"shard": sharding.to_dict()} if sharding else {}),  # identity: a resume keeps its shard
     }
-    if overwrite and out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
-    plan_file = plan_path(out)
-    if plan_file.is_file():
-        previous = json.loads(plan_file.read_text(encoding="utf-8"))
-        if _identity(previous) != _identity(json.loads(json.dumps(plan))):
-            changed = sorted(k for k in plan if _identity(previous).get(k) != _identity(plan).get(k))
-            raise DataError(
-                out,
-                None,
-                f"holds a build of another {'/'.join(changed)}; pass --overwrite to replace it or choose another folder",
-            )
-    else:
-        atomic_write_json(plan_file, plan)
-    manifest_path = out / MANIFEST
-    if manifest_path.is_file():
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        counts = previous.get("counts", {})
-        wanted = resolved(settings, int(counts.get("documents", 0)), int(counts.get("dimension", 0)))
-        if index_entry(wanted) == previous.get("index"):
-            say(f"{out} is already complete (same model, corpus and settings)")
-            return previous
-
-    writer = DocWriter(out / DOCS_FILE)
-    try:
-        done, start = _valid_shards(out, writer, None)
-        model = None
-        shard, row, new = done, start, 0
-        t0 = time.perf_counter()
-        stream = sharding.select(reader) if sharding else iter(reader)  # every n-th document (shards.py)
-        if start:
-            say(f"resuming after {done} finished shards ({start} documents)")
-            for _ in islice(stream, start):  # skipped documents still feed the corpus hash
-                pass
-        for docs in _chunks(stream, shard_size):
-            if stop_after_shards is not None and new >= stop_after_shards:
-                raise BuildInterrupted(f"stopped after {new} new shards as asked")
-            if model is None:
-                model = shared_encoder(str(model_path), backend)
-                t0 = time.perf_counter()  # rates count encoding only, not loading
-            texts = [passage(d) for d in docs]
-            parts = []
-            for i in range(0, len(texts), PROGRESS_EVERY):  # length-sorted within each slice
-                parts.append(
-                    encode(model, texts[i : i + PROGRESS_EVERY], role="document", batch_size=batch_size)
-                )
-                if len(texts) > PROGRESS_EVERY:
-                    done_now = row - start + min(i + PROGRESS_EVERY, len(texts))
-                    rate = done_now / max(time.perf_counter() - t0, 1e-9)
-                    say(
-                        f"  shard {shard}: {min(i + PROGRESS_EVERY, len(texts))}/{len(texts)} ({rate:.1f} docs/s)"
-                    )
-            emb = np.concatenate(parts)
-            write_shard(out, shard, emb)
-            writer.add_shard(shard, row, docs)
-            shard, row, new = shard + 1, row + len(docs), new + 1
-            rate = (row - start) / max(time.perf_counter() - t0, 1e-9)
-            say(f"shard {shard - 1}: {row} documents encoded ({rate:.1f} docs/s)")
-    finally:
-        writer.close()
-    if row == 0:
-        raise DataError(reader.spec, None, "the corpus holds no documents")
-
-    shards = [shard_path(out, i) for i in range(shard)]
-    dim = int(np.load(shards[0], mmap_mode="r").shape[1])
-    final = resolved(settings, row, dim)
-    say(f"building {final.index_type} index over {row} vectors of dimension {dim}")
-    t1 = time.perf_counter()
-    index = build_from_shards(final, shards, row, dim)
-    write_index(index, out / INDEX_FILE)
-    written = index_manifest(
-        plan,
-        corpus_sha256=reader.sha256,
-        settings=final,
-        documents=row,
-        shards=shard,
-        dimension=dim,
-        build_seconds={"index": round(time.perf_counter() - t1, 3)},
-    )
-    atomic_write_json(out / MANIFEST, written)
-    say(f"wrote {out / MANIFEST}")
-    return written
+    plan = json.loads(json.dumps(plan))  # as build.json will read back (lists, not tuples)
+    job = _Job(plan, reader, model_path, settings or AnnSettings(), shard_size, batch_size, backend,
+               stop_after_shards, say, sharding)
+    with build_lock(out):
+        check_writable(out)
+        if not (overwrite and written_by_babelir(out)):
+            manifest, written = _build_folder(out, job, discard=overwrite)
+        else:
+            staging = staging_path(out)
+            check_writable(staging)
+            manifest, written = _build_folder(staging, job, discard=True)
+            replace_directory(staging, out)
+    if written:
+        say(f"wrote {out / MANIFEST}")
+    return manifest

@@ -13,6 +13,7 @@ from babelir.data.languages import language_code
 from babelir.encoding import BACKENDS
 from babelir.index.ann import INDEX_TYPES, AnnSettings
 from babelir.utils.commands import add_command
+from babelir.utils.verbosity import quiet
 
 BACKEND_HELP = "torch (fp32), onnx (fp32, fused) or onnx-int8 (dynamic int8); speed: reports/performance.md"
 
@@ -80,12 +81,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     _add_ann_arguments(p)
-    p.add_argument("--overwrite", action="store_true", help="discard what OUT holds and start again")
+    p.add_argument("--overwrite", action="store_true",
+                   help="build OUT again from scratch; an existing OUT must be an index folder babelir "
+                   "wrote, and it is replaced only once the new index is built")
     p.add_argument("--shard-id", type=int, default=None, metavar="I",
                    help="encode only documents I, I+N, I+2N, ... (0-based; with --shard-count N)")
     p.add_argument("--shard-count", type=int, default=None, metavar="N",
                    help="number of shards the corpus is split into (one per machine or process)")
-    p.set_defaults(func=run_index)
+    # printed by babelir.cli after Ctrl-C: finished shards are kept and skipped by a rerun
+    p.set_defaults(func=run_index,
+                   resume_hint="rerun the same command to resume after the last finished shard")
 
     m = argparse.ArgumentParser(
         prog=f"{p.prog} merge", description=MERGE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -95,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--shard-size", type=int, default=10_000,
                    help="rows per embeddings file of OUT (re-running 'babelir index' on OUT needs the same)")
     _add_ann_arguments(m)
-    m.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    m.add_argument("--overwrite", action="store_true",
+                   help="replace OUT (an index folder babelir wrote) once the merged index is built")
     m.set_defaults(func=run_merge)
     p.merge_parser = m  # type: ignore[attr-defined]
 
@@ -153,13 +159,14 @@ def _language_flag(value: str) -> str:
         raise argparse.ArgumentTypeError(err.problem) from None
 
 
-def _err(message: str) -> int:
-    print(f"babelir: error: {message}", file=sys.stderr)
-    return 2
+def _flag_error(message: str) -> DataError:
+    """A bad combination of flags: raised, and printed as one line by ``babelir.cli.main``."""
+    return DataError(None, None, message)
 
 
 def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if not quiet():  # babelir -q
+        print(message, file=sys.stderr, flush=True)
 
 
 def _summary(out: str, manifest: dict[str, Any], origin: str = "") -> str:
@@ -175,27 +182,22 @@ def run_index(args: argparse.Namespace) -> int:
     from babelir.index.shards import ShardSpec
 
     if args.shard_size < 1 or args.batch_size < 1:
-        return _err("--shard-size and --batch-size must be positive")
-    sharding = None
+        raise _flag_error("--shard-size and --batch-size must be positive")
     if (args.shard_id is None) != (args.shard_count is None):
-        return _err("--shard-id and --shard-count go together")
-    try:
-        if args.shard_count is not None:
-            sharding = ShardSpec(args.shard_id, args.shard_count)
-        manifest = build_index(
-            args.model,
-            args.corpus,
-            args.out,
-            settings=_ann_settings(args),
-            shard_size=args.shard_size,
-            batch_size=args.batch_size,
-            backend=args.backend,
-            overwrite=args.overwrite,
-            progress=_progress,
-            sharding=sharding,
-        )
-    except (DataError, ValueError) as err:
-        return _err(str(err))
+        raise _flag_error("--shard-id and --shard-count go together")
+    sharding = None if args.shard_count is None else ShardSpec(args.shard_id, args.shard_count)
+    manifest = build_index(
+        args.model,
+        args.corpus,
+        args.out,
+        settings=_ann_settings(args),
+        shard_size=args.shard_size,
+        batch_size=args.batch_size,
+        backend=args.backend,
+        overwrite=args.overwrite,
+        progress=_progress,
+        sharding=sharding,
+    )
     print(_summary(args.out, manifest))
     return 0
 
@@ -207,21 +209,18 @@ def run_merge(args: argparse.Namespace) -> int:
     folders, out = list(args.shards), args.output
     if out is None:
         if len(folders) < 2:
-            return _err("give the merged index folder with --output OUT")
+            raise _flag_error("give the merged index folder with --output OUT")
         *folders, out = folders
     if args.shard_size < 1:
-        return _err("--shard-size must be positive")
-    try:
-        manifest = merge_shards(
-            folders,
-            out,
-            settings=_ann_settings(args),
-            chunk_size=args.shard_size,
-            overwrite=args.overwrite,
-            progress=_progress,
-        )
-    except (DataError, ValueError) as err:
-        return _err(str(err))
+        raise _flag_error("--shard-size must be positive")
+    manifest = merge_shards(
+        folders,
+        out,
+        settings=_ann_settings(args),
+        chunk_size=args.shard_size,
+        overwrite=args.overwrite,
+        progress=_progress,
+    )
     print(_summary(out, manifest, f" from {len(folders)} shards"))
     return 0
 
@@ -232,25 +231,22 @@ def run_search(args: argparse.Namespace) -> int:
     from babelir.index.search import Index
 
     if args.k < 1:
-        return _err("--k must be at least 1")
-    try:
-        index = Index.load(args.index, model=args.model, backend=args.backend)
-        if args.language is not None and args.language not in index.languages():
-            held = ", ".join(code for code in index.languages() if code) or "none recorded"
-            raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
-        queries = list(iter_query_file(args.queries))
-        run: dict[str, dict[str, float]] = {}
-        t0 = time.perf_counter()
-        for i in range(0, len(queries), args.batch_size):
-            chunk = queries[i : i + args.batch_size]
-            results = index.search([text for _, text in chunk], k=args.k, language=args.language)
-            for (qid, _), hits in zip(chunk, results, strict=True):
-                if qid in run:
-                    raise DataError(args.queries, None, f"duplicate query id {qid!r}")
-                run[qid] = {hit.id: hit.score for hit in hits}
-        write_run(args.output, run, tag=args.tag)
-    except (DataError, ValueError) as err:
-        return _err(str(err))
+        raise _flag_error("--k must be at least 1")
+    index = Index.load(args.index, model=args.model, backend=args.backend)
+    if args.language is not None and args.language not in index.languages():
+        held = ", ".join(code for code in index.languages() if code) or "none recorded"
+        raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
+    queries = list(iter_query_file(args.queries))
+    run: dict[str, dict[str, float]] = {}
+    t0 = time.perf_counter()
+    for i in range(0, len(queries), args.batch_size):
+        chunk = queries[i : i + args.batch_size]
+        results = index.search([text for _, text in chunk], k=args.k, language=args.language)
+        for (qid, _), hits in zip(chunk, results, strict=True):
+            if qid in run:
+                raise DataError(args.queries, None, f"duplicate query id {qid!r}")
+            run[qid] = {hit.id: hit.score for hit in hits}
+    write_run(args.output, run, tag=args.tag)
     took = time.perf_counter() - t0
     print(f"{args.output}: {len(run)} queries, top {args.k} ({took:.1f} s)", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ is written down once and none of them has to import another for a file name.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import platform
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings
 from babelir.utils.atomic import atomic_open
+from babelir.utils.errors import IndexFileError
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -46,12 +47,22 @@ def plan_path(folder: Path) -> Path:
     return folder / SHARDS_DIR / BUILD_PLAN
 
 
-def write_shard(folder: Path, shard: int, embeddings: np.ndarray) -> Path:
-    """Write one shard's embeddings atomically (a crash never leaves half a file that looks finished)."""
+def write_shard(folder: Path, shard: int, embeddings: np.ndarray) -> tuple[Path, str]:
+    """Write one shard's embeddings atomically (a crash never leaves half a file that looks finished);
+    returns the file and its sha256, which the ledger records with the shard."""
     path = shard_path(folder, shard)
     with atomic_open(path, "wb") as handle:
         np.save(handle, embeddings, allow_pickle=False)
-    return path
+    return path, sha256_of(path)
+
+
+def sha256_of(path: Path) -> str:
+    """The checksum of a shard file, read in 1 MiB blocks (shards are tens of megabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def index_entry(settings: AnnSettings) -> dict[str, Any]:
@@ -59,12 +70,78 @@ def index_entry(settings: AnnSettings) -> dict[str, Any]:
     return {**settings.to_dict(), "metric": "inner_product", "file": INDEX_FILE}
 
 
+# (section, key) pairs every manifest holds; loading, merging and resuming all rely on them
+REQUIRED = (
+    ("format", None), ("model", "name"), ("corpus", None), ("index", "file"), ("index", "index_type"),
+    ("counts", "documents"), ("counts", "shards"), ("counts", "dimension"), ("docs", None),
+)
+
+
+def rebuild_hint(folder: Path, manifest: dict[str, Any] | None = None) -> str:
+    """What to do about a damaged index file: the build command, with the model and corpus when known
+    (from the manifest, else from the build plan: a damaged manifest still gets the full command)."""
+    if not isinstance(manifest, dict):
+        try:
+            manifest = json.loads(plan_path(folder).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = None
+    manifest = manifest if isinstance(manifest, dict) else {}
+    model, corpus = (manifest.get(k) if isinstance(manifest.get(k), dict) else {} for k in ("model", "corpus"))
+    model, corpus = model.get("name", "MODEL"), corpus.get("spec", "CORPUS")
+    return f"rebuild with babelir index {model} {corpus} {folder} --overwrite"
+
+
 def read_manifest(folder: Path, missing: str) -> dict[str, Any]:
-    """The manifest of ``folder``; ``missing`` says what its absence means to the caller."""
+    """The manifest of ``folder``, checked for the keys readers use; ``missing`` says what its absence
+    means to the caller. Every failure is an :class:`IndexFileError` naming the file."""
     path = folder / MANIFEST
     if not path.is_file():
-        raise DataError(folder, None, f"no {MANIFEST}: {missing}")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise IndexFileError(folder, None, f"no {MANIFEST}: {missing}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise IndexFileError(
+            path, err.lineno, f"not valid JSON ({err.msg}, column {err.colno}); {rebuild_hint(folder)}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise IndexFileError(path, None, f"unreadable ({err}); {rebuild_hint(folder)}") from None
+    for section, key in REQUIRED:
+        value = manifest.get(section) if isinstance(manifest, dict) else None
+        if value is None or (key is not None and (not isinstance(value, dict) or key not in value)):
+            name = section if key is None else f"{section}.{key}"
+            raise IndexFileError(path, None, f"lacks {name!r}; {rebuild_hint(folder, manifest)}")
+    if manifest["format"] != FORMAT:
+        raise IndexFileError(
+            path, None, f"index format {manifest['format']!r}, expected {FORMAT}; {rebuild_hint(folder, manifest)}"
+        )
+    return manifest
+
+
+def check_shard(path: Path, hint: str = "") -> tuple[int, int]:
+    """``(rows, dimension)`` of a shard's embeddings file, from its header and size alone (cheap).
+
+    A file cut short by a full disk or a copy, or one that is not a float32 matrix, is an
+    :class:`IndexFileError` naming it (and ``hint``, what to do); a build re-encodes such a shard.
+    """
+    then = f"; {hint}" if hint else ""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = reader(handle)
+            data_start = handle.tell()
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise IndexFileError(path, None, f"missing{then}") from None
+    except (OSError, ValueError, EOFError) as err:
+        raise IndexFileError(path, None, f"not a readable .npy file ({err}){then}") from None
+    if len(shape) != 2 or dtype != np.float32 or fortran:
+        raise IndexFileError(path, None, f"holds a {dtype} array of shape {shape}, not float32 rows{then}")
+    expected = data_start + shape[0] * shape[1] * 4
+    if size != expected:
+        state = "truncated" if size < expected else "longer than its header says"
+        raise IndexFileError(path, None, f"{state} ({size} bytes, expected {expected}){then}")
+    return int(shape[0]), int(shape[1])
 
 
 def versions() -> dict[str, str]:

@@ -20,13 +20,15 @@ from typing import Any, overload
 import faiss
 import numpy as np
 
-from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.index.ann import AnnSettings, RowFilter, search_params
-from babelir.index.layout import FORMAT, MANIFEST, SHARDS_DIR, read_manifest
+from babelir.index.layout import rebuild_hint
 from babelir.index.store import DocStore
+from babelir.index.validate import checked_manifest, read_faiss, validate_index
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Hit", "Index", "shared_encoder", "validate_index"]  # validate_index: for the server's checks
 
 
 @functools.lru_cache(maxsize=2)
@@ -82,23 +84,9 @@ class Index:
         already loaded encoder (tests, or a server sharing one model between indexes).
         """
         path = Path(path)
-        hint = " (an unfinished build: run the same 'babelir index' command again to resume)"
-        manifest = read_manifest(
-            path, "not a complete babelir index" + (hint if (path / SHARDS_DIR).is_dir() else "")
-        )
-        if manifest.get("format") != FORMAT:
-            raise DataError(
-                path / MANIFEST, None, f"index format {manifest.get('format')!r}, expected {FORMAT}"
-            )
-        index = faiss.read_index(str(path / manifest["index"]["file"]))
-        store = DocStore(path / manifest["docs"])
-        if index.ntotal != manifest["counts"]["documents"]:
-            raise DataError(
-                path,
-                None,
-                f"index holds {index.ntotal} vectors, manifest says "
-                f"{manifest['counts']['documents']}: rebuild it",
-            )
+        manifest = checked_manifest(path)  # validate_index: each damaged file named, before faiss reads it
+        index = read_faiss(path, manifest)
+        store = DocStore(path / manifest["docs"], rebuild_hint(path, manifest))
         out = cls(path, manifest, index, store)
         if model:
             out._model_name, out._model_path = model, ""

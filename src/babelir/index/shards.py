@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +32,7 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import Document
+from babelir.index.folders import build_lock, check_writable
 from babelir.index.layout import (
     DOCS_FILE,
     INDEX_FILE,
@@ -42,14 +41,17 @@ from babelir.index.layout import (
     index_manifest,
     plan_path,
     read_manifest,
-    shard_path,
     write_shard,
 )
 from babelir.index.search import Hit, Index
+from babelir.index.shardfolder import ShardFolder
 from babelir.index.store import DocWriter
-from babelir.utils.atomic import atomic_write_json
+from babelir.utils.atomic import atomic_directory, atomic_write_json
+from babelir.utils.errors import IndexFileError
 
 T = TypeVar("T")
+Found = tuple["ShardSpec", Path, dict[str, Any]]  # a shard folder's spec, path and manifest
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class ShardSpec:
 
     def __post_init__(self) -> None:
         if self.shard_count < 1 or not 0 <= self.shard_id < self.shard_count:
-            raise ValueError(
+            raise DataError(
+                None,
+                None,
                 f"--shard-id must be in 0..{self.shard_count - 1} and --shard-count at least 1 "
                 f"(got {self.shard_id} of {self.shard_count})"
             )
@@ -85,47 +89,7 @@ def shard_size_of(total: int, shard: ShardSpec) -> int:
     return max(0, (total - shard.shard_id + shard.shard_count - 1) // shard.shard_count)
 
 
-# ------------------------------------------------------------------ reading a shard folder
-class _ShardReader:
-    """Contiguous local rows of one shard folder: embeddings (mmap'd ``.npy`` files) and documents."""
-
-    def __init__(self, folder: Path, manifest: dict[str, Any]):
-        self.folder = folder
-        self.manifest = manifest
-        self.count = int(manifest["counts"]["documents"])
-        files = [shard_path(folder, i) for i in range(int(manifest["counts"]["shards"]))]
-        self.arrays = [np.load(f, mmap_mode="r") for f in files]
-        self.starts = np.cumsum([0] + [len(a) for a in self.arrays])
-        if self.starts[-1] != self.count:
-            raise DataError(
-                folder, None, f"shard files hold {self.starts[-1]} rows, manifest says {self.count}"
-            )
-        self.docs = folder / manifest.get("docs", DOCS_FILE)
-        self.con = sqlite3.connect(f"file:{self.docs}?mode=ro", uri=True)
-
-    def embeddings(self, start: int, stop: int) -> np.ndarray:
-        parts = []
-        for array, first in zip(self.arrays, self.starts[:-1], strict=True):
-            lo, hi = max(start, first), min(stop, first + len(array))
-            if lo < hi:
-                parts.append(np.asarray(array[lo - first : hi - first], dtype=np.float32))
-        return np.concatenate(parts) if parts else np.zeros((0, self.arrays[0].shape[1]), np.float32)
-
-    def documents(self, start: int, stop: int) -> list[Document]:
-        rows = self.con.execute(
-            "SELECT row, id, title, text, language FROM docs WHERE row >= ? AND row < ? ORDER BY row",
-            (start, stop),
-        ).fetchall()
-        if len(rows) != stop - start:
-            raise DataError(self.folder, None, f"document store lacks rows {start}..{stop - 1}")
-        where = str(self.docs)
-        return [Document(i, text, title, lang, f"{where}:{row}") for row, i, title, text, lang in rows]
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def check_shards(folders: Sequence[Path]) -> list[tuple[ShardSpec, Path, dict[str, Any]]]:
+def check_shards(folders: Sequence[Path]) -> list[Found]:
     """Manifests of ``folders`` sorted by shard id, after checking they are one complete set.
 
     Same model files, same corpus content, same shard count and every shard id exactly once: anything
@@ -190,26 +154,35 @@ def merge_shards(
     Memory stays at one chunk of ``chunk_size`` rows plus the faiss index being built: embeddings are
     read through mmap and written back in corpus order as ordinary shard files of ``chunk_size`` rows.
     """
-    say = progress or (lambda msg: None)
-    settings = settings or AnnSettings()
-    out = Path(out)
+    say, out = progress or (lambda msg: None), Path(out)
     found = check_shards([Path(f) for f in folders])
-    if out.exists():
-        if not overwrite:
-            raise DataError(out, None, "already exists; pass --overwrite to replace it")
-        shutil.rmtree(out)
+    if out.resolve() in {folder.resolve() for _, folder, _ in found}:
+        raise DataError(out, None, "is one of the shard folders being merged; choose another OUT")
+    with build_lock(out):
+        if out.exists():
+            if not overwrite:
+                raise IndexFileError(out, None, "already exists; pass --overwrite to replace it")
+            check_writable(out)  # only an index folder babelir wrote is replaced, once the new one is built
+        with atomic_directory(out) as tmp:
+            manifest = _merge_into(tmp, found, settings or AnnSettings(), chunk_size, say)
+    say(f"wrote {out / MANIFEST}")
+    return manifest
+
+
+def _merge_into(
+    tmp: Path, found: list[Found], settings: AnnSettings, chunk_size: int, say: Say
+) -> dict[str, Any]:
+    """Write the merged index folder into the empty folder ``tmp`` (swapped in by the caller)."""
     count = found[0][0].shard_count
     first = found[0][2]
     total = sum(int(m["counts"]["documents"]) for _, _, m in found)
     dim = int(first["counts"]["dimension"])
-    readers = [_ShardReader(folder, manifest) for _, folder, manifest in found]
-    tmp = out.with_name(f".{out.name}.merging-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    readers: list[ShardFolder] = []
     (tmp / SHARDS_DIR).mkdir(parents=True)
     writer = DocWriter(tmp / DOCS_FILE)
     t0 = time.perf_counter()
     try:
+        readers.extend(ShardFolder(folder, manifest) for _, folder, manifest in found)
         files = []
         for number, start in enumerate(range(0, total, chunk_size)):
             stop = min(start + chunk_size, total)
@@ -225,8 +198,9 @@ def merge_shards(
                 emb[first_row::count][: hi - lo] = reader.embeddings(lo, hi)
                 for k, doc in enumerate(reader.documents(lo, hi)):
                     docs[first_row + k * count] = doc
-            files.append(write_shard(tmp, number, emb))
-            writer.add_shard(number, start, docs)  # type: ignore[arg-type]
+            file, sha256 = write_shard(tmp, number, emb)
+            files.append(file)
+            writer.add_shard(number, start, docs, sha256)  # type: ignore[arg-type]
             say(f"merged rows {start}..{stop - 1} of {total}")
     finally:
         writer.close()
@@ -251,12 +225,10 @@ def merge_shards(
         merged_from=[{"folder": str(folder), **spec.to_dict()} for spec, folder, _ in found],
     )
     atomic_write_json(tmp / MANIFEST, manifest)
-    os.replace(tmp, out)
-    say(f"wrote {out / MANIFEST}")
     return manifest
 
 
-def _merged_plan(found: list[tuple[ShardSpec, Path, dict[str, Any]]], chunk_size: int) -> dict[str, Any]:
+def _merged_plan(found: list[Found], chunk_size: int) -> dict[str, Any]:
     """The build plan of a one-machine build: shard 0's plan without its shard and with the new chunking."""
     folder, manifest = found[0][1], found[0][2]
     plan_file = plan_path(folder)

@@ -7,16 +7,20 @@ record "shard N is finished" together with that shard's documents, which is what
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.index.corpus import Document
+from babelir.utils.errors import IndexFileError
+
+GENERIC_HINT = "rebuild the index with babelir index MODEL CORPUS OUT --overwrite"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -32,34 +36,85 @@ CREATE TABLE IF NOT EXISTS shards (
     start INTEGER NOT NULL,
     count INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS shard_files (
+    shard INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL
+);
 """
+# shard_files: the checksum of each finished shard's .npy, so a resume or merge re-encodes (or refuses) a
+# file altered in place instead of reading it; a table of its own, so folders written before it still open
+
+
+def shard_checksums(con: sqlite3.Connection) -> dict[int, str]:
+    """``shard -> sha256`` recorded in a document store (empty for one written before checksums)."""
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'shard_files'").fetchone():
+        return {}
+    return {int(shard): digest for shard, digest in con.execute("SELECT shard, sha256 FROM shard_files")}
+
+
+def readonly_uri(path: str | os.PathLike) -> str:
+    """An SQLite URI opening ``path`` read-only (quoted: a folder named ``a?b`` or ``50%`` stays a path)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
+@contextlib.contextmanager
+def named_errors(path: Path, hint: str) -> Iterator[None]:
+    """Turn SQLite's failures on a damaged file ("database disk image is malformed", "file is not a
+    database", a missing table) into an :class:`IndexFileError` naming the file and what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as err:
+        raise IndexFileError(path, None, f"damaged document store ({err}); {hint}") from None
 
 
 class DocWriter:
     """Build-time access: append one shard's documents and mark the shard finished in one transaction."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, hint: str = GENERIC_HINT):
         self.path = Path(path)
+        self.hint = hint
         self.con = sqlite3.connect(self.path)
-        self.con.execute("PRAGMA synchronous=FULL")
-        self.con.executescript(SCHEMA)
-        self.con.commit()
+        try:
+            with named_errors(self.path, hint):
+                self.con.execute("PRAGMA synchronous=FULL")
+                self.con.executescript(SCHEMA)
+                self.con.commit()
+        except BaseException:
+            self.con.close()
+            raise
 
     def finished_shards(self) -> list[tuple[int, int, int]]:
-        return list(self.con.execute("SELECT shard, start, count FROM shards ORDER BY shard"))
+        with named_errors(self.path, self.hint):
+            return list(self.con.execute("SELECT shard, start, count FROM shards ORDER BY shard"))
+
+    def checksums(self) -> dict[int, str]:
+        with named_errors(self.path, self.hint):
+            return shard_checksums(self.con)
+
+    def documents(self, start: int, stop: int) -> list[tuple[str, str, str, str]]:
+        """``(id, title, text, language)`` of rows ``start..stop-1``: what a resume compares with the corpus."""
+        with named_errors(self.path, self.hint):
+            rows = self.con.execute(
+                "SELECT id, title, text, language FROM docs WHERE row >= ? AND row < ? ORDER BY row",
+                (start, stop),
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
 
     def truncate(self, shard: int, start: int) -> None:
         """Forget shard ``shard`` onwards (used when an unfinished tail must be redone)."""
-        with self.con:
+        with named_errors(self.path, self.hint), self.con:
             self.con.execute("DELETE FROM shards WHERE shard >= ?", (shard,))
+            self.con.execute("DELETE FROM shard_files WHERE shard >= ?", (shard,))
             self.con.execute("DELETE FROM docs WHERE row >= ?", (start,))
 
-    def add_shard(self, shard: int, start: int, docs: Sequence[Document]) -> None:
+    def add_shard(self, shard: int, start: int, docs: Sequence[Document], sha256: str) -> None:
+        """Record shard ``shard`` (its documents and its file's checksum) as finished, in one transaction."""
         rows = [(start + i, d.id, d.title, d.text, d.language) for i, d in enumerate(docs)]
         try:
             with self.con:
                 self.con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?)", rows)
                 self.con.execute("INSERT INTO shards VALUES (?, ?, ?)", (shard, start, len(docs)))
+                self.con.execute("INSERT INTO shard_files VALUES (?, ?)", (shard, sha256))
         except sqlite3.IntegrityError:
             seen = set()
             for doc in docs:  # name the offending line: within this shard, or against earlier shards
@@ -80,10 +135,11 @@ class DocWriter:
 class DocStore:
     """Read-only, thread-safe access for search and serving (one connection per thread)."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, hint: str = GENERIC_HINT):
         self.path = Path(path)
+        self.hint = hint
         if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: document store missing")
+            raise IndexFileError(self.path, None, f"document store missing; {hint}")
         self._local = threading.local()
         self._languages: dict[str, int] | None = None
         self._language_rows: dict[str, np.ndarray] = {}
@@ -91,12 +147,17 @@ class DocStore:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            con = sqlite3.connect(readonly_uri(self.path), uri=True, check_same_thread=False)
             self._local.con = con
         return con
 
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """All rows of one query; a damaged file is reported here, at whichever read first meets it."""
+        with named_errors(self.path, self.hint):
+            return self._con().execute(sql, params).fetchall()
+
     def __len__(self) -> int:
-        return int(self._con().execute("SELECT COUNT(*) FROM docs").fetchone()[0])
+        return int(self._rows("SELECT COUNT(*) FROM docs")[0][0])
 
     def get(self, rows: Iterable[int]) -> dict[int, tuple[str, str, str, str]]:
         """``row -> (id, title, text, language)`` for the requested rows."""
@@ -105,7 +166,7 @@ class DocStore:
         for i in range(0, len(wanted), 500):  # stay below SQLite's bound-parameter limit
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for row, *rest in self._con().execute(
+            for row, *rest in self._rows(
                 f"SELECT row, id, title, text, language FROM docs WHERE row IN ({marks})", chunk
             ):
                 out[int(row)] = tuple(rest)  # type: ignore[assignment]
@@ -114,15 +175,13 @@ class DocStore:
     def languages(self) -> dict[str, int]:
         """Document count per language (``""`` = unknown), computed once."""
         if self._languages is None:
-            rows = self._con().execute(
-                "SELECT language, COUNT(*) FROM docs GROUP BY language ORDER BY language"
-            )
+            rows = self._rows("SELECT language, COUNT(*) FROM docs GROUP BY language ORDER BY language")
             self._languages = {lang: int(n) for lang, n in rows}
         return self._languages
 
     def rows_for_language(self, language: str) -> np.ndarray:
         """Faiss ids of one language, cached (the filter of a language-restricted search)."""
         if language not in self._language_rows:
-            rows = self._con().execute("SELECT row FROM docs WHERE language = ? ORDER BY row", (language,))
+            rows = self._rows("SELECT row FROM docs WHERE language = ? ORDER BY row", (language,))
             self._language_rows[language] = np.fromiter((r[0] for r in rows), dtype=np.int64)
         return self._language_rows[language]

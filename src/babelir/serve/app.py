@@ -2,20 +2,34 @@
 
 * ``POST /search`` JSON ``{"query": str}`` or ``{"queries": [str, ...]}``, optional ``k`` and ``language``
   -> ``{"results": [{"query", "hits": [{"id", "score", "rank", "text", "title", "language"}]}], ...}``
-* ``GET /health`` -> status, document count, languages, model, limits (the page reads its filter list here)
-* ``GET /`` -> the search page (``static/index.html`` + ``app.js`` + ``style.css``)
+* ``GET /health`` -> status, document count, languages, model, limits (the page reads its filter list
+  here); 503 with ``reason`` when the index or the model is not usable (:mod:`babelir.serve.health`)
+* ``GET /openapi.json`` -> the API's OpenAPI schema; ``GET /`` -> the search page (``static/``)
 
 Safety: bodies above ``max_body_bytes`` get 413 before any parsing; every field is validated by pydantic
 (too many or too long queries, ``k`` above the limit, unknown fields, malformed JSON -> 422 with a
 readable message and without echoing the input back); the page is served with a strict
 Content-Security-Policy and builds results with ``textContent``, so document text can never run as code.
 Nothing is loaded with pickle: the index is faiss' own format, documents are SQLite, settings JSON.
+With an API key, everything but the page's files and ``/health`` needs it (:mod:`babelir.serve.guard`).
+
+Overload: at most ``max_queue`` requests wait for the query worker; one more gets **503** with
+``Retry-After`` (seconds) at once, instead of joining a backlog nobody would wait for (and at most
+``max_queue + max_batch`` API requests are inside the app at all, counting those still sending their
+body: :mod:`babelir.serve.guard`). A request not
+answered within ``request_timeout`` seconds (waiting included) also gets 503 with ``Retry-After``, and
+its work is dropped if it has not started. 503 rather than 504 for the time limit: the cause is this
+server's own backlog, not an upstream gateway, and clients and load balancers already retry a 503 after
+``Retry-After``.
+
+No interactive docs page (``/docs``, ``/redoc`` are 404): FastAPI's pages load Swagger UI / ReDoc
+scripts from a CDN, which the Content-Security-Policy above blocks (and offline hosts cannot reach), and
+no installed package ships those assets. ``/openapi.json`` stays: load it in any OpenAPI viewer.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the real (locally built) body class
 # of ``/search``, not a string it cannot resolve from the module namespace.
 import asyncio
-import json
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,18 +45,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.index.search import Hit, Index
-from babelir.serve.batching import QueryBatcher
-
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    ),
-]
+from babelir.serve.batching import QueryBatcher, QueueFull
+from babelir.serve.guard import GuardMiddleware
+from babelir.serve.health import HealthCheck
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Limits:
     max_queries: int = 32
     max_query_chars: int = 2000
     max_body_bytes: int = 256 * 1024
+    max_queue: int = 64  # requests waiting for the query worker; more get 503 + Retry-After
+    request_timeout: float = 30.0  # seconds from arrival to answer; later: 503, unstarted work dropped
 
 
 class QueryResult(BaseModel):
@@ -99,71 +106,6 @@ def request_model(limits: Limits) -> type[BaseModel]:
     return SearchRequest
 
 
-class GuardMiddleware:
-    """Pure ASGI: refuse bodies over the limit (413) before the app buffers them, add security headers."""
-
-    def __init__(self, app: Any, max_body_bytes: int):
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
-            await send(message)
-
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._too_large(send_with_headers)
-            return
-        if scope.get("method") in ("POST", "PUT", "PATCH"):
-            chunks, size, more = [], 0, True
-            while more:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    await self._too_large(send_with_headers)
-                    return
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            sent = False
-
-            async def replay() -> dict:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
-
-    async def _too_large(self, send: Any) -> None:
-        payload = json.dumps({"detail": f"request body larger than {self.max_body_bytes} bytes"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
-
-
 def _messages(err: RequestValidationError) -> list[dict[str, Any]]:
     """Pydantic errors without the offending input (it may be large, and reflecting it helps no one)."""
     out = []
@@ -179,10 +121,30 @@ def _messages(err: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def create_app(index: Index, limits: Limits | None = None, max_batch: int = 64) -> FastAPI:
-    """A FastAPI app serving ``index``; the query encoder is loaded at startup, not on the first request."""
+def busy(detail: str, retry_after: int) -> JSONResponse:
+    """503 with ``Retry-After``: the server is overloaded, the request may succeed later."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": detail, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def create_app(
+    index: Index,
+    limits: Limits | None = None,
+    max_batch: int = 64,
+    api_key: str | None = None,
+    health_ttl: float = 5.0,
+) -> FastAPI:
+    """A FastAPI app serving ``index``; the query encoder is loaded at startup, not on the first request.
+
+    ``api_key``: when given, every endpoint but the page's files and ``/health`` requires it.
+    ``health_ttl``: seconds one ``/health`` check is reused for.
+    """
     limits = limits or Limits()
-    batcher = QueryBatcher(index, max_batch=max_batch)
+    batcher = QueryBatcher(index, max_batch=max_batch, max_queue=limits.max_queue)
+    health_check = HealthCheck(index, batcher, ttl=health_ttl)
     SearchRequest = request_model(limits)
 
     @asynccontextmanager
@@ -196,12 +158,13 @@ def create_app(index: Index, limits: Limits | None = None, max_batch: int = 64) 
         title="babelir search",
         description="Language-agnostic multilingual retrieval over one index.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # see the module docstring: the CDN-hosted pages cannot work here
         redoc_url=None,
     )
     app.state.index = index
     app.state.batcher = batcher
     app.state.limits = limits
+    app.state.health = health_check
     static = resources.files("babelir.serve") / "static"
 
     @app.exception_handler(RequestValidationError)
@@ -210,33 +173,52 @@ def create_app(index: Index, limits: Limits | None = None, max_batch: int = 64) 
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
+    @app.get("/health", responses={503: {"description": "the index or the model is not usable"}})
+    def health() -> JSONResponse:
+        state = health_check()
+        if not state.ok:
+            return JSONResponse(status_code=503, content={"status": "unavailable", "reason": state.reason})
         manifest = index.manifest
-        return {
-            "status": "ok",
-            "documents": len(index),
-            "languages": index.languages(),
-            "model": manifest["model"]["name"],
-            "index_type": manifest["index"]["index_type"],
-            "limits": {
-                "max_k": limits.max_k,
-                "max_queries": limits.max_queries,
-                "max_query_chars": limits.max_query_chars,
-            },
-        }
+        return JSONResponse(
+            {
+                "status": "ok",
+                "documents": len(index),
+                "languages": index.languages(),
+                "model": manifest["model"]["name"],
+                "index_type": manifest["index"]["index_type"],
+                "limits": {
+                    "max_k": limits.max_k,
+                    "max_queries": limits.max_queries,
+                    "max_query_chars": limits.max_query_chars,
+                    "max_queue": limits.max_queue,
+                    "request_timeout": limits.request_timeout,
+                },
+                "waiting": batcher.waiting,
+            }
+        )
 
-    @app.post("/search", response_model=SearchResponse)
-    async def search(body: SearchRequest) -> SearchResponse:  # type: ignore[valid-type]
+    @app.post(
+        "/search",
+        response_model=SearchResponse,
+        responses={503: {"description": "busy: the queue is full or the time limit passed (Retry-After)"}},
+    )
+    async def search(body: SearchRequest) -> Any:  # type: ignore[valid-type]
         t0 = time.perf_counter()
         texts = body.texts()
-        future = batcher.submit(texts, body.k, body.language)
-        results = await asyncio.wrap_future(future)
+        try:
+            future = batcher.submit(texts, body.k, body.language)
+        except QueueFull as full:
+            return busy(
+                f"server busy: {full.waiting} requests already waiting; retry later", full.retry_after
+            )
+        try:
+            results = await asyncio.wait_for(asyncio.wrap_future(future), limits.request_timeout)
+        except TimeoutError:
+            future.cancel()  # dropped if the worker has not started it (a started one runs to its end)
+            detail = f"server busy: no answer within the {limits.request_timeout:g} s time limit; retry later"
+            return busy(detail, batcher.retry_after())
         return SearchResponse(
-            results=[
-                QueryResult(query=text, hits=hits)
-                for text, hits in zip(texts, results, strict=True)
-            ],
+            results=[QueryResult(query=text, hits=hits) for text, hits in zip(texts, results, strict=True)],
             k=body.k,
             language=body.language,
             took_ms=round((time.perf_counter() - t0) * 1000, 3),
@@ -247,5 +229,11 @@ def create_app(index: Index, limits: Limits | None = None, max_batch: int = 64) 
         return FileResponse(str(static / "index.html"), media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(GuardMiddleware, max_body_bytes=limits.max_body_bytes)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=limits.max_body_bytes,
+        api_key=api_key,
+        max_active=limits.max_queue + max_batch,  # the waiting ones + at most one batch being answered
+        retry_after=batcher.retry_after,
+    )
     return app

@@ -1,15 +1,47 @@
-"""``babelir serve INDEX [--host 127.0.0.1 --port 8000]``: the search API and page."""
+"""``babelir serve INDEX [--host 127.0.0.1 --port 8000]``: the search API and page.
+
+Why a key is required beyond loopback: the API has no other access control, and an index may hold
+private documents; binding another address without ``--api-key`` (or ``BABELIR_API_KEY``) stops with
+an error unless ``--insecure-no-api-key`` says that a proxy in front does the access control.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 
-from babelir.data.errors import DataError
 from babelir.encoding import BACKENDS
 from babelir.index.command import BACKEND_HELP
 from babelir.utils.commands import add_command
+from babelir.utils.errors import BabelirError
+
+API_KEY_ENV = "BABELIR_API_KEY"
+
+
+def port_number(text: str) -> int:
+    """``--port``: an integer in 1..65535 (argparse turns the error into its one-line usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside the port range 1-65535")
+    return port
+
+
+def _positive(kind: type[int] | type[float]):
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+
+    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,17 +49,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "serve",
         "serve an index over HTTP: POST /search, GET /health and a search page at /",
-        "Serve INDEX with a JSON API (POST /search, GET /health, OpenAPI docs at /docs) and a search page\n"
-        "at /. Binds 127.0.0.1 unless --host says otherwise.",
+        "Serve INDEX with a JSON API (POST /search, GET /health, the OpenAPI schema at /openapi.json) and\n"
+        "a search page at /. Binds 127.0.0.1 unless --host says otherwise; another address needs an API\n"
+        f"key (--api-key or ${API_KEY_ENV}).\n\n"
+        "Overload: beyond --max-queue waiting requests, or after --request-timeout seconds, a request\n"
+        "gets 503 with a Retry-After header.\n\n"
+        "example:\n"
+        f"  {API_KEY_ENV}=$(openssl rand -hex 16) babelir serve runs/idx --host 0.0.0.0 --port 8080",
     )
     p.add_argument("index", help="index folder written by 'babelir index'")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default: 8000)")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=f"query encoder: {BACKEND_HELP}")
     p.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     p.add_argument("--max-k", type=int, default=100, help="largest k a request may ask for")
     p.add_argument("--max-queries", type=int, default=32, help="most queries in one request")
     p.add_argument("--max-query-chars", type=int, default=2000, help="longest query text")
+    p.add_argument(
+        "--max-queue",
+        type=_positive(int),
+        default=64,
+        help="most requests waiting; beyond: 503 (default: 64)",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=_positive(float),
+        default=30.0,
+        help="seconds a request may wait and run; beyond: 503, unstarted work dropped (default: 30)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"require this key (header X-API-Key or 'Authorization: Bearer') everywhere but the page and "
+        f"/health; prefer ${API_KEY_ENV}, which other users cannot read in the process list",
+    )
+    p.add_argument(
+        "--insecure-no-api-key",
+        action="store_true",
+        help="allow a non-loopback --host without a key (only behind a proxy that controls access)",
+    )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run_serve)
 
@@ -41,6 +101,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def api_key(args: argparse.Namespace) -> str | None:
+    """The key from ``--api-key`` or the environment (empty means none); a non-loopback ``--host``
+    without one is an error unless ``--insecure-no-api-key``."""
+    key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    if key is None and not _is_loopback(args.host):
+        if not args.insecure_no_api_key:
+            raise BabelirError(
+                None,
+                None,
+                f"--host {args.host} makes the API reachable from other machines: give --api-key KEY (or set "
+                f"{API_KEY_ENV}), or --insecure-no-api-key if a proxy in front controls access",
+            )
+        print(f"babelir: warning: serving {args.host} without an API key", file=sys.stderr)
+    return key
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from babelir.utils.extras import require
 
@@ -49,19 +125,16 @@ def run_serve(args: argparse.Namespace) -> int:
     from babelir.index.search import Index
     from babelir.serve.app import Limits, create_app
 
-    try:
-        index = Index.load(args.index, model=args.model, backend=args.backend)
-    except (DataError, ValueError, FileNotFoundError) as err:
-        print(f"babelir: error: {err}", file=sys.stderr)
-        return 2
-    if not _is_loopback(args.host):
-        print(
-            f"babelir: warning: binding {args.host}: the API is reachable from other machines and has no "
-            "authentication; put it behind a proxy that has",
-            file=sys.stderr,
-        )
-    limits = Limits(max_k=args.max_k, max_queries=args.max_queries, max_query_chars=args.max_query_chars)
-    app = create_app(index, limits)
+    key = api_key(args)  # before loading: a refused bind should not wait for the model
+    index = Index.load(args.index, model=args.model, backend=args.backend)  # errors name the bad file
+    limits = Limits(
+        max_k=args.max_k,
+        max_queries=args.max_queries,
+        max_query_chars=args.max_query_chars,
+        max_queue=args.max_queue,
+        request_timeout=args.request_timeout,
+    )
+    app = create_app(index, limits, api_key=key)
     print(f"serving {len(index)} documents on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
     return 0

@@ -1,16 +1,28 @@
 """Checkpoints that a crash cannot corrupt, and that let a run continue exactly.
 
 A checkpoint folder holds the trainable parameters (safetensors), the optimizer and scheduler states,
-the RNG states and the step; it is written to a temporary folder and renamed into place, and the
-``latest`` pointer is replaced atomically afterwards. A run killed at any moment resumes from the last
-complete checkpoint. Frozen parameters are not stored: they are reloaded from the backbone.
+the RNG states, the step, and the SHA-256 of each of those files; it is written to a temporary folder,
+fsynced and renamed into place, and the ``latest`` pointer is replaced atomically afterwards. A run
+killed at any moment resumes from the last complete checkpoint. Frozen parameters are not stored: they
+are reloaded from the backbone.
+
+``--resume`` (:func:`resume_checkpoint`) reads and checks every file of the newest checkpoint before it
+changes anything: a file that is missing, cut short or altered later (disk errors, a copy that stopped)
+makes it fall back to the checkpoint before, with a warning naming the file. A fallback exists because
+the previous checkpoint is deleted only once the new one is complete (and, with the default
+``keep_checkpoints: 2``, kept beside it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import random
+import re
 import shutil
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +31,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from babelir.utils.atomic import atomic_directory, atomic_write_text
+from babelir.utils.errors import CheckpointError
+
+logger = logging.getLogger(__name__)
+# records still reach handlers the application configured; without any, the warning is printed once by
+# resume_checkpoint and not a second time by logging's last-resort handler
+logger.addHandler(logging.NullHandler())
 
 STATE_FILE = "trainer_state.json"
+WEIGHTS_FILE = "trainable.safetensors"
+TORCH_FILES = ("optimizer.pt", "scheduler.pt", "rng.pt")
+CHECKSUM_FILE = "checksums.json"  # absent in checkpoints of earlier versions: those are checked by loading
+_STEP_DIR = re.compile(r"step-(\d+)")
 
 
 @dataclass
@@ -44,7 +66,10 @@ def save_checkpoint(
     keep: int = 2,
     rank_rng: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write checkpoint ``step`` under ``folder`` atomically and keep the newest ``keep``.
+    """Write checkpoint ``step`` under ``folder`` atomically and keep the newest ``keep`` (0: all).
+
+    Older checkpoints are deleted only once this one is complete, so even ``keep: 1`` never leaves a
+    moment without a complete checkpoint; the default 2 also keeps a fallback for a damaged newest one.
 
     ``rank_rng`` (torchrun runs): every rank's :func:`rank_rng_state`, so each rank's dropout stream
     continues exactly after ``--resume``; one-process checkpoints are unchanged without it.
@@ -53,7 +78,7 @@ def save_checkpoint(
     target = folder / f"step-{step:07d}"
     trainable = {n: p.detach().contiguous().clone() for n, p in model.named_parameters() if p.requires_grad}
     with atomic_directory(target) as tmp:
-        save_file(trainable, str(tmp / "trainable.safetensors"))
+        save_file(trainable, str(tmp / WEIGHTS_FILE))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         rng = _rng_state()
@@ -63,10 +88,29 @@ def save_checkpoint(
         torch.save(rng_file, tmp / "rng.pt")
         payload = {"step": step, "python_rng": _jsonable(rng["python"]), **state}
         (tmp / STATE_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        names = (WEIGHTS_FILE, *TORCH_FILES, STATE_FILE)
+        sums = {"sha256": {n: _sha256(tmp / n) for n in names},
+                "bytes": {n: (tmp / n).stat().st_size for n in names}}
+        (tmp / CHECKSUM_FILE).write_text(json.dumps(sums, indent=2), encoding="utf-8")
     atomic_write_text(folder / "latest", target.name + "\n")
-    for old in sorted(folder.glob("step-*"))[:-keep] if keep > 0 else []:
+    # only now that the new checkpoint is complete: older ones beyond ``keep`` go, and so do later steps
+    # left by an earlier run in this folder (they are not this run's, and a fallback must never use them)
+    older = [path for n, path in _step_dirs(folder) if n < step]
+    stale = [path for n, path in _step_dirs(folder) if n > step]
+    for old in stale + (older[keep - 1 :] if keep > 0 else []):
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _step_dirs(folder: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every checkpoint folder, newest first (temporary ``.step-*`` ones excluded)."""
+    found = [(int(m.group(1)), p) for p in folder.glob("step-*") if (m := _STEP_DIR.fullmatch(p.name))]
+    return sorted(found, key=lambda item: item[0], reverse=True)
 
 
 def rank_rng_state(device: torch.device | None = None) -> dict[str, Any]:
@@ -105,33 +149,181 @@ def _python_state(obj: Any) -> Any:
     return (obj[0], tuple(obj[1]), obj[2])
 
 
-def latest_checkpoint(folder: Path) -> Checkpoint | None:
-    """The newest complete checkpoint, or None. Incomplete (temporary) folders are ignored."""
+def _candidates(folder: Path) -> list[Path]:
+    """Checkpoint folders to try, newest first: the one ``latest`` names, then the earlier ones.
+
+    Steps after the one ``latest`` names come from an earlier run in this folder and are never used; an
+    unreadable pointer (it is written atomically, but disks fail) leaves the steps in order.
+    """
+    steps = _step_dirs(folder)
     pointer = folder / "latest"
-    candidates = []
-    if pointer.is_file():
-        candidates.append(folder / pointer.read_text(encoding="utf-8").strip())
-    candidates += sorted(folder.glob("step-*"), reverse=True)
-    for path in candidates:
-        state_file = path / STATE_FILE
-        if state_file.is_file():
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-            return Checkpoint(path=path, step=int(state["step"]), state=state)
+    named = pointer.read_text(encoding="utf-8", errors="replace").strip() if pointer.is_file() else ""
+    match = _STEP_DIR.fullmatch(named)
+    if match and (folder / named).is_dir():
+        return [folder / named] + [path for n, path in steps if n < int(match.group(1))]
+    return [path for _, path in steps]
+
+
+def latest_checkpoint(folder: Path) -> Checkpoint | None:
+    """The newest checkpoint whose state file reads, or None (its other files are not checked here)."""
+    for path in _candidates(folder):
+        try:
+            return read_checkpoint(path, state_only=True).checkpoint
+        except CheckpointError:
+            continue
     return None
+
+
+@dataclass
+class CheckpointContents:
+    """Everything a resume restores, read and checked before any of it is applied."""
+
+    checkpoint: Checkpoint
+    tensors: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    rng: dict[str, Any]
+
+
+def read_checkpoint(path: Path, state_only: bool = False) -> CheckpointContents:
+    """Read checkpoint folder ``path`` whole; :class:`CheckpointError` names the first bad file.
+
+    Checked: every file is there and still has the SHA-256 written with it, the JSON state parses, the
+    safetensors header and lengths hold, and the torch states load with the keys resume needs.
+    ``state_only`` reads just the JSON state (to learn the step).
+    """
+    names = (WEIGHTS_FILE, *TORCH_FILES, STATE_FILE)
+    for name in names if not state_only else ():
+        if not (path / name).is_file():
+            raise CheckpointError(path / name, None, "missing")
+    if not state_only and (path / CHECKSUM_FILE).exists():
+        _verify_checksums(path, names)
+    state = _read_json(path / STATE_FILE)
+    if not isinstance(state.get("step"), int) or len(state.get("python_rng") or ()) != 3:
+        raise CheckpointError(path / STATE_FILE, None, "lacks the step or the Python RNG state")
+    checkpoint = Checkpoint(path=path, step=state["step"], state=state)
+    if state_only:
+        return CheckpointContents(checkpoint, {}, {}, {}, {})
+    tensors = _load(path / WEIGHTS_FILE, lambda p: load_file(str(p)))
+    optimizer, scheduler, rng = (_load(path / name, _torch_load) for name in TORCH_FILES)
+    for name, value, keys in (("optimizer.pt", optimizer, ("state", "param_groups")),
+                              ("scheduler.pt", scheduler, ()), ("rng.pt", rng, ("torch",))):
+        if not isinstance(value, dict) or any(key not in value for key in keys):
+            raise CheckpointError(path / name, None, f"not a saved state: expected the keys {list(keys)}")
+    if not (isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8):
+        raise CheckpointError(path / "rng.pt", None, "not a saved state: no torch RNG state")
+    return CheckpointContents(checkpoint, tensors, optimizer, scheduler, rng)
+
+
+def _verify_checksums(path: Path, names: tuple[str, ...]) -> None:
+    """Each file against the length and SHA-256 recorded when the checkpoint was written."""
+    table = _read_json(path / CHECKSUM_FILE)
+    sums, sizes = table.get("sha256"), table.get("bytes")
+    if not isinstance(sums, dict) or not isinstance(sizes, dict):
+        raise CheckpointError(path / CHECKSUM_FILE, None, "lacks its 'sha256' or 'bytes' table")
+    for name in names:
+        size, expected = (path / name).stat().st_size, sizes.get(name)
+        if expected is not None and size != expected:
+            problem = (f"empty: {expected} bytes were written" if size == 0 else
+                       f"truncated: {size} of the {expected} bytes written" if size < expected else
+                       f"longer than written: {size} bytes, not {expected}")
+            raise CheckpointError(path / name, None, problem)
+        if name in sums and _load(path / name, _sha256) != sums[name]:
+            raise CheckpointError(path / name, None, "altered since it was written: its SHA-256 differs")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(path, None, "missing")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(path, None, f"not readable JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise CheckpointError(path, None, "not a JSON object")
+    return value
+
+
+def _torch_load(path: Path) -> Any:
+    return torch.load(path, weights_only=True)
+
+
+def _load(path: Path, reader: Callable[[Path], Any]) -> Any:
+    try:
+        return reader(path)
+    except Exception as err:  # safetensors, zip, unpickling and the disk each fail their own way
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(path, None, f"cannot be loaded: {first_line}") from err
+
+
+def resume_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    announce: bool = True,
+) -> Checkpoint | None:
+    """Restore the newest usable checkpoint under ``folder``; None when there is none at all.
+
+    A damaged checkpoint is skipped for the one before it, with a warning naming the damaged file (logged,
+    and printed on stderr when ``announce``: the main process). When every checkpoint is damaged,
+    :class:`CheckpointError` names the newest damaged file and what to do.
+    """
+    damaged: list[CheckpointError] = []
+    for path in _candidates(folder):
+        try:
+            contents = read_checkpoint(path)
+        except CheckpointError as err:
+            damaged.append(err)
+            continue
+        for err in damaged:
+            message = f"{err.path} is damaged ({err.problem}); resuming from step {contents.checkpoint.step}"
+            logger.warning("%s", message)
+            if announce:
+                print(f"babelir: warning: {message}", file=sys.stderr)
+        apply_checkpoint(contents, model, optimizer, scheduler)
+        return contents.checkpoint
+    if not damaged:
+        return None
+    newest = damaged[0]
+    earlier = f"so are the {len(damaged) - 1} earlier ones" if len(damaged) > 1 else "there is no earlier one"
+    raise CheckpointError(
+        newest.path, None,
+        f"damaged ({newest.problem}), and {earlier} in {folder}: nothing to resume from; "
+        "start again without --resume (from step 0), or with a new --output",
+    )
+
+
+def apply_checkpoint(
+    contents: CheckpointContents, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> None:
+    """Put a checkpoint's weights, optimizer, scheduler and RNG states into this run."""
+    path = contents.checkpoint.path
+    params = dict(model.named_parameters())
+    tensors = contents.tensors
+    missing = [n for n, p in params.items() if p.requires_grad and n not in tensors]
+    unfit = [n for n, t in tensors.items() if n not in params or params[n].shape != t.shape]
+    if missing or unfit:
+        raise CheckpointError(
+            path / WEIGHTS_FILE, None,
+            f"does not fit this model (missing {missing[:3]}, other shape or unknown {unfit[:3]}): it was "
+            "written with other settings; resume with that run's settings, or start without --resume",
+        )
+    with torch.no_grad():
+        for name, value in tensors.items():
+            params[name].copy_(value)
+    try:
+        optimizer.load_state_dict(contents.optimizer)
+    except (ValueError, KeyError) as err:
+        problem = f"does not fit this run's optimizer ({err})"
+        raise CheckpointError(path / "optimizer.pt", None, problem) from err
+    scheduler.load_state_dict(contents.scheduler)
+    torch.set_rng_state(contents.rng["torch"])
+    random.setstate(_python_state(contents.checkpoint.state["python_rng"]))
 
 
 def load_checkpoint(
     checkpoint: Checkpoint, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
 ) -> None:
-    tensors = load_file(str(checkpoint.path / "trainable.safetensors"))
-    params = dict(model.named_parameters())
-    missing = [n for n, p in params.items() if p.requires_grad and n not in tensors]
-    if missing:
-        raise ValueError(f"{checkpoint.path}: checkpoint lacks trainable parameters {missing[:3]}...")
-    with torch.no_grad():
-        for name, value in tensors.items():
-            params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(checkpoint.path / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(checkpoint.path / "scheduler.pt", weights_only=True))
-    torch.set_rng_state(torch.load(checkpoint.path / "rng.pt", weights_only=True)["torch"])
-    random.setstate(_python_state(checkpoint.state["python_rng"]))
+    """Restore ``checkpoint`` (no fallback: :class:`CheckpointError` if any of its files is bad)."""
+    apply_checkpoint(read_checkpoint(checkpoint.path), model, optimizer, scheduler)

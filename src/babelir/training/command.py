@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from babelir.data.errors import DataError
 from babelir.training.config import add_config_arguments, build_config
 from babelir.utils.commands import add_command
 
@@ -38,6 +36,10 @@ examples:
 """
 
 
+# printed by babelir.cli after Ctrl-C: checkpoints are atomic, so the last one is always usable
+RESUME_HINT = "rerun the same command with --resume to continue from the last checkpoint in --output"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = add_command(
         subparsers,
@@ -49,24 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--output", required=True, metavar="DIR", help="run folder (model, log, checkpoints)")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     add_config_arguments(train)
-    train.set_defaults(func=run_train)
+    train.set_defaults(func=run_train, resume_hint=RESUME_HINT)
+
 
 
 def run_train(args: argparse.Namespace) -> int:
     from babelir.training.distributed import init_distributed, shutdown_distributed
     from babelir.training.trainer import train
 
-    try:
-        config = build_config(args.config, args)
-    except DataError as err:
-        print(f"babelir train: error: {err}", file=sys.stderr)
-        return 2
+    config = build_config(args.config, args)  # errors (DataError: FILE:LINE) are printed by babelir.cli
     dist = init_distributed()  # a no-op unless torchrun started more than one process
     try:
         result = train(config, args.output, resume=args.resume, dist=dist)
-    except DataError as err:
-        print(f"babelir train: error: {err}", file=sys.stderr)
-        return 2
     finally:
         shutdown_distributed()
     if dist.is_main:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,9 @@ import yaml
 
 from babelir.data import defaults
 from babelir.data.errors import DataError
+from babelir.data.languages import language_code
 from babelir.identity import RETRIEVER_KINDS as RETRIEVERS
+from babelir.training.coerce import Where, coerce
 
 
 def _f(default: Any, help: str) -> Any:
@@ -100,12 +103,14 @@ class TrainConfig:
     num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     progress: bool = _f(True, "progress bar")
 
-    def validate(self, source: str | None = None) -> TrainConfig:
+    def validate(self, source: str | None = None, where: dict[str, Where] | None = None) -> TrainConfig:
+        """Check every setting; the first problem is a :class:`DataError` at ``where[key]`` (the file line
+        or the flag that set it, from :func:`build_config`), else at ``source``."""
         for name, kind in _TYPES.items():  # YAML's `30` for a float field: store 30.0, so equal settings hash equal
             value = getattr(self, name)
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 setattr(self, name, float(value))
-        problems = []
+        problems = self._language_problems()
         if self.language_variant not in ("uniform", "rank"):
             problems.append(("language_variant", f"must be 'uniform' or 'rank', got {self.language_variant!r}"))
         unknown = sorted(set(self.retrieval_sources) - set(RETRIEVAL_SOURCES))
@@ -128,8 +133,36 @@ class TrainConfig:
             problems.append(("temperature", "must be positive"))
         if problems:
             key, problem = problems[0]
-            raise DataError(source or "<config>", None, f"{key}: {problem}")
+            path, line = (where or {}).get(key, (source or "<config>", None))
+            flag = str(path).startswith("--")  # "--steps: must be at least 1" says which key already
+            raise DataError(path, line, problem if flag else f"{key}: {problem}")
         return self
+
+    def _language_problems(self) -> list[tuple[str, str]]:
+        """Language codes through the one check (:func:`babelir.data.languages.language_code`), stored
+        normalised (``DE`` -> ``de``); the embedded default has Bible text in 22 languages only."""
+        from babelir.data.sources import bible
+
+        problems: list[tuple[str, str]] = []
+        try:
+            self.language = language_code(self.language)
+        except DataError as err:
+            problems.append(("language", err.problem))
+        for name in ("parallel_languages", "nonparallel_languages"):
+            codes = []
+            for code in getattr(self, name):
+                try:
+                    codes.append(language_code(code))
+                except DataError as err:
+                    problems.append((name, err.problem))
+                    continue
+                if codes[-1] not in bible.DEFAULT_TRANSLATION:
+                    problems.append((name, f"no Bible text for {code!r} in the embedded default data; "
+                                           f"available: {', '.join(bible.LANGUAGES)}"))
+            setattr(self, name, codes)
+        if "en" in self.parallel_languages:
+            problems.append(("parallel_languages", "pairs are English -> another language; remove 'en'"))
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -178,55 +211,56 @@ def _key_lines(path: Path, text: str) -> dict[str, int]:
     return lines
 
 
-def _coerce(name: str, value: Any, where: tuple[str, int | None]) -> Any:
-    kind = _TYPES[name]
-    origin = typing.get_origin(kind)
-    if origin in (list, types.GenericAlias) or kind == list[str]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-            raise DataError(where[0], where[1], f"{name}: expected a list of strings, got {value!r}")
-        return [str(v) for v in value]
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise DataError(where[0], where[1], f"{name}: expected true or false, got {value!r}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DataError(where[0], where[1], f"{name}: expected an integer, got {value!r}")
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise DataError(where[0], where[1], f"{name}: expected a number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise DataError(where[0], where[1], f"{name}: expected a string, got {value!r}")
-    return value
+def _coerce(name: str, value: Any, where: Where) -> Any:
+    """``value`` as the declared type of field ``name``, or a :class:`DataError` at ``where`` naming the key.
+
+    A string is read the way its ``--flag`` would be (PyYAML reads ``2e-5`` as a string, TOML has no
+    such gap), so a setting means the same in a file and on the command line: ``int("12")``,
+    ``float("2e-5")``, true/false/yes/no/on/off/1/0 for booleans, one string for a one-item list.
+    """
+    return coerce(_TYPES[name], name, value, where)
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or TOML file into validated ``TrainConfig`` keyword arguments."""
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(path, None, "config file not found") from None
+        raise DataError(path, None, "config file not found; check the path given to --config") from None
+    except IsADirectoryError:
+        raise DataError(path, None, "a folder, not a config file; give a .yaml, .yml or .toml file") from None
     except UnicodeDecodeError as err:
-        raise DataError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
+        raise DataError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start}); "
+                        "a config file is YAML or TOML text") from None
+
+
+def _parse(path: Path, text: str) -> Any:
     try:
         if path.suffix == ".toml":
-            raw = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            raw = yaml.safe_load(text) or {}
-        else:
-            raise DataError(path, None, "config files must end in .yaml, .yml or .toml")
+            return tomllib.loads(text)
+        if path.suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise DataError(path, mark.line + 1 if mark else None, f"invalid YAML: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise DataError(path, getattr(err, "lineno", None), f"invalid TOML: {err}") from None
+        what = "; ".join(filter(None, (getattr(err, "context", None), getattr(err, "problem", None))))
+        what = what or str(err).splitlines()[0]
+        raise DataError(path, mark.line + 1 if mark else None, f"invalid YAML: {what}; fix the file "
+                        "(is it cut short or missing a closing bracket or quote?)") from None
+    except tomllib.TOMLDecodeError as err:  # Python < 3.14 gives the line only in the message
+        found = re.search(r"at line (\d+)", str(err))
+        line = int(found.group(1)) if found else len(text.splitlines()) or None  # "at end of document"
+        raise DataError(path, line, f"invalid TOML: {err}; fix the file (is it cut short?)") from None
+    raise DataError(path, None, "config files must end in .yaml, .yml or .toml")
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """The coerced settings of a config file and the line of each key."""
+    text = _read_text(path)
+    raw = _parse(path, text)
+    if raw is None or raw == {}:
+        raise DataError(path, None, "empty config file: no settings in it; add settings (see "
+                        "configs/default.yaml) or leave out --config")
     if not isinstance(raw, dict):
-        raise DataError(path, 1, "a config file must be a mapping of keys to values")
+        raise DataError(path, 1, "a config file must be a mapping of keys to values (key: value per line)")
     lines = _key_lines(path, text)
     values = {}
     for key, value in raw.items():
@@ -235,7 +269,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             known = ", ".join(sorted(FIELDS))
             raise DataError(path, lines.get(str(key)), f"unknown config key {key!r} (known keys: {known})")
         values[name] = _coerce(name, value, (str(path), lines.get(str(key))))
-    return values
+        lines.setdefault(name, lines.get(str(key), 0))
+    return values, {name: line for name, line in lines.items() if line}
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML or TOML file into validated ``TrainConfig`` keyword arguments."""
+    return _load(Path(path))[0]
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -258,10 +298,14 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(config_file: str | None, flags: argparse.Namespace | dict[str, Any] | None = None) -> TrainConfig:
-    values: dict[str, Any] = load_config_file(config_file) if config_file else {}
+    """File settings overridden by the flags given; a bad value is reported at its file line or flag."""
+    values, lines = _load(Path(config_file)) if config_file else ({}, {})
     given = vars(flags) if isinstance(flags, argparse.Namespace) else dict(flags or {})
-    values.update({k: v for k, v in given.items() if k in FIELDS})
-    return TrainConfig(**values).validate(config_file)
+    flagged = {k: v for k, v in given.items() if k in FIELDS}
+    values.update(flagged)
+    where: dict[str, Where] = {name: (config_file, line) for name, line in lines.items()}
+    where.update({name: ("--" + name.replace("_", "-"), None) for name in flagged})
+    return TrainConfig(**values).validate(config_file, where)
 
 
 def config_to_yaml(config: TrainConfig) -> str:

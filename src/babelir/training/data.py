@@ -66,26 +66,52 @@ def _parallel(spec: str, config: TrainConfig) -> list[ParallelPair]:
 
 def _sentences(spec: str) -> list[Sentence]:
     language, path = _split_language(spec)
-    return list(read_sentences(path, language))
+    return _nonempty(path, list(read_sentences(path, language)), "non-parallel sentences", "--nonparallel")
+
+
+def _nonempty(path: str, rows: list, what: str, flag: str) -> list:
+    """A file the user named must give rows: falling back to the embedded default (or training on
+    nothing) would train on other data than the command and its training record say."""
+    if not rows:
+        raise DataError(
+            path, None, f"no {what}: the file is empty (or holds only blank lines or a header); fill it, "
+            f"or leave out {flag} to train on the embedded default data"
+        )
+    return rows
 
 
 def load_training_data(config: TrainConfig) -> TrainingData:
-    retrieval = [ex for path in config.retrieval for ex in read_retrieval(path)]
-    parallel = [pair for spec in config.parallel for pair in _parallel(spec, config)]
+    """The three streams; a stream with no named file comes from the embedded default, and a named file
+    that yields no rows is a :class:`DataError` naming it."""
+    retrieval = [
+        ex for path in config.retrieval
+        for ex in _nonempty(path, list(read_retrieval(path)), "retrieval examples", "--retrieval")
+    ]
+    parallel = [
+        pair for spec in config.parallel
+        for pair in _nonempty(spec, _parallel(spec, config), "parallel pairs", "--parallel")
+    ]
     nonparallel = [s for spec in config.nonparallel for s in _sentences(spec)]
     sources = {
         "retrieval": ", ".join(config.retrieval),
         "parallel": ", ".join(config.parallel),
         "nonparallel": ", ".join(config.nonparallel),
     }
-    if not (retrieval and parallel and nonparallel):
+    if not (config.retrieval and config.parallel and config.nonparallel):
         default = _default(config)
-        if not retrieval:
+        if not config.retrieval:
             retrieval, sources["retrieval"] = default.retrieval, default.sources["retrieval"]
-        if not parallel:
+        if not config.parallel:
             parallel, sources["parallel"] = default.parallel, default.sources["parallel"]
-        if not nonparallel:
+        if not config.nonparallel:
             nonparallel, sources["nonparallel"] = default.nonparallel, default.sources["nonparallel"]
+    for stream, rows, batch in (("retrieval", retrieval, config.batch_size),
+                                ("parallel", parallel, config.aux_batch_size),
+                                ("nonparallel", nonparallel, config.aux_batch_size)):
+        if len(rows) < batch:  # the batcher cannot fill one batch: say which data and which setting
+            setting = "--batch-size" if stream == "retrieval" else "--aux-batch-size"
+            raise DataError(sources[stream], None, f"{len(rows)} {stream} rows, fewer than one batch of {batch}; "
+                            f"add data or lower {setting}")
     if config.num_negatives:
         short = next((i for i, ex in enumerate(retrieval) if len(ex.negatives) < config.num_negatives), None)
         if short is not None:

@@ -28,10 +28,9 @@ from babelir.identity import ROLES, prompt_for, read_training_record
 from babelir.losses import CoTrainingLoss
 from babelir.training.checkpoint import (
     Checkpoint,
-    latest_checkpoint,
-    load_checkpoint,
     rank_rng_state,
     restore_rank_rng,
+    resume_checkpoint,
     save_checkpoint,
 )
 from babelir.training.config import TrainConfig, config_to_yaml, run_identity
@@ -40,6 +39,7 @@ from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import write_model_card
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
+from babelir.utils.verbosity import show_progress
 
 logger = logging.getLogger(__name__)
 
@@ -221,13 +221,12 @@ class CoTrainer:
             record = read_training_record(done) or {}
             logger.info("--resume: %s already finished with these settings", out)
             return TrainResult(model_path=done, steps=cfg.steps, seconds=record["seconds"], last=record["last"])
-        if resume:
-            checkpoint = latest_checkpoint(out / CHECKPOINT_DIR)
+        if resume:  # the newest checkpoint whose files all check out; a damaged one falls back, warned
+            checkpoint = resume_checkpoint(out / CHECKPOINT_DIR, self.model, self.optimizer, self.scheduler, main)
             self._check_same_checkpoint(checkpoint)
             if checkpoint is None:
                 logger.warning("--resume: no checkpoint in %s, starting from step 0", out / CHECKPOINT_DIR)
             else:
-                load_checkpoint(checkpoint, self.model, self.optimizer, self.scheduler)
                 if self.dist.enabled:
                     restore_rank_rng(checkpoint.path, self.dist.rank, self.dist.world_size)
                 start_step, elapsed = checkpoint.step, float(checkpoint.state.get("elapsed_s", 0.0))
@@ -235,8 +234,8 @@ class CoTrainer:
             self._truncate_log(start_step)
         self.model.train()
         last: dict[str, float] = {}
-        bar = tqdm(total=cfg.steps, initial=start_step, desc="train", disable=not (cfg.progress and main),
-                   unit="step")
+        bar = tqdm(total=cfg.steps, initial=start_step, desc="train",
+                   disable=not (show_progress(cfg.progress) and main), unit="step")
         log_file = open(out / LOG_FILE, "a", encoding="utf-8") if main else contextlib.nullcontext()  # noqa: SIM115
         with log_file as log:
             for step in range(start_step, cfg.steps):

@@ -1,6 +1,9 @@
 """Atomic writes: write to a temporary sibling, fsync, then rename over the target.
 
 A crash at any point leaves either the old file (or folder) or the new one, never a half-written one.
+A rename is only durable once the folder that holds it is synced, and a renamed folder's files only
+once each of them is: so every file and folder of a new tree is fsynced before the swap, and the
+parent folder after each rename (where the platform lets a folder be opened; Windows does not).
 The result gets the permissions a plain ``open``/``mkdir`` would give (0666/0777 less the umask), not the
 owner-only ones of ``tempfile``, so shared caches, models and indexes stay readable by the group.
 """
@@ -8,6 +11,7 @@ owner-only ones of ``tempfile``, so shared caches, models and indexes stay reada
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -27,13 +31,51 @@ def _umask() -> int:
 def apply_umask(root: str | os.PathLike) -> None:
     """Give a folder tree the permissions of plain ``mkdir``/``open`` (``mkdtemp`` and safetensors
     create owner-only entries)."""
+    _finish_tree(root, fsync=False)
+
+
+# opening a file read-only is enough for fsync on POSIX; Windows' _commit needs a handle that can write
+_FSYNC_FILE_FLAGS = os.O_RDWR if os.name == "nt" else os.O_RDONLY
+
+
+def fsync_directory(path: str | os.PathLike) -> None:
+    """Make the entries of folder ``path`` (a rename into it) durable; a no-op where folders cannot be
+    opened (Windows) or file systems refuse to sync them."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EACCES, errno.EPERM):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, _FSYNC_FILE_FLAGS)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _finish_tree(root: str | os.PathLike, fsync: bool = True) -> None:
+    """One walk over a freshly written tree: the umask permissions, and (``fsync``) every file and
+    folder synced, each folder after its contents and the root last."""
     umask = _umask()
-    os.chmod(root, 0o777 & ~umask)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            os.chmod(os.path.join(dirpath, d), 0o777 & ~umask)
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
         for f in filenames:
-            os.chmod(os.path.join(dirpath, f), 0o666 & ~umask)
+            file = os.path.join(dirpath, f)
+            if not os.path.islink(file):
+                os.chmod(file, 0o666 & ~umask)
+                if fsync:
+                    _fsync_file(file)
+        os.chmod(dirpath, 0o777 & ~umask)
+        if fsync:
+            fsync_directory(dirpath)
 
 
 @contextlib.contextmanager
@@ -50,6 +92,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        fsync_directory(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -71,22 +114,36 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder next to ``path``; on success it replaces ``path`` (old one removed).
 
-    The swap is two renames (old -> trash, new -> path); a crash between them leaves the complete
-    old folder under ``.<name>.old-*`` and the complete new one under ``.<name>.tmp-*``, never a mix.
+    Every file and folder of the new tree is fsynced, then :func:`replace_directory` swaps it in: a
+    crash leaves the complete old folder (at ``path`` or under ``.<name>.old-*``) and the complete new
+    one (under ``.<name>.tmp-*`` or at ``path``), never a mix.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
-        apply_umask(tmp)
-        if path.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.replace(path, trash / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        _finish_tree(tmp)
+        replace_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def replace_directory(new: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Put the complete folder ``new`` (a sibling of ``path``) at ``path``, replacing any folder there.
+
+    Two renames (old -> ``.<name>.old-*``, new -> path), the parent fsynced after each: a crash between
+    them leaves both complete folders, never a mix; the old one is deleted last.
+    """
+    path = Path(path)
+    if not path.exists():
+        os.replace(new, path)
+        fsync_directory(path.parent)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    os.replace(path, trash / path.name)
+    fsync_directory(path.parent)
+    os.replace(new, path)
+    fsync_directory(path.parent)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -10,6 +10,31 @@ const statusLine = document.getElementById("status");
 const list = document.getElementById("results");
 const about = document.getElementById("about");
 
+// The API key, when the server requires one (babelir serve --api-key): read once from the address
+// (/?key=KEY, then removed from the address bar and history) or asked for after a 401, and kept in this
+// tab's sessionStorage only. The page and /health themselves need no key.
+const KEY_ITEM = "babelir-api-key";
+const params = new URLSearchParams(location.search);
+if (params.has("key")) {
+  sessionStorage.setItem(KEY_ITEM, params.get("key"));
+  params.delete("key");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+}
+
+async function post(path, payload) {
+  for (let attempt = 0; ; attempt++) {
+    const key = sessionStorage.getItem(KEY_ITEM);
+    const headers = { "Content-Type": "application/json" };
+    if (key) headers["X-API-Key"] = key;
+    const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(payload) });
+    if (response.status !== 401 || attempt > 0) return response;
+    const typed = window.prompt("This server needs an API key:");
+    if (!typed) return response;
+    sessionStorage.setItem(KEY_ITEM, typed.trim());
+  }
+}
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -21,6 +46,10 @@ async function loadHealth() {
   try {
     const response = await fetch("/health");
     const info = await response.json();
+    if (!response.ok) {
+      about.textContent = `server unavailable: ${info.reason || response.status}`;
+      return;
+    }
     for (const [code, count] of Object.entries(info.languages || {})) {
       if (!code) continue;
       const option = el("option", "", `${code} (${count})`);
@@ -61,11 +90,7 @@ async function search(event) {
   statusLine.textContent = "Searching…";
   statusLine.className = "";
   try {
-    const response = await fetch("/search", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(payload),
-    });
+    const response = await post("/search", payload);
     const data = await response.json();
     if (!response.ok) {
       throw new Error(typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`);
