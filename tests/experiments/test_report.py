@@ -15,6 +15,17 @@ def test_report_and_expected_scores(tmp_path):
     assert "FAIL" in markdown
 
 
+def test_comparisons_gain_the_clustered_interval_p_and_holm(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| condition | group | Δ x100 | p | 95% interval x100 | p clusters | p Holm |" in markdown
+    # b gains exactly 0.05 on every Swahili query: a zero-width interval; 12 clusters: exact p = 2 / 2**12,
+    # times 4 comparisons (Holm)
+    assert "| b | no-parallel | +5.00 | 0.0005 | [+5.00, +5.00] | 0.0005 | 0.0020 |" in markdown
+    assert "| b | all | +2.50 | 0.0007 | [+2.50, +2.50] | 0.0005 | 0.0020 |" in markdown  # en +0, sw +5
+    assert "Holm-corrected over the 4 rows" in markdown
+
+
 def test_a_condition_can_name_its_own_reference(tmp_path):
     exp, results = experiment_with_results(tmp_path)
     exp.conditions[2].compare_to = "base"
@@ -36,6 +47,8 @@ def test_columns_are_labelled_from_benchmark_metadata(tmp_path):
     assert benchmark_labels(exp, names) == dict(zip(names, ["pool", "sw", "fr", "elsewhere-mini"], strict=True))
     exp.queries = None  # whole benchmarks: scored under their own names
     assert benchmark_labels(exp, ["bible-xref-pool", "wiki-fr"]) == {"bible-xref-pool": "pool", "wiki-fr": "fr"}
+    splits = ["bible-xref-sw-test", "bible-xref-pool-test", "bible-bitext-de-dev"]  # named in a file, no sizes
+    assert benchmark_labels(exp, splits) == dict(zip(splits, ["sw", "pool", "de"], strict=True))
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -169,3 +169,41 @@ def test_every_experiment_file_loads_and_writes_the_16_languages_once():
     assert [p.name for p in EXPERIMENTS.glob("*.yaml") if sixteen in p.read_text()] == ["presets.yaml"]
     presets = yaml.safe_load((EXPERIMENTS / "presets.yaml").read_text())
     assert "retrieval-only" in presets["conditions"] and Path(EXPERIMENTS / "presets.yaml").is_file()
+
+
+def test_a_file_names_dev_or_test_splits_without_sizes(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("[bible-xref-en, bible-xref-sw], queries: 10, documents: 50",
+                                 "[bible-xref-en-test, bible-xref-sw-test]"))
+    exp = load_experiment(path)
+    assert not exp.mini and exp.scored_benchmarks() == {"bible-xref-en-test": "bible-xref-en-test",
+                                                        "bible-xref-sw-test": "bible-xref-sw-test"}
+    path.write_text(GOOD.replace("[bible-xref-en, bible-xref-sw]", "[bible-xref-en, bible-xref-sw-dev]"))
+    with pytest.raises(DataError, match=r"e\.yaml:3: bible-xref-sw-dev is a dev split, already sized: drop evaluation"):
+        load_experiment(path)
+
+
+def ci_experiment_files() -> list[Path]:
+    """The experiment files CI runs: every ``configs/experiments/*.yaml`` a test or the CI script names."""
+    import re
+
+    sources = [*(ROOT / "tests").rglob("*.py"), ROOT / ".ci" / "run"]
+    named = {m for path in sources for m in re.findall(r"configs/experiments/([\w.-]+\.yaml)", path.read_text())}
+    return sorted(EXPERIMENTS / name for name in named if (EXPERIMENTS / name).is_file())
+
+
+def test_ci_experiments_never_score_test_queries():
+    """The regression guard runs on every change: it may use dev (-mini) queries, never a test split's."""
+    from babelir.evaluation.benchmarks import get_meta
+    from babelir.evaluation.benchmarks.mini import mini_benchmark
+    from babelir.evaluation.benchmarks.splits import build_dev, split_of
+
+    files = ci_experiment_files()
+    assert EXPERIMENTS / "regression.yaml" in files
+    for path in files:
+        exp = load_experiment(path)
+        for name in exp.benchmarks:
+            assert not name.endswith("-test") and split_of(get_meta(name, sizes=False)) != "test", (path.name, name)
+            if exp.mini:  # its subsample's queries are among the dev split's (the 100 configurations were chosen on)
+                scored = mini_benchmark(name, exp.queries, exp.documents).queries
+                assert set(scored) <= set(build_dev(name).queries), (path.name, name)

@@ -1,5 +1,5 @@
 """Reports of saved experiment results: the markdown table (with the command at the top, the paired
-significance tests and the expected-score checks) and a PNG bar chart.
+significance tests, with clustered intervals, and the expected-score checks) and a PNG bar chart.
 
 Columns are labelled from each benchmark's metadata (the language its queries are in; a pooled
 benchmark's family label), never by taking its name apart.
@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from babelir.experiments.spec import Experiment
-from babelir.experiments.stats import check_expected, mean_per_query, mean_scores, paired_permutation_test
+from babelir.experiments.stats import (
+    check_expected,
+    compare,
+    holm,
+    mean_per_query,
+    mean_scores,
+    paired_permutation_test,
+)
 from babelir.utils.atomic import atomic_open
 
 
@@ -42,14 +49,13 @@ def _reported(exp: Experiment, results: dict[str, Any]) -> tuple[list[str], list
 
 def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[str], benches: list[str],
                         labels: dict[str, str]) -> list[str]:
+    """The comparisons table: the first test (queries as units, as earlier reports quote it), then the mean
+    difference's cluster-bootstrap interval, the cluster-level p and that p Holm-corrected over the table."""
     references = {c.name: c.compare_to or exp.compare_to for c in exp.conditions if c.name in conds}
     references = {name: ref for name, ref in references.items() if ref in conds and ref != name}
     if not references:
         return []
-    against = f"`{exp.compare_to}` (unless a row names another condition)" if exp.compare_to else "the condition each row names"
-    lines = ["", f"Paired permutation test against {against} "
-             "over queries (per-query scores averaged over seeds; 10,000 sign flips):", "",
-             "| condition | group | Δ x100 | p |", "|---|---|---:|---:|"]
+    rows = []
     for name, reference in references.items():
         ref = mean_per_query(results["conditions"][reference], benches)
         other = mean_per_query(results["conditions"][name], benches)
@@ -60,7 +66,19 @@ def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[st
                 continue
             a, b = [ref[k] for k in keys], [other[k] for k in keys]
             delta = 100 * (statistics.mean(b) - statistics.mean(a))
-            lines.append(f"| {label} | {group} | {delta:+.2f} | {paired_permutation_test(a, b):.4f} |")
+            clustered = compare(results["conditions"][reference], results["conditions"][name], keys)
+            rows.append((label, group, delta, paired_permutation_test(a, b), clustered))
+    against = f"`{exp.compare_to}` (unless a row names another condition)" if exp.compare_to else "the condition each row names"
+    lines = ["", f"Paired permutation test against {against} over queries (per-query scores averaged over seeds; "
+             "10,000 sign flips; p); then, resampling query clusters (a query with its translations) and seeds: "
+             f"the 95% bootstrap interval of Δ, p of sign flips over clusters, and that p Holm-corrected over the "
+             f"{len(rows)} row{'s' if len(rows) != 1 else ''}:", "",
+             "| condition | group | Δ x100 | p | 95% interval x100 | p clusters | p Holm |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for (label, group, delta, p_units, clustered), adjusted in zip(rows, holm([r[4].p_clusters for r in rows]), strict=True):
+        low, high = 100 * clustered.interval.low, 100 * clustered.interval.high
+        lines.append(f"| {label} | {group} | {delta:+.2f} | {p_units:.4f} | [{low:+.2f}, {high:+.2f}] | "
+                     f"{clustered.p_clusters:.4f} | {adjusted:.4f} |")
     return lines
 
 

@@ -7,6 +7,11 @@ win, its ``train`` merges key by key, the preset's name is its name unless it gi
 blocks with ``use: [BLOCK, ...]`` (merged into ``train`` in order, before its own ``train`` keys). What a
 condition resolves to is exactly what writing it out would give, so results and trained models keyed by
 the settings (:func:`babelir.experiments.run.result_key`) are found again.
+
+Benchmarks: with ``evaluation.queries`` and ``documents`` a file scores seeded ``-mini`` subsamples of whole
+benchmarks (every file so far: 100 and 600 are exactly the ``-dev`` splits, on which configurations are
+chosen); without them it scores the benchmarks it names, so a file that reports on held-out queries names
+the ``-test`` splits (``bible-xref-sw-test``) and no sizes (see ``docs/evaluation-protocol.md``).
 """
 
 from __future__ import annotations
@@ -248,6 +253,22 @@ def _check_conditions(path: Path, conditions: list[Condition], condition_line, d
                 raise DataError(path, condition_line(number), f"condition {cond.name!r}: {err}") from None
 
 
+def _check_not_split(path: Path, line: int | None, benchmarks: list[str]) -> None:
+    """``queries``/``documents`` subsample whole benchmarks (``-mini``); a dev or test split is already sized,
+    and a subsample of it would be scored as neither split."""
+    from babelir.evaluation.benchmarks import get_meta
+    from babelir.evaluation.benchmarks.splits import split_of
+
+    for name in benchmarks:
+        try:
+            split = split_of(get_meta(name, sizes=False))
+        except KeyError:  # a user's BEIR folder
+            continue
+        if split:
+            raise DataError(path, line, f"{name} is a {split} split, already sized: drop evaluation.queries and "
+                            "evaluation.documents, which subsample whole benchmarks into -mini ones")
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read an experiment file. ``extends: OTHER.yaml`` (relative to the file) starts from another file:
     its ``defaults``, ``evaluation`` and ``groups`` merge key by key, other keys replace the parent's."""
@@ -256,6 +277,8 @@ def load_experiment(path: str | Path) -> Experiment:
     evaluation = raw.get("evaluation") or {}
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
+    if evaluation.get("queries") and evaluation.get("documents"):
+        _check_not_split(path, lines.get("evaluation"), [str(b) for b in evaluation["benchmarks"]])
     return Experiment(
         name=str(raw.get("name") or path.stem),
         path=path,

@@ -4,9 +4,11 @@ Names (``babelir evaluate --list-benchmarks`` prints them with sizes):
 
 * ``bible-xref-<lang>`` (22 languages), ``bible-xref-pool``, ``bible-bitext-<lang>`` (21, not ``en``),
   ``wiki-<en|es|fr>``; each with a ``-full`` variant (every held-out item; much slower);
+* the Bible ones also with ``-dev`` and ``-test`` splits (disjoint query verses: choose on dev, report
+  once on test; see :mod:`~babelir.evaluation.benchmarks.splits`);
 * suites: ``default`` (every small benchmark), ``full`` (every full one);
-* globs over those names (``bible-xref-*``, ``wiki-*``): a glob reaches ``-full`` variants only when it
-  says ``full`` itself;
+* globs over those names (``bible-xref-*``, ``wiki-*``): a glob reaches ``-full``, ``-dev`` or ``-test``
+  names only when it says ``full``, ``dev`` or ``test`` itself (``bible-xref-*-test``);
 * a path to a BEIR folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels/test.tsv``), optionally
   ``PATH#split`` for another qrels split.
 
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from babelir.data.errors import DataError
 from babelir.evaluation.benchmarks.base import (
     BEIR_FAMILY,
     SIDECAR,
@@ -38,6 +41,13 @@ from babelir.evaluation.benchmarks.base import (
 BUILD_VERSION = 1  # bump when a builder changes what it produces
 
 
+class UnknownBenchmarkError(DataError, KeyError):
+    """A benchmark name that matches nothing: a ``DataError`` (one line from the command line) that is
+    still the ``KeyError`` a name lookup raises."""
+
+    __str__ = BaseException.__str__  # KeyError's would quote the message
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -49,9 +59,10 @@ class Spec:
 def _specs() -> dict[str, Spec]:
     from babelir.data.sources import bible as bible_source
     from babelir.data.sources import wiki as wiki_source
-    from babelir.evaluation.benchmarks import bible, wiki
+    from babelir.evaluation.benchmarks import bible, splits, wiki
 
     specs: dict[str, Spec] = {}
+    split_parents: list[str] = []
 
     def add(name: str, meta: Callable[[], BenchmarkMeta], build: Callable[[], Benchmark]) -> None:
         specs[name] = Spec(name, meta, build)
@@ -81,6 +92,15 @@ def _specs() -> dict[str, Spec]:
                 functools.partial(wiki.wiki_meta, lang, variant),
                 functools.partial(wiki.build_wiki, lang, variant),
             )
+        if variant == "small":
+            split_parents = [name for name in specs if name.startswith(("bible-xref-", "bible-bitext-"))]
+    for parent in split_parents:
+        for split in splits.SPLITS:
+            add(
+                splits.split_name(parent, split),
+                functools.partial(splits.split_meta, parent, split),
+                functools.partial(splits.build_split, parent, split),
+            )
     return specs
 
 
@@ -97,11 +117,22 @@ def family_info(family: str) -> BenchmarkFamily:
     return _families().get(family, BEIR_FAMILY)
 
 
+VARIANT_SUFFIXES = ("-dev", "-test", "-full")  # names with none of them are the small variants
+
+
+def _variant(name: str) -> str:
+    """``dev``, ``test``, ``full`` or ``small``: which sizing of a built-in benchmark a name is."""
+    return next((suffix[1:] for suffix in VARIANT_SUFFIXES if name.endswith(suffix)), "small")
+
+
 def benchmark_names(include_full: bool = False) -> list[str]:
-    """Every built-in name, small variants first (registry order: xref, pool, bitext, wiki)."""
+    """Every built-in small name (registry order: xref, pool, bitext, wiki); with ``include_full``, then
+    the dev, test and full names too (each group in registry order)."""
     names = list(_specs())
-    small = [n for n in names if not n.endswith("-full")]
-    return small + [n for n in names if n.endswith("-full")] if include_full else small
+    small = [n for n in names if _variant(n) == "small"]
+    if not include_full:
+        return small
+    return small + [n for suffix in VARIANT_SUFFIXES for n in names if _variant(n) == suffix[1:]]
 
 
 SUITES = {"default": "small", "all": "small", "full": "full"}
@@ -124,19 +155,21 @@ def resolve_names(items: str | Iterable[str]) -> list[str]:
     out: list[str] = []
     for part in parts:
         if part in SUITES:
-            found = benchmark_names(include_full=True)
-            found = [n for n in found if n.endswith("-full") == (SUITES[part] == "full")]
+            found = [n for n in benchmark_names(include_full=True) if _variant(n) == SUITES[part]]
         elif part in specs:
             found = [part]
         elif any(ch in part for ch in "*?["):
-            pool = benchmark_names(include_full="full" in part)
+            pool = [n for n in benchmark_names(include_full=True) if _variant(n) == "small" or _variant(n) in part]
             found = [n for n in pool if fnmatch.fnmatchcase(n, part)]
             if not found:
-                raise KeyError(f"no benchmark matches {part!r}; see 'babelir evaluate --list-benchmarks'")
+                raise UnknownBenchmarkError(
+                    None, None, f"no benchmark matches {part!r}; see 'babelir evaluate --list-benchmarks'"
+                )
         elif Path(_split_path(part)[0]).is_dir():
             found = [part]
         else:
-            raise KeyError(
+            raise UnknownBenchmarkError(
+                None, None,
                 f"unknown benchmark {part!r}: not a built-in name, suite ({', '.join(SUITES)}), glob or "
                 "BEIR folder; see 'babelir evaluate --list-benchmarks'"
             )
@@ -149,7 +182,7 @@ def get_meta(name: str, sizes: bool = True) -> BenchmarkMeta:
     ``sizes=False`` returns the declared record alone, without reading a built folder)."""
     spec = _specs().get(name)
     if spec is None:
-        raise KeyError(f"unknown benchmark {name!r}")
+        raise UnknownBenchmarkError(None, None, f"unknown benchmark {name!r}")
     meta = spec.meta()
     folder = benchmark_dir(name, meta)
     if sizes and (folder / SIDECAR).is_file():
@@ -185,7 +218,7 @@ def load_benchmark(name: str, rebuild: bool = False, root: str | os.PathLike | N
         path, split = _split_path(name)
         if Path(path).is_dir():
             return read_folder(path, split=split, name=name if split else None)
-        raise KeyError(f"unknown benchmark {name!r}")
+        raise UnknownBenchmarkError(None, None, f"unknown benchmark {name!r}")
     meta = spec.meta()
     folder = benchmark_dir(name, meta, root)
     if rebuild or not (folder / SIDECAR).is_file():

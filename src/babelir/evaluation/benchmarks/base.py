@@ -46,6 +46,13 @@ def eval_lang(code: str) -> str:
     return f"{info[0]}-{info[1]}" if info else code
 
 
+def item_of(text_id: str) -> str:
+    """What a query or document is, whatever its language: ``de:40.1.1`` and ``40.1.1`` -> ``40.1.1``. A
+    pooled query's translations share its item (``same-item`` exclusion); per-language benchmarks share ids,
+    so a query id and its translations in other benchmarks form one cluster (``experiments.stats``)."""
+    return text_id.split(":", 1)[-1]
+
+
 # extra metrics a family may declare; the runner computes each (runner.EXTRA_METRICS) into a result's ``extra``
 LANGUAGE_SHARES = "language_shares"  # own-language shares of the top 20, split by query language, AP ceiling
 
@@ -158,8 +165,8 @@ class Benchmark:
         if self.exclude_rule == "same-item":
             by_item: dict[str, set[str]] = {}
             for doc_id in self.corpus:
-                by_item.setdefault(doc_id.split(":", 1)[-1], set()).add(doc_id)
-            return {q: by_item[item] for q in self.queries if (item := q.split(":", 1)[-1]) in by_item}
+                by_item.setdefault(item_of(doc_id), set()).add(doc_id)
+            return {q: by_item[item] for q in self.queries if (item := item_of(q)) in by_item}
         raise ValueError(f"unknown exclusion rule {self.exclude_rule!r}; expected one of {EXCLUDE_RULES}")
 
     def compute_sizes(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ Small variants (the defaults) keep 250 queries and a fixed corpus of 1,500 verse
 plus fixed random distractors), so the 12-layer backbone evaluates all of them in well under 30 minutes
 on 2 cores; ``-full`` variants use every usable NT verse with NT cross references as a query against
 all 6,915 usable NT verses (see :func:`selection`). The NT is never used for training (training reads the Old Testament), so every
-verse here is held out.
+verse here is held out. Each small benchmark also has disjoint ``-dev`` and ``-test`` query sets
+(:mod:`~babelir.evaluation.benchmarks.splits`), built with :func:`sample_selection` and the builders below.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ XREF = BenchmarkFamily("bible-xref", label="xref")
 POOL = BenchmarkFamily("bible-xref-pool", label="pool", pooled=True, extra_metrics=(LANGUAGE_SHARES,))
 BITEXT = BenchmarkFamily("bible-bitext", label="bitext→en")  # scored for its query language, not the pivot
 FAMILIES = (XREF, POOL, BITEXT)
+# (query verses, corpus verses, query verse -> its linked verses), shared by every language
+Selection = tuple[tuple[bible.VerseId, ...], tuple[bible.VerseId, ...], dict]
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,7 +67,7 @@ def _translation(lang: str) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def selection(variant: str) -> tuple[tuple[bible.VerseId, ...], tuple[bible.VerseId, ...], dict]:
+def selection(variant: str) -> Selection:
     """``(query verses, corpus verses, links)`` shared by every language (verse order).
 
     Only verses that are a real translation of exactly that verse in all 22 languages are used
@@ -82,13 +85,21 @@ def selection(variant: str) -> tuple[tuple[bible.VerseId, ...], tuple[bible.Vers
     sources = sorted(links)
     if variant == "full":
         return tuple(sources), tuple(sorted(common)), links
-    rng = random.Random(SEED)
-    queries = sorted(rng.sample(sources, min(SMALL_QUERIES, len(sources))))
-    relevant = {t for q in queries for t in links[q]}
+    return sample_selection(sources, common, links, SMALL_QUERIES, SMALL_CORPUS, random.Random(SEED))
+
+
+def sample_selection(
+    sources: list[bible.VerseId], common: frozenset[bible.VerseId], links: dict, queries: int, corpus: int,
+    rng: random.Random,
+) -> Selection:
+    """``queries`` verses drawn from ``sources``; a corpus of their linked verses plus distractors drawn from
+    ``common`` up to ``corpus`` verses (the small variants' policy, shared with the test split)."""
+    chosen = sorted(rng.sample(sources, min(queries, len(sources))))
+    relevant = {t for q in chosen for t in links[q]}
     others = sorted(common - relevant)
-    n_distractors = max(0, SMALL_CORPUS - len(relevant))
-    corpus = sorted(relevant | set(rng.sample(others, min(n_distractors, len(others)))))
-    return tuple(queries), tuple(corpus), {q: links[q] for q in queries}
+    n_distractors = max(0, corpus - len(relevant))
+    docs = sorted(relevant | set(rng.sample(others, min(n_distractors, len(others)))))
+    return tuple(chosen), tuple(docs), {q: links[q] for q in chosen}
 
 
 def _params(variant: str) -> dict:
@@ -120,11 +131,16 @@ def xref_meta(lang: str, variant: str) -> BenchmarkMeta:
 
 
 def build_xref(lang: str, variant: str) -> Benchmark:
-    queries, corpus, links = selection(variant)
+    return xref_benchmark(lang, selection(variant), xref_meta(lang, variant))
+
+
+def xref_benchmark(lang: str, chosen: Selection, meta: BenchmarkMeta) -> Benchmark:
+    """The cross-reference benchmark of a selection in one language (small, full and test share it)."""
+    queries, corpus, links = chosen
     verses = usable(lang)
     key = bible.verse_key
     return Benchmark(
-        meta=xref_meta(lang, variant),
+        meta=meta,
         queries={key(v): verses[v] for v in queries},
         corpus={key(v): verses[v] for v in corpus},
         qrels={key(q): {key(t): 1 for t in links[q]} for q in queries},
@@ -154,7 +170,12 @@ def pool_meta(variant: str) -> BenchmarkMeta:
 
 
 def build_pool(variant: str) -> Benchmark:
-    queries, corpus, links = selection(variant)
+    return pool_benchmark(selection(variant), pool_meta(variant))
+
+
+def pool_benchmark(chosen: Selection, meta: BenchmarkMeta) -> Benchmark:
+    """The pooled benchmark of a selection: its queries and corpus in all 22 languages."""
+    queries, corpus, links = chosen
     key = bible.verse_key
     q_out: dict[str, str] = {}
     c_out: dict[str, str] = {}
@@ -167,7 +188,7 @@ def build_pool(variant: str) -> Benchmark:
         for q in queries:
             qrels[f"{lang}:{key(q)}"] = {f"{m}:{key(t)}": 1 for m in bible.LANGUAGES for t in links[q]}
     return Benchmark(
-        meta=pool_meta(variant),
+        meta=meta,
         queries=q_out,
         corpus=c_out,
         qrels=qrels,
@@ -200,14 +221,21 @@ def bitext_meta(lang: str, variant: str) -> BenchmarkMeta:
 
 def build_bitext(lang: str, variant: str) -> Benchmark:
     _, corpus, _ = selection(variant)
+    return bitext_benchmark(lang, corpus, corpus, bitext_meta(lang, variant))
+
+
+def bitext_benchmark(
+    lang: str, queries: tuple[bible.VerseId, ...], corpus: tuple[bible.VerseId, ...], meta: BenchmarkMeta
+) -> Benchmark:
+    """``queries`` verses in ``lang`` against the English ``corpus`` verses (which holds every query's verse)."""
     src = usable(lang)
     tgt = usable(PIVOT)
     key = bible.verse_key
     return Benchmark(
-        meta=bitext_meta(lang, variant),
-        queries={key(v): src[v] for v in corpus},
+        meta=meta,
+        queries={key(v): src[v] for v in queries},
         corpus={key(v): tgt[v] for v in corpus},
-        qrels={key(v): {key(v): 1} for v in corpus},
+        qrels={key(v): {key(v): 1} for v in queries},
         query_lang=lang,
         doc_lang=PIVOT,
         exclude_rule="none",

@@ -1,7 +1,9 @@
 """Seeded subsamples of built-in benchmarks ("-mini"), for demos, CI regressions and quick experiments.
 
 The subsample keeps the same query and document ids whatever the language, so a ``-mini`` benchmark stays
-comparable across languages just as its full-size parent is.
+comparable across languages just as its full-size parent is. At the sizes experiment files use (100
+queries, 600 documents, seed 0) a Bible subsample is the ``-dev`` split
+(:mod:`~babelir.evaluation.benchmarks.splits`): configurations are chosen on it, claims are reported on ``-test``.
 """
 
 from __future__ import annotations
