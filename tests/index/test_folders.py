@@ -160,3 +160,11 @@ def test_damaged_shards_are_encoded_again_not_read(
     assert any("00002.npy: not a readable .npy file" in r.getMessage() for r in caplog.records)
     assert manifest["counts"]["documents"] == 25 and len(Index.load(out)) == 25
     assert json.loads((out / "manifest.json").read_text())["counts"]["shards"] == 3
+
+
+def test_the_staging_folder_of_a_relative_dot_out_sits_beside_it(tmp_path, monkeypatch) -> None:
+    from babelir.index.folders import staging_path
+
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    assert staging_path(Path(".")) == tmp_path / ".out.rebuild"

@@ -176,3 +176,16 @@ def test_keep_two_keeps_a_fallback_and_later_steps_of_an_earlier_run_are_dropped
     Run().save(tmp_path, 1, keep=2)  # a new run (no --resume) in the same folder
     assert sorted(p.name for p in tmp_path.glob("step-*")) == ["step-0000001"]
     assert resume(tmp_path)[0] == 1
+
+
+def test_a_fresh_start_refuses_a_folder_with_an_earlier_runs_checkpoints(tmp_path: Path) -> None:
+    from babelir.training.checkpoint import refuse_fresh_start
+    from babelir.utils.errors import CheckpointError
+
+    folder = tmp_path / "checkpoints"
+    refuse_fresh_start(folder, resume=False)  # no folder yet: a fresh start is fine
+    (folder / "step-0000007").mkdir(parents=True)
+    refuse_fresh_start(folder, resume=True)  # --resume continues that run
+    with pytest.raises(CheckpointError, match="add --resume"):
+        refuse_fresh_start(folder, resume=False)
+    assert (folder / "step-0000007").is_dir()

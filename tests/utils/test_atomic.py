@@ -121,3 +121,26 @@ def test_folders_that_cannot_be_opened_are_skipped_not_an_error(
     atomic_write_text(tmp_path / "a.txt", "x")
     assert (tmp_path / "model" / "weights").read_text() == "w"
     assert (tmp_path / "a.txt").read_text() == "x"
+
+
+def test_a_failed_swap_puts_the_old_folder_back(tmp_path: Path, monkeypatch) -> None:
+    from babelir.utils import atomic
+
+    target, new = tmp_path / "index", tmp_path / ".index.new"
+    target.mkdir()
+    (target / "keep.txt").write_text("old")
+    new.mkdir()
+    real_replace = os.replace
+    calls = []
+
+    def second_rename_fails(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", second_rename_fails)
+    with pytest.raises(OSError):
+        atomic.replace_directory(new, target)
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    assert (target / "keep.txt").read_text() == "old"

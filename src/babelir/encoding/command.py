@@ -110,8 +110,10 @@ def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.n
         atomic_write_text(ids_path(output), "".join(f"{i}\n" for i in ids))
         return [output, ids_path(output)]
     if output.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        from babelir.utils.extras import require
+
+        pa = require("pyarrow", "parquet", "Parquet output")
+        pq = require("pyarrow.parquet", "parquet", "Parquet output")
 
         vectors = pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1)), embeddings.shape[1])
         table = pa.table({"id": pa.array(ids, type=pa.string()), "embedding": vectors})
@@ -130,6 +132,10 @@ def run_encode(args: argparse.Namespace) -> int:
         raise DataError(args.output, None, f"--output must end in {' or '.join(OUTPUT_FORMATS)}")
     if args.batch_size < 1:
         raise DataError(None, None, "--batch-size must be positive")
+    if Path(args.output).suffix == ".parquet":  # before the work, not after it
+        from babelir.utils.extras import require
+
+        require("pyarrow", "parquet", "Parquet output")
     texts = read_texts(args.texts)
     if not texts:
         raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")

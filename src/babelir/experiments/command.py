@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from babelir.experiments.spec import load_experiment
 from babelir.experiments.stats import check_expected
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 from babelir.utils.commands import add_command
+from babelir.utils.extras import MissingExtraError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,7 +78,10 @@ def run_command(args: argparse.Namespace) -> int:
         save(results)
     markdown = report_markdown(exp, results, command)
     atomic_write_text(output.with_suffix(".md"), markdown)
-    plot_results(exp, results, output.with_suffix(".png"))
+    try:
+        plot_results(exp, results, output.with_suffix(".png"))
+    except MissingExtraError as err:  # the results and the markdown are written: the chart is optional
+        print(f"babelir: warning: no bar chart: {err}", file=sys.stderr)
     print(markdown)
     failed = [row for row in check_expected(exp, results) if not row[4]]
     return 1 if failed else 0

@@ -115,11 +115,13 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
 def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     """Grouped bars: the main metric per language (and per group mean) for each condition, with the
     spread over seeds as error bars; written atomically as PNG (Agg backend: no display needed)."""
-    import matplotlib
+    import numpy as np
 
+    from babelir.utils.extras import require
+
+    matplotlib = require("matplotlib", "plots", "the experiment bar chart")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     conds, benches = _reported(exp, results)
     if not conds:

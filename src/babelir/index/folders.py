@@ -76,4 +76,5 @@ def check_writable(folder: Path) -> None:
 
 def staging_path(out: Path) -> Path:
     """Where the replacement of ``out`` is built; a fixed name, so an interrupted rebuild resumes."""
+    out = Path(out).resolve()  # `.` or `runs/..` have no name of their own to build beside
     return out.with_name(f".{out.name}.rebuild")

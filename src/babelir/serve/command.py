@@ -127,6 +127,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     key = api_key(args)  # before loading: a refused bind should not wait for the model
     index = Index.load(args.index, model=args.model, backend=args.backend)  # errors name the bad file
+    index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
     limits = Limits(
         max_k=args.max_k,
         max_queries=args.max_queries,

@@ -113,6 +113,16 @@ def _step_dirs(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found, key=lambda item: item[0], reverse=True)
 
 
+def refuse_fresh_start(folder: Path, resume: bool) -> None:
+    """A run started without ``--resume`` prunes checkpoints as it goes: in a folder that holds an earlier
+    run's checkpoints it would delete them, so it stops instead (nothing is lost by a forgotten flag)."""
+    if not resume and _step_dirs(folder):
+        raise CheckpointError(
+            folder, None,
+            "holds the checkpoints of an earlier run: add --resume to continue it, or choose a new --output",
+        )
+
+
 def rank_rng_state(device: torch.device | None = None) -> dict[str, Any]:
     """This process's RNG states (CPU, and the CUDA device's when training on GPU)."""
     out: dict[str, Any] = {"torch": torch.get_rng_state()}

@@ -29,6 +29,7 @@ from babelir.losses import CoTrainingLoss
 from babelir.training.checkpoint import (
     Checkpoint,
     rank_rng_state,
+    refuse_fresh_start,
     restore_rank_rng,
     resume_checkpoint,
     save_checkpoint,
@@ -39,6 +40,7 @@ from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import write_model_card
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
+from babelir.utils.errors import CheckpointError
 from babelir.utils.verbosity import show_progress
 
 logger = logging.getLogger(__name__)
@@ -213,6 +215,7 @@ class CoTrainer:
         out = self.output_dir
         main = self.dist.is_main
         if main:
+            refuse_fresh_start(out / CHECKPOINT_DIR, resume)
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         start_step, elapsed = 0, 0.0
@@ -307,9 +310,10 @@ class CoTrainer:
         mine = checkpoint.step if checkpoint else 0
         theirs = self.dist.gather(mine)
         if len(set(theirs)) > 1:
-            raise RuntimeError(
-                f"--resume: ranks see different checkpoints (steps {theirs}) in {self.output_dir}; "
-                "on several machines --output must be a shared file system"
+            raise CheckpointError(
+                self.output_dir / CHECKPOINT_DIR, None,
+                f"ranks resumed from different checkpoints (steps {theirs}); on several machines --output "
+                "must be a shared file system",
             )
 
     def _truncate_log(self, step: int) -> None:

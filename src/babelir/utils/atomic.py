@@ -143,7 +143,12 @@ def replace_directory(new: str | os.PathLike, path: str | os.PathLike) -> None:
         return
     trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
     os.replace(path, trash / path.name)
-    fsync_directory(path.parent)
-    os.replace(new, path)
+    try:
+        fsync_directory(path.parent)
+        os.replace(new, path)
+    except BaseException:  # Ctrl-C or an OS error between the renames: put the old folder back
+        if not path.exists():
+            os.replace(trash / path.name, path)
+        raise
     fsync_directory(path.parent)
     shutil.rmtree(trash, ignore_errors=True)
