@@ -25,12 +25,16 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 def load_model(name_or_path: str | os.PathLike, device: str | None = None, backend: Backend = "torch") -> Any:
     """A ``SentenceTransformer`` for a backbone name (``me5-small``, ``tiny``) or a model directory.
 
+    ``device``: ``auto`` (default; a CUDA GPU when torch sees one), ``cpu``, ``cuda`` or ``cuda:N``
+    (:func:`babelir.utils.devices.resolve_device`).
+
     ``backend="onnx"`` / ``"onnx-int8"`` return an :class:`~babelir.encoding.onnx.OnnxEncoder` (CPU only)
     that :func:`~babelir.encoding.encode` accepts in place of the ``SentenceTransformer``; the first call
     exports and caches the ONNX model. An unknown name, a folder that is not a model and damaged model
     files raise :class:`~babelir.utils.errors.ModelError` (a ``ValueError``).
     """
     from babelir.backbones import resolve_backbone
+    from babelir.utils.devices import resolve_device
     from babelir.utils.verbosity import tame_third_party
 
     if backend not in BACKENDS:
@@ -50,7 +54,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None, backe
         from sentence_transformers import SentenceTransformer
 
         # sentence-transformers 6.0.1 crashes on pathlib.Path model names: always pass a str
-        return SentenceTransformer(str(path), device=device or "cpu")
+        return SentenceTransformer(str(path), device=resolve_device(device))
     except BabelirError:
         raise
     except (SafetensorError, OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError) as err:

@@ -151,8 +151,11 @@ def bias_report(
     use_cache: bool = True,
     show_progress: bool = True,
     cache_root: str | os.PathLike | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """Compute the three views, write ``bias.json``, ``bias.md`` and ``bias_<method>.png``; return the report."""
+    """Compute the three views, write ``bias.json``, ``bias.md`` and ``bias_<method>.png``; return the report.
+
+    ``device``: where a model loaded by name or path encodes (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
     import time
 
     from babelir.data.sources import bible
@@ -169,7 +172,9 @@ def bias_report(
         raise DataError(None, None, f"no Bible text for {', '.join(unknown)}; languages: {', '.join(bible.LANGUAGES)}")
     if len(languages) < 2:
         raise DataError(None, None, "a language-bias report needs at least two languages")
-    retriever = load_retriever(model_or_name, cache_root=cache_root, use_cache=use_cache, scoring="dense")
+    retriever = load_retriever(
+        model_or_name, cache_root=cache_root, use_cache=use_cache, scoring="dense", device=device
+    )
     if not isinstance(retriever, DenseRetriever):
         raise ModelError(None, None, f"{retriever.name} has no embeddings: a bias report needs a dense model")
     vids = _sample_verses(verses)

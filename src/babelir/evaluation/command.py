@@ -8,6 +8,7 @@ import sys
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.utils.commands import add_command
+from babelir.utils.devices import add_device_argument
 from babelir.utils.verbosity import quiet, show_progress
 
 EVALUATE_HELP = """\
@@ -82,12 +83,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     ev.add_argument(
         "--scoring",
-        choices=["auto", "dense", "maxsim"],
         default="auto",
+        metavar="SCORING",
         help="dense: one pooled vector per text (cosine); maxsim: ColBERT-style late interaction over token "
-        "vectors; auto: maxsim for a model folder trained with --retriever late-interaction, else dense "
-        "(default: %(default)s)",
+        "vectors; auto: maxsim for a model folder trained with --retriever late-interaction, else dense; "
+        "centered / lir:R: dense after removing each language's mean / top-R language directions, training-free "
+        "(babelir.evaluation.neutral) (default: %(default)s)",
     )
+    add_device_argument(ev)
     ev.add_argument(
         "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
     )
@@ -122,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, default=32, metavar="N", help="encoding batch size (default: 32)"
     )
     bias.add_argument("--no-cache", action="store_true", help="encode everything again")
+    add_device_argument(bias)
     bias.add_argument("--no-progress", action="store_true", help="no progress bars")
     bias.set_defaults(func=run_bias)
 
@@ -180,6 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         show_progress=show_progress(not args.no_progress),
         log=_log,
         scoring=args.scoring,
+        device=args.device,
     )
     table = results.to_markdown()
     print(table)
@@ -212,6 +217,7 @@ def run_bias(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         use_cache=not args.no_cache,
         show_progress=show_progress(not args.no_progress),
+        device=args.device,
     )
     print(report["markdown"])
     return 0

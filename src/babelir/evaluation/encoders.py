@@ -75,12 +75,12 @@ class SentenceTransformerEncoder(Encoder):
         self._fingerprint: str | None = None
 
     @classmethod
-    def load(cls, name_or_path: str) -> SentenceTransformerEncoder:
+    def load(cls, name_or_path: str, device: str | None = None) -> SentenceTransformerEncoder:
         from babelir.backbones import resolve_backbone
         from babelir.encoding import load_model
 
         path = resolve_backbone(name_or_path)
-        encoder = cls(load_model(name_or_path), name=name_or_path, path=path)
+        encoder = cls(load_model(name_or_path, device=device), name=name_or_path, path=path)
         encoder.languages = BACKBONE_LANGUAGES.get(name_or_path)
         return encoder
 

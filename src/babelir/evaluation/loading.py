@@ -31,16 +31,20 @@ def load_retriever(
     cache_root: str | os.PathLike | None = None,
     use_cache: bool = True,
     scoring: str = "auto",
+    device: str | None = None,
 ) -> Retriever:
     """A :class:`Retriever` for a name (``bm25``, ``use-multilingual``, a backbone, a model directory),
     a loaded ``SentenceTransformer``, an :class:`Encoder` or a ready :class:`Retriever`.
 
     ``scoring`` (sentence-transformers models): ``dense`` (one pooled vector, cosine), ``maxsim``
     (:class:`LateInteractionRetriever`) or ``auto``: ``maxsim`` for a model folder trained with
-    ``retriever: late-interaction``, else ``dense``.
+    ``retriever: late-interaction``, else ``dense``. ``device`` places a model loaded here
+    (:func:`babelir.utils.devices.resolve_device`; default ``auto``).
     """
-    if scoring not in SCORINGS:
-        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+    from babelir.evaluation.neutral import LanguageNeutralRetriever, is_neutral_scoring
+
+    if scoring not in SCORINGS and not is_neutral_scoring(scoring):
+        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):
@@ -51,10 +55,14 @@ def load_retriever(
             raise DataError(name, None, f"scoring 'maxsim' needs a sentence-transformers model; {name} has no "
                             "token vectors (use --scoring dense)")
         if name.lower() == "bm25":
+            if is_neutral_scoring(scoring):
+                raise DataError(name, None, f"scoring {scoring!r} corrects embeddings; bm25 has none")
             return BM25Retriever()
         if name.lower() in USE_NAMES:
             return DenseRetriever(UniversalSentenceEncoder(), cache_root, use_cache)
-        encoder = SentenceTransformerEncoder.load(name)
+        encoder = SentenceTransformerEncoder.load(name, device=device)
+        if is_neutral_scoring(scoring):
+            return LanguageNeutralRetriever(encoder, scoring, cache_root, use_cache)
         if scoring == "auto" and encoder.path is not None:
             scoring = "maxsim" if trained_retriever(encoder.path) == "late-interaction" else "dense"
         if scoring == "maxsim":

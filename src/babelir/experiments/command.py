@@ -41,6 +41,7 @@ from babelir.experiments.spec import load_experiment
 from babelir.experiments.stats import check_expected
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 from babelir.utils.commands import add_command
+from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.extras import MissingExtraError
 
 
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", help="results JSON (default: reports/experiments/NAME.json)")
     parser.add_argument("--conditions", help="comma-separated subset of conditions to run")
     parser.add_argument("--report-only", action="store_true", help="rebuild the markdown from the JSON")
+    add_device_argument(parser)
     parser.set_defaults(func=run_command)
 
 
@@ -70,11 +72,16 @@ def run_command(args: argparse.Namespace) -> int:
         results = previous
     else:
         only = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
+        unknown = sorted(set(only or ()) - {c.name for c in exp.conditions})
+        if unknown:  # a typo (or a name cut at a comma) would otherwise run nothing and say nothing
+            raise DataError(args.file, None, f"--conditions: no condition named {', '.join(map(repr, unknown))}; "
+                            f"conditions: {', '.join(c.name for c in exp.conditions)}")
 
         def save(partial: dict[str, Any]) -> None:
             atomic_write_json(output, partial)
 
-        results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save)
+        device = resolve_device(args.device)  # a CUDA request without a GPU stops here, before any training
+        results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save, device=device)
         save(results)
     markdown = report_markdown(exp, results, command)
     atomic_write_text(output.with_suffix(".md"), markdown)

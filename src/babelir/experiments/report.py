@@ -129,6 +129,7 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     labels = benchmark_labels(exp, benches)
     columns = [(labels[b], [b]) for b in benches]
     columns += [(f"mean\n{g}", [b for b in benches if labels[b] in m]) for g, m in exp.groups.items()]
+    columns = [(label, members) for label, members in columns if members]  # a group none of the benchmarks is in
     fig, ax = plt.subplots(figsize=(min(14.0, max(7.0, 0.6 * len(columns) * (1 + 0.25 * len(conds)))), 4.8), dpi=110)
     width = 0.8 / len(conds)
     x = np.arange(len(columns))

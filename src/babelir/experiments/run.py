@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 from babelir.experiments.spec import Condition, Experiment, training_config
 from babelir.utils.cache import content_hash
 
+# the loss components a training log records (unweighted), summarised per run
+LOSS_NAMES = ("retrieval", "semantic", "language", "simcse", "distillation")
+
 if TYPE_CHECKING:
     from babelir.training.config import TrainConfig
 
@@ -44,11 +47,14 @@ def model_dir(runs_dir: Path, config: TrainConfig) -> Path:
     return runs_dir / "models" / content_hash(config.identity())
 
 
-def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple[str, dict[str, Any]]:
+def _train(
+    exp: Experiment, cond: Condition, seed: int, runs_dir: Path, device: str = "auto"
+) -> tuple[str, dict[str, Any]]:
     """Train (or reuse) the model of one condition and summarise its training log."""
     from babelir.training.trainer import CoTrainer, finished_model
 
     config = training_config(exp, cond, seed)
+    config.device = device  # where, not what: not part of the settings that name the model folder
     out = model_dir(runs_dir, config)
     if finished_model(out, config) is None:
         CoTrainer(config, out).train(resume=True)
@@ -57,8 +63,8 @@ def _train(exp: Experiment, cond: Condition, seed: int, runs_dir: Path) -> tuple
         "config": config.to_dict(),
         "seconds": log[-1]["elapsed_s"],
         "examples_per_s": statistics.mean(r["examples_per_s"] for r in log[1:] or log),
-        "final": {k: v for k, v in log[-1].items() if k in ("retrieval", "semantic", "language")},
-        "first": {k: v for k, v in log[0].items() if k in ("retrieval", "semantic", "language")},
+        "final": {k: v for k, v in log[-1].items() if k in LOSS_NAMES},
+        "first": {k: v for k, v in log[0].items() if k in LOSS_NAMES},
     }
     return str(out / "model"), info
 
@@ -70,9 +76,11 @@ def run_experiment(
     log=print,
     previous: dict | None = None,
     on_result=None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Train and evaluate every condition x seed not already in ``previous``; ``on_result(results)``
-    runs after each one (the command saves the JSON there, so a crash loses at most one condition)."""
+    runs after each one (the command saves the JSON there, so a crash loses at most one condition).
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) is where training and encoding run."""
     from babelir.data.trec import read_run
     from babelir.evaluation.loading import load_retriever
     from babelir.evaluation.metrics import evaluate_run
@@ -98,9 +106,9 @@ def run_experiment(
                 model, train_info = cond.backbone or exp.defaults.get("backbone", "me5-small"), None
             else:
                 log(f"{cond.name} seed {seed}: training")
-                model, train_info = _train(exp, cond, seed, runs_dir)
+                model, train_info = _train(exp, cond, seed, runs_dir, device)
             log(f"{cond.name} seed {seed}: evaluating {model}")
-            retriever = load_retriever(model, scoring=cond.scoring)
+            retriever = load_retriever(model, scoring=cond.scoring, device=device)
             scores, per_query = {}, {}
             for bench in benches:
                 res = evaluate_benchmark(retriever, bench, 32, out / "runs", False)

@@ -46,6 +46,7 @@ class Condition:
     description: str = ""
     compare_to: str | None = None  # this condition's reference in the significance table (default: the file's)
     scoring: str = "auto"  # dense | maxsim | auto (maxsim for models trained with retriever: late-interaction)
+    # | centered | lir:R (training-free language removal, babelir.evaluation.neutral)
 
 
 @dataclass
@@ -238,12 +239,13 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
 def _check_conditions(path: Path, conditions: list[Condition], condition_line, defaults: dict[str, Any]) -> None:
     """Scoring, references and every condition's settings, checked now rather than after an hour of training."""
     from babelir.evaluation.loading import SCORINGS
+    from babelir.evaluation.neutral import is_neutral_scoring
     from babelir.training.config import TrainConfig
 
     names = [c.name for c in conditions]
     for number, cond in enumerate(conditions, 1):
-        if cond.scoring not in SCORINGS:
-            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, got {cond.scoring!r}")
+        if cond.scoring not in SCORINGS and not is_neutral_scoring(cond.scoring):
+            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {cond.scoring!r}")
         if cond.compare_to is not None and cond.compare_to not in names:
             raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {cond.compare_to!r} is not a condition")
         if cond.train is not None:

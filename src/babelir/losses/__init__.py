@@ -5,6 +5,8 @@ babelir's trainer.
 """
 
 from babelir.losses.combined import CoTrainingLoss
+from babelir.losses.distillation import TranslationDistillationLoss
+from babelir.losses.dropout_views import DropoutViewContrastiveLoss
 from babelir.losses.language import LanguageContrastiveLoss
 from babelir.losses.late_interaction import LateInteractionInfoNCELoss, maxsim
 from babelir.losses.retrieval import RetrievalInfoNCELoss
@@ -12,9 +14,11 @@ from babelir.losses.semantic import SemanticContrastiveLoss
 
 __all__ = [
     "CoTrainingLoss",
+    "DropoutViewContrastiveLoss",
     "LanguageContrastiveLoss",
     "LateInteractionInfoNCELoss",
     "RetrievalInfoNCELoss",
     "SemanticContrastiveLoss",
+    "TranslationDistillationLoss",
     "maxsim",
 ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from babelir.losses._common import CITATION, Embedder, sentence_embedding
+from babelir.losses.distillation import TranslationDistillationLoss
+from babelir.losses.dropout_views import DropoutViewContrastiveLoss
 from babelir.losses.language import LanguageContrastiveLoss, Variant
 from babelir.losses.retrieval import RetrievalInfoNCELoss
 from babelir.losses.semantic import SemanticContrastiveLoss
@@ -48,6 +51,11 @@ class CoTrainingLoss(nn.Module):
             ``compute_from_embeddings(queries, positives, negatives)`` or a plain ST loss taking features;
             e.g. a late-interaction loss), keeping the auxiliary terms as add-ons.
         embedder: one vector per text for the auxiliary terms (default: the model's pooled output).
+        simcse_weight, distillation_weight: the field's alternatives, for controls and comparisons
+            (default 0, off): :class:`DropoutViewContrastiveLoss` (SimCSE) on the same auxiliary columns
+            as the language loss, without its cross-language signal, and
+            :class:`TranslationDistillationLoss` (multilingual knowledge distillation) on the parallel
+            pairs. Each adds its term ``simcse`` / ``distillation`` to the returned dict.
 
     References: Hu et al., Findings of ACL 2023 (arXiv 2210.06633), Eq. for the total loss.
     """
@@ -64,9 +72,11 @@ class CoTrainingLoss(nn.Module):
         gather_across_devices: bool = False,
         retrieval_loss: nn.Module | None = None,
         embedder: Embedder | None = None,
+        simcse_weight: float = 0.0,
+        distillation_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        if semantic_weight < 0 or language_weight < 0:
+        if min(semantic_weight, language_weight, simcse_weight, distillation_weight) < 0:
             raise ValueError("loss weights must be non-negative")
         self.model = model
         self.temperature = temperature
@@ -78,19 +88,26 @@ class CoTrainingLoss(nn.Module):
         self.retrieval = retrieval_loss or RetrievalInfoNCELoss(model, temperature, gather_across_devices)
         self.semantic = SemanticContrastiveLoss(model, self.aux_temperature, gather_across_devices)
         self.language = LanguageContrastiveLoss(model, self.aux_temperature, language_variant, gather_across_devices)
+        self.simcse_weight = float(simcse_weight)
+        self.distillation_weight = float(distillation_weight)
+        self.simcse = DropoutViewContrastiveLoss(model, self.aux_temperature, gather_across_devices)
+        self.distillation = TranslationDistillationLoss(model)
 
     @property
     def uses_parallel(self) -> bool:
-        return self.semantic_weight > 0 or self.language_weight > 0
+        return self.uses_nonparallel or self.semantic_weight > 0 or self.distillation_weight > 0
 
     @property
     def uses_nonparallel(self) -> bool:
-        return self.language_weight > 0
+        return self.language_weight > 0 or self.simcse_weight > 0
 
     @property
     def weights(self) -> dict[str, float]:
         """Each component's weight, keyed like ``forward``'s dict (to log the losses unweighted)."""
-        return {"retrieval": 1.0, "semantic": self.semantic_weight, "language": self.language_weight}
+        return {
+            "retrieval": 1.0, "semantic": self.semantic_weight, "language": self.language_weight,
+            "simcse": self.simcse_weight, "distillation": self.distillation_weight,
+        }
 
     def column_names(self) -> list[str]:
         """The columns this configuration expects, in order."""
@@ -121,6 +138,13 @@ class CoTrainingLoss(nn.Module):
             losses["semantic"] = self.semantic_weight * self.semantic.compute_from_embeddings(aux[0], aux[1])
         if self.language_weight > 0:
             losses["language"] = self.language_weight * self.language.compute_from_embeddings(*aux[:3])
+        if self.distillation_weight > 0:
+            losses["distillation"] = self.distillation_weight * self.distillation.compute_from_embeddings(aux[0], aux[1])
+        if self.simcse_weight > 0:
+            # the same columns again: second dropout views of exactly the sentences the language loss sees
+            views = [embed(f) for f in features[retrieval_columns:]]
+            per_column = [self.simcse.compute_from_embeddings(a, b) for a, b in zip(aux, views, strict=True)]
+            losses["simcse"] = self.simcse_weight * torch.stack(per_column).mean()
         return losses
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -130,6 +154,8 @@ class CoTrainingLoss(nn.Module):
             "semantic_weight": self.semantic_weight,
             "language_weight": self.language_weight,
             "language_variant": self.language.variant,
+            "simcse_weight": self.simcse_weight,
+            "distillation_weight": self.distillation_weight,
             "num_negatives": self.num_negatives,
             "retrieval_loss": type(self.retrieval).__name__,
         }

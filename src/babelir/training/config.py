@@ -23,6 +23,7 @@ from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.identity import RETRIEVER_KINDS as RETRIEVERS
 from babelir.training.coerce import Where, coerce
+from babelir.utils.devices import DEVICE_CHOICES, DEVICE_HELP, is_device_spelling
 
 
 def _f(default: Any, help: str) -> Any:
@@ -73,6 +74,12 @@ class TrainConfig:
         "steps of 8 (it stays near its minimum log 2; reports/claims.md)"
     )
     language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
+    simcse_weight: float = _f(
+        0.0, "control: SimCSE (dropout views) on the auxiliary sentences, no cross-language signal; 0 = off"
+    )
+    distillation_weight: float = _f(
+        0.0, "alternative: multilingual knowledge distillation, translation -> English vector; 0 = off"
+    )
     aux_prompt: str = _f(
         "document", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
         "train: document (the side of the texts a query must find; best in reports/claims.md), query, "
@@ -101,6 +108,7 @@ class TrainConfig:
         True, "delete OUTPUT/checkpoints once the final model is saved (they only serve --resume of an unfinished run)"
     )
     num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
+    device: str = _f("auto", DEVICE_HELP.removesuffix(" (default: auto)"))
     progress: bool = _f(True, "progress bar")
 
     def validate(self, source: str | None = None, where: dict[str, Where] | None = None) -> TrainConfig:
@@ -120,12 +128,14 @@ class TrainConfig:
             problems.append(("retrieval_sources", "selects from the embedded default data; drop it or --retrieval"))
         if self.retriever not in RETRIEVERS:
             problems.append(("retriever", f"must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}"))
+        if not is_device_spelling(self.device):
+            problems.append(("device", f"must be {DEVICE_CHOICES}, got {self.device!r}"))
         if self.aux_prompt not in AUX_PROMPTS:
             problems.append(("aux_prompt", f"must be one of {', '.join(AUX_PROMPTS)}, got {self.aux_prompt!r}"))
         for name in ("steps", "batch_size", "aux_batch_size", "max_seq_length", "bucket_window"):
             if getattr(self, name) < 1:
                 problems.append((name, "must be at least 1"))
-        for name in ("semantic_weight", "language_weight", "aux_temperature", "warmup_steps", "checkpoint_every",
+        for name in ("semantic_weight", "language_weight", "simcse_weight", "distillation_weight", "aux_temperature", "warmup_steps", "checkpoint_every",
                      "num_threads"):
             if getattr(self, name) < 0:
                 problems.append((name, "must not be negative"))
@@ -183,12 +193,22 @@ RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of 
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
 LATER_FIELDS: dict[str, Any] = {
     "aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": [], "prune_checkpoints": True,
+    "simcse_weight": 0.0, "distillation_weight": 0.0,
 }
 
 
+# fields that say where a run computes, not what it learns: never part of its identity (the same settings
+# on a GPU and on the CPU name one model folder)
+PLACEMENT_FIELDS = ("device",)
+
+
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` (a saved ``TrainConfig.to_dict()``, old or new) without later fields at their default."""
-    return {k: v for k, v in settings.items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+    """``settings`` (a saved ``TrainConfig.to_dict()``, old or new) without later fields at their default
+    and without placement fields."""
+    return {
+        k: v for k, v in settings.items()
+        if k not in PLACEMENT_FIELDS and not (k in LATER_FIELDS and v == LATER_FIELDS[k])
+    }
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}

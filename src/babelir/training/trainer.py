@@ -40,6 +40,7 @@ from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import write_model_card
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
+from babelir.utils.devices import resolve_device
 from babelir.utils.errors import CheckpointError
 from babelir.utils.verbosity import show_progress
 
@@ -58,10 +59,10 @@ class TrainResult:
     last: dict[str, float]
 
 
-def build_model(config: TrainConfig):
+def build_model(config: TrainConfig, device: torch.device | str = "cpu"):
     from babelir.encoding import load_model
 
-    model = load_model(config.backbone)
+    model = load_model(config.backbone, device=str(device))
     model.max_seq_length = config.max_seq_length
     if config.freeze_word_embeddings:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
@@ -120,13 +121,14 @@ class CoTrainer:
         # rank 0 keeps the single-process seed; other ranks get their own dropout streams (identical
         # streams would give every rank the same dropout masks). Weights come from rank 0 through DDP.
         torch.manual_seed(config.seed + self.dist.rank)
+        # torchrun: the rank's own device (NCCL: its GPU); one process: --device (auto = a GPU if torch sees one)
+        self.device = self.dist.device if self.dist.enabled else torch.device(resolve_device(config.device))
         with self.dist.local_main_first():
             self.data = data or load_training_data(config)
-            self.model = build_model(config)
+            self.model = build_model(config, self.device)
         self.ddp: torch.nn.Module | None = None
         embedder = token_embedder = None
         if self.dist.enabled:
-            self.model.to(self.dist.device)
             from torch.nn.parallel import DistributedDataParallel
 
             # parameters no forward reaches (e.g. a BERT pooler that mean pooling skips) make DDP stop at
@@ -159,6 +161,8 @@ class CoTrainer:
             semantic_weight=config.semantic_weight,
             language_weight=config.language_weight,
             language_variant=config.language_variant,
+            simcse_weight=config.simcse_weight,
+            distillation_weight=config.distillation_weight,
             num_negatives=config.num_negatives,
             gather_across_devices=self.dist.enabled,
             embedder=embedder,
@@ -230,7 +234,7 @@ class CoTrainer:
             if checkpoint is None:
                 logger.warning("--resume: no checkpoint in %s, starting from step 0", out / CHECKPOINT_DIR)
             else:
-                if self.dist.enabled:
+                if self.dist.enabled or self.device.type == "cuda":
                     restore_rank_rng(checkpoint.path, self.dist.rank, self.dist.world_size)
                 start_step, elapsed = checkpoint.step, float(checkpoint.state.get("elapsed_s", 0.0))
         if main:
@@ -244,7 +248,7 @@ class CoTrainer:
             for step in range(start_step, cfg.steps):
                 tick = time.perf_counter()
                 columns = self.columns(step)
-                features = [self.model.preprocess(col) for col in self.local_columns(columns)]
+                features = [self._on_device(self.model.preprocess(col)) for col in self.local_columns(columns)]
                 parts = self.loss(features)
                 total = torch.stack(list(parts.values())).sum()
                 total.backward()
@@ -293,7 +297,10 @@ class CoTrainer:
 
     def _checkpoint(self, step: int, elapsed: float, log: Any) -> None:
         """Rank 0 writes the checkpoint; every rank contributes its RNG state so resume stays exact."""
-        rank_rng = self.dist.gather(rank_rng_state(self.dist.device)) if self.dist.enabled else None
+        # every rank's RNG states (one process on a GPU too: its CUDA dropout stream), so resume stays exact
+        rank_rng = self.dist.gather(rank_rng_state(self.device)) if self.dist.enabled else None
+        if not self.dist.enabled and self.device.type == "cuda":
+            rank_rng = [rank_rng_state(self.device)]
         if not self.dist.is_main:
             return
         log.flush()
@@ -302,6 +309,10 @@ class CoTrainer:
             self.output_dir / CHECKPOINT_DIR, step, self.model, self.optimizer, self.scheduler,
             {"elapsed_s": elapsed}, keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
+
+    def _on_device(self, features: dict[str, Any]) -> dict[str, Any]:
+        """The tokenizer's tensors moved to the model's device (a no-op on the CPU)."""
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
 
     def _check_same_checkpoint(self, checkpoint: Checkpoint | None) -> None:
         """Every rank must resume from rank 0's checkpoint (multi-node: ``--output`` on a shared disk)."""

@@ -1,0 +1,115 @@
+"""Training-free removal of language identity from a dense model's embeddings, at search time.
+
+Two methods from the field, each a post-processing of embeddings that needs no training, computed per
+language from *reference* sentences of that language (never from the benchmark's own texts):
+
+* ``centered``: per-language mean centering (Libovický, Rosa and Fraser 2020, "On the Language
+  Neutrality of Pre-trained Multilingual Representations", Findings of EMNLP): subtract the mean
+  embedding of the text's language, then re-normalise.
+* ``lir:R``: language information removal (Yang et al. 2021, "A Simple and Effective Method To Eliminate
+  the Self Language Bias in Multilingual Representations", EMNLP): project out the top ``R`` singular
+  directions of the language's embedding matrix (its "language subspace"), then re-normalise.
+
+Statistics are per language *and role*: queries and documents carry different prompts
+(``query: ``/``passage: ``), so each side is corrected with the statistics of reference sentences
+encoded the same way. Reference sentences: a seeded sample of Old Testament verses of the language
+(the Bible benchmarks evaluate on the New Testament, so no evaluated text is a reference). A benchmark
+must say each text's language (every Bible benchmark does); other benchmarks are refused in one line.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from babelir.data.errors import DataError
+from babelir.evaluation.retrievers import DenseRetriever
+from babelir.evaluation.search import exact_search
+from babelir.utils.seeding import derive_seed
+
+REFERENCE_SENTENCES = 500
+_LIR = re.compile(r"lir:([1-9][0-9]?)")
+
+
+def is_neutral_scoring(scoring: str) -> bool:
+    """``centered`` or ``lir:R`` (R in 1..99)."""
+    return scoring == "centered" or _LIR.fullmatch(scoring) is not None
+
+
+def reference_texts(language: str, n: int = REFERENCE_SENTENCES, seed: int = 0) -> list[str]:
+    """``n`` Old Testament verses of ``language`` (its default translation), a fixed seeded sample."""
+    from babelir.data.sources import bible
+
+    try:
+        verses = bible.load_verses(language, bible.OLD_TESTAMENT)
+    except KeyError as err:
+        raise DataError(None, None, f"no reference sentences for language {language!r}: {err.args[0]}") from None
+    ids = sorted(verses)
+    sample = random.Random(derive_seed(seed, f"language-neutral-{language}")).sample(ids, min(n, len(ids)))
+    return [verses[vid] for vid in sample]
+
+
+def remove_language(embeddings: np.ndarray, reference: np.ndarray, scoring: str) -> np.ndarray:
+    """``embeddings`` (n, d) with the language statistics of ``reference`` (m, d) removed, L2-normalised."""
+    if scoring == "centered":
+        out = embeddings - reference.mean(axis=0, keepdims=True)
+    else:
+        rank = int(scoring.split(":")[1])
+        # rows of vt: right singular vectors, the directions the language's embeddings vary (and sit) along
+        _, _, vt = np.linalg.svd(reference.astype(np.float64), full_matrices=False)
+        basis = vt[:rank]
+        out = embeddings - (embeddings @ basis.T) @ basis
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class LanguageNeutralRetriever(DenseRetriever):
+    """A :class:`DenseRetriever` whose query and document vectors lose their language statistics first."""
+
+    def __init__(self, encoder, scoring: str, cache_root=None, use_cache: bool = True):
+        if not is_neutral_scoring(scoring):
+            raise DataError(None, None, f"language-neutral scoring must be 'centered' or 'lir:R', got {scoring!r}")
+        super().__init__(encoder, cache_root, use_cache)
+        self.scoring = scoring
+        self._reference: dict[tuple[str, str], np.ndarray] = {}
+
+    def reference(self, language: str, role: str, batch_size: int) -> np.ndarray:
+        key = (language, role)
+        if key not in self._reference:
+            self._reference[key], _ = self.embed(reference_texts(language), role, batch_size)
+        return self._reference[key]
+
+    def _neutral(self, embeddings: np.ndarray, languages: list[str | None], role: str, bench, batch_size: int):
+        if any(lang is None for lang in languages):
+            raise DataError(bench.path or bench.name, None, f"scoring {self.scoring!r} needs each text's language, "
+                            "which this benchmark does not record; use --scoring dense")
+        out = np.empty_like(embeddings)
+        for language in sorted(set(languages)):
+            rows = [i for i, lang in enumerate(languages) if lang == language]
+            out[rows] = remove_language(embeddings[rows], self.reference(language, role, batch_size), self.scoring)
+        return out
+
+    def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
+        qids, dids = list(bench.queries), list(bench.corpus)
+        q_emb, q_stats = self.embed([bench.queries[q] for q in qids], bench.meta.query_role, batch_size,
+                                    show_progress, desc=f"{bench.name}: queries")
+        d_emb, d_stats = self.embed([bench.corpus[d] for d in dids], bench.meta.document_role, batch_size,
+                                    show_progress, desc=f"{bench.name}: documents")
+        start = time.perf_counter()
+        q_emb = self._neutral(q_emb, [bench.query_language(q) for q in qids], bench.meta.query_role, bench, batch_size)
+        d_emb = self._neutral(d_emb, [bench.doc_language(d) for d in dids], bench.meta.document_role, bench, batch_size)
+        run = exact_search(q_emb, d_emb, qids, dids, k=k, exclude=bench.exclude)
+        return run, {
+            "encode_s": round(q_stats.seconds + d_stats.seconds, 3),
+            "search_s": round(time.perf_counter() - start, 3),
+            "encoded_texts": q_stats.encoded + d_stats.encoded,
+            "cached_texts": q_stats.cached + d_stats.cached,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "type": "dense-language-neutral", "scoring": self.scoring,
+                "reference_sentences": REFERENCE_SENTENCES}
