@@ -69,3 +69,22 @@ def test_evaluate_asking_for_cuda_is_one_line(capsys) -> None:
     code = main(["evaluate", "tiny", "--benchmarks", "bible-xref-de-dev", "--device", "cuda"])
     assert code == 2
     assert "--device cuda" in one_error(capsys)
+
+
+@pytest.mark.skipif(not NO_CUDA, reason="this machine has a GPU")
+@pytest.mark.parametrize("command", ["index", "search", "serve", "encode"])
+def test_every_encoding_command_refuses_cuda_without_a_gpu(tmp_path: Path, capsys, command: str) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "d1", "text": "a verse"}\n', encoding="utf-8")
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("q1\ta question\n", encoding="utf-8")
+    index = tmp_path / "index"
+    argv = {
+        "index": ["index", "tiny", str(corpus), str(index)],
+        "search": ["search", str(index), "--queries", str(queries), "--output", str(tmp_path / "run.trec")],
+        "serve": ["serve", str(index)],
+        "encode": ["encode", "tiny", str(corpus), "--output", str(tmp_path / "v.npy")],
+    }[command]
+    assert main([*argv, "--device", "cuda"]) == 2
+    assert "--device cuda: torch sees no CUDA GPU" in one_error(capsys)
+    assert not index.exists() and not (tmp_path / "v.npy").exists()

@@ -22,6 +22,7 @@ from babelir.data.texts import JSONL_SUFFIXES, TSV_SUFFIXES, format_suffix, iter
 from babelir.encoding.model import BACKENDS
 from babelir.identity import ROLES
 from babelir.utils.commands import add_command
+from babelir.utils.devices import add_device_argument, resolve_device
 
 OUTPUT_FORMATS = (".npy", ".parquet")
 
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=ROLES, default="document", help="whose prompt the texts get (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="texts encoded together (default: %(default)s)")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help="torch (fp32), onnx or onnx-int8 (CPU)")
+    add_device_argument(p)
     p.set_defaults(func=run_encode)
 
 
@@ -139,7 +141,7 @@ def run_encode(args: argparse.Namespace) -> int:
     texts = read_texts(args.texts)
     if not texts:
         raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")
-    model = load_model(args.model, backend=args.backend)
+    model = load_model(args.model, device=resolve_device(args.device), backend=args.backend)
     embeddings = encode(model, list(texts.values()), role=args.role, batch_size=args.batch_size)
     written = write_embeddings(args.output, list(texts), embeddings)
     print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}: {', '.join(map(str, written))}")

@@ -80,6 +80,7 @@ class _Job:
     stop_after_shards: int | None
     say: Callable[[str], None]
     sharding: ShardSpec | None
+    device: str | None = None  # where the torch backend encodes (None: auto)
 
 
 def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
@@ -245,7 +246,7 @@ def _encode(folder: Path, writer: DocWriter, job: _Job, done: int, start: int, v
         if job.stop_after_shards is not None and new >= job.stop_after_shards:
             raise BuildInterrupted(f"stopped after {new} new shards as asked")
         if model is None:
-            model = shared_encoder(str(job.model_path), job.backend)
+            model = shared_encoder(str(job.model_path), job.backend, job.device)
             t0 = time.perf_counter()  # rates count encoding only, not loading
         texts = [passage(d) for d in docs]
         parts = []
@@ -301,8 +302,11 @@ def build_index(
     stop_after_shards: int | None = None,
     progress: Callable[[str], None] | None = None,
     sharding: ShardSpec | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Build (or resume, or re-index) the index of ``corpus`` under ``out``; returns the manifest.
+
+    ``device``: where the torch backend encodes (``auto`` by default: a GPU when torch sees one).
 
     ``stop_after_shards`` stops after that many newly finished shards with :class:`BuildInterrupted`:
     this is how tests simulate a crash, and how a huge corpus can be encoded over several jobs.
@@ -335,7 +339,7 @@ def build_index(
     }
     plan = json.loads(json.dumps(plan))  # as build.json will read back (lists, not tuples)
     job = _Job(plan, reader, model_path, settings or AnnSettings(), shard_size, batch_size, backend,
-               stop_after_shards, say, sharding)
+               stop_after_shards, say, sharding, device)
     with build_lock(out):
         check_writable(out)
         if not (overwrite and written_by_babelir(out)):

@@ -13,6 +13,7 @@ from babelir.data.languages import language_code
 from babelir.encoding import BACKENDS
 from babelir.index.ann import INDEX_TYPES, AnnSettings
 from babelir.utils.commands import add_command
+from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.verbosity import quiet
 
 BACKEND_HELP = "torch (fp32), onnx (fp32, fused) or onnx-int8 (dynamic int8); speed: reports/performance.md"
@@ -80,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shard-size", type=int, default=10_000, help="documents per encoded shard (resume unit)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
+    add_device_argument(p)
     _add_ann_arguments(p)
     p.add_argument("--overwrite", action="store_true",
                    help="build OUT again from scratch; an existing OUT must be an index folder babelir "
@@ -119,6 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--language", type=_language_flag, default=None,
                    help="only documents of this language (ISO 639-1; the index must hold some)")
     s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
+    add_device_argument(s)
     s.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     s.add_argument("--batch-size", type=int, default=256, help="queries encoded and searched together")
     s.add_argument("--tag", default="babelir", help="run tag (last column)")
@@ -194,6 +197,7 @@ def run_index(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         batch_size=args.batch_size,
         backend=args.backend,
+        device=resolve_device(args.device),
         overwrite=args.overwrite,
         progress=_progress,
         sharding=sharding,
@@ -232,7 +236,7 @@ def run_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise _flag_error("--k must be at least 1")
-    index = Index.load(args.index, model=args.model, backend=args.backend)
+    index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device))
     if args.language is not None and args.language not in index.languages():
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
         raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")

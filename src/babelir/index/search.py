@@ -32,12 +32,12 @@ __all__ = ["Hit", "Index", "shared_encoder", "validate_index"]  # validate_index
 
 
 @functools.lru_cache(maxsize=2)
-def shared_encoder(name_or_path: str, backend: str = "torch") -> Any:
-    """One loaded encoder per (model, backend) and process: inference never mutates it, and loading
+def shared_encoder(name_or_path: str, backend: str = "torch", device: str | None = None) -> Any:
+    """One loaded encoder per (model, backend, device) and process: inference never mutates it, and loading
     me5-small costs seconds and ~0.5 GB, so building, searching and serving in one process share it."""
     from babelir.encoding import load_model
 
-    return load_model(name_or_path, backend=backend)  # type: ignore[arg-type]
+    return load_model(name_or_path, device=device, backend=backend)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +70,21 @@ class Index:
         self._model_name: str = manifest["model"]["name"]
         self._model_path: str = manifest["model"].get("path", "")
         self._backend: str = "torch"
+        self._device: str | None = None
         self._lock = threading.Lock()
         self._filters: dict[str, RowFilter] = {}
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, model: str | None = None, backend: str = "torch", model_obj: Any = None
+        cls, path: str | os.PathLike, model: str | None = None, backend: str = "torch", model_obj: Any = None,
+        device: str | None = None,
     ) -> Index:
         """Open an index folder written by ``babelir index``.
 
         ``model`` overrides the query encoder named in the manifest (e.g. a moved model directory);
         ``backend`` picks ``torch``, ``onnx`` or ``onnx-int8`` for queries; ``model_obj`` injects an
-        already loaded encoder (tests, or a server sharing one model between indexes).
+        already loaded encoder (tests, or a server sharing one model between indexes); ``device`` is where
+        the query encoder runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``; the torch backend only).
         """
         path = Path(path)
         manifest = checked_manifest(path)  # validate_index: each damaged file named, before faiss reads it
@@ -91,6 +94,7 @@ class Index:
         if model:
             out._model_name, out._model_path = model, ""
         out._backend = backend
+        out._device = device
         out._model = model_obj
         return out
 
@@ -107,7 +111,7 @@ class Index:
                     if self._model_path and Path(self._model_path).is_dir():
                         name = self._model_path  # the exact directory the documents were encoded with
                     self._check_model(name)
-                    self._model = shared_encoder(name, self._backend)
+                    self._model = shared_encoder(name, self._backend, self._device)
         return self._model
 
     def _check_model(self, name: str) -> None:

@@ -15,6 +15,7 @@ import sys
 from babelir.encoding import BACKENDS
 from babelir.index.command import BACKEND_HELP
 from babelir.utils.commands import add_command
+from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.errors import BabelirError
 
 API_KEY_ENV = "BABELIR_API_KEY"
@@ -61,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default: 8000)")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=f"query encoder: {BACKEND_HELP}")
+    add_device_argument(p)
     p.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     p.add_argument("--max-k", type=int, default=100, help="largest k a request may ask for")
     p.add_argument("--max-queries", type=int, default=32, help="most queries in one request")
@@ -126,7 +128,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from babelir.serve.app import Limits, create_app
 
     key = api_key(args)  # before loading: a refused bind should not wait for the model
-    index = Index.load(args.index, model=args.model, backend=args.backend)  # errors name the bad file
+    index = Index.load(  # errors name the bad file
+        args.index, model=args.model, backend=args.backend, device=resolve_device(args.device)
+    )
     index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
     limits = Limits(
         max_k=args.max_k,
