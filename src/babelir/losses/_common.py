@@ -22,8 +22,13 @@ def sentence_embedding(model: torch.nn.Module) -> Embedder:
 
 
 def cosine_logits(a: Tensor, b: Tensor, temperature: float) -> Tensor:
-    """``cos(a_i, b_j) / temperature`` for every pair: shape ``(len(a), len(b))``."""
-    return F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T / temperature
+    """``cos(a_i, b_j) / temperature`` for every pair: shape ``(len(a), len(b))``, always in fp32.
+
+    Under mixed precision (autocast) the encoder runs in bf16/fp16, but a logit divided by a temperature
+    of 0.05 needs fp32: bf16's 8-bit mantissa would round cosines to ~0.004, i.e. logits to ~0.08.
+    """
+    with torch.autocast(device_type=a.device.type, enabled=False):
+        return F.normalize(a.float(), dim=-1) @ F.normalize(b.float(), dim=-1).T / temperature
 
 
 class _GatherWithGrad(torch.autograd.Function):

@@ -23,7 +23,7 @@ from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.identity import RETRIEVER_KINDS as RETRIEVERS
 from babelir.training.coerce import Where, coerce
-from babelir.utils.devices import DEVICE_CHOICES, DEVICE_HELP, is_device_spelling
+from babelir.utils.devices import DEVICE_CHOICES, DEVICE_HELP, PRECISION_HELP, PRECISIONS, is_device_spelling
 
 
 def _f(default: Any, help: str) -> Any:
@@ -109,6 +109,10 @@ class TrainConfig:
     )
     num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     device: str = _f("auto", DEVICE_HELP.removesuffix(" (default: auto)"))
+    precision: str = _f("auto", PRECISION_HELP)
+    gradient_checkpointing: bool = _f(
+        False, "recompute the encoder's activations in backward: less memory per text, ~30% more compute"
+    )
     progress: bool = _f(True, "progress bar")
 
     def validate(self, source: str | None = None, where: dict[str, Where] | None = None) -> TrainConfig:
@@ -128,6 +132,8 @@ class TrainConfig:
             problems.append(("retrieval_sources", "selects from the embedded default data; drop it or --retrieval"))
         if self.retriever not in RETRIEVERS:
             problems.append(("retriever", f"must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}"))
+        if self.precision not in PRECISIONS:
+            problems.append(("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"))
         if not is_device_spelling(self.device):
             problems.append(("device", f"must be {DEVICE_CHOICES}, got {self.device!r}"))
         if self.aux_prompt not in AUX_PROMPTS:
@@ -193,7 +199,7 @@ RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of 
 # field -> default, for fields added after trained runs existed (see TrainConfig.identity)
 LATER_FIELDS: dict[str, Any] = {
     "aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": [], "prune_checkpoints": True,
-    "simcse_weight": 0.0, "distillation_weight": 0.0,
+    "simcse_weight": 0.0, "distillation_weight": 0.0, "precision": "auto", "gradient_checkpointing": False,
 }
 
 

@@ -40,7 +40,7 @@ from babelir.training.distributed import DistributedContext
 from babelir.training.model_card import write_model_card
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
-from babelir.utils.devices import resolve_device
+from babelir.utils.devices import resolve_device, resolve_precision
 from babelir.utils.errors import CheckpointError
 from babelir.utils.verbosity import show_progress
 
@@ -66,6 +66,14 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu"):
     model.max_seq_length = config.max_seq_length
     if config.freeze_word_embeddings:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    if config.gradient_checkpointing:
+        # non-reentrant: works with frozen embeddings (inputs that need no grad) and with DDP; transformers 5
+        # renamed the method (the old name warns), older releases only have the old one
+        encoder = model[0].auto_model
+        if hasattr(encoder, "activation_checkpointing_enable"):
+            encoder.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model
 
 
@@ -123,6 +131,10 @@ class CoTrainer:
         torch.manual_seed(config.seed + self.dist.rank)
         # torchrun: the rank's own device (NCCL: its GPU); one process: --device (auto = a GPU if torch sees one)
         self.device = self.dist.device if self.dist.enabled else torch.device(resolve_device(config.device))
+        self.precision = resolve_precision(config.precision, str(self.device))
+        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        # fp16 needs loss scaling (its range is narrow); bf16 and fp32 do not: then the scaler is a no-op
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         with self.dist.local_main_first():
             self.data = data or load_training_data(config)
             self.model = build_model(config, self.device)
@@ -237,6 +249,8 @@ class CoTrainer:
                 if self.dist.enabled or self.device.type == "cuda":
                     restore_rank_rng(checkpoint.path, self.dist.rank, self.dist.world_size)
                 start_step, elapsed = checkpoint.step, float(checkpoint.state.get("elapsed_s", 0.0))
+                if "grad_scaler" in checkpoint.state:
+                    self.scaler.load_state_dict(checkpoint.state["grad_scaler"])
         if main:
             self._truncate_log(start_step)
         self.model.train()
@@ -249,14 +263,17 @@ class CoTrainer:
                 tick = time.perf_counter()
                 columns = self.columns(step)
                 features = [self._on_device(self.model.preprocess(col)) for col in self.local_columns(columns)]
-                parts = self.loss(features)
-                total = torch.stack(list(parts.values())).sum()
-                total.backward()
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+                    parts = self.loss(features)  # the encoder in bf16/fp16; logits and losses in fp32
+                    total = torch.stack(list(parts.values())).sum()
+                self.scaler.scale(total).backward()
                 if cfg.max_grad_norm > 0:
+                    self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(
                         [p for p in self.model.parameters() if p.requires_grad], cfg.max_grad_norm
                     )
-                self.optimizer.step()
+                self.scaler.step(self.optimizer)  # skipped (fp16) when a gradient overflowed
+                self.scaler.update()
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 seconds = time.perf_counter() - tick
@@ -307,7 +324,8 @@ class CoTrainer:
         os.fsync(log.fileno())
         save_checkpoint(
             self.output_dir / CHECKPOINT_DIR, step, self.model, self.optimizer, self.scheduler,
-            {"elapsed_s": elapsed}, keep=self.config.keep_checkpoints, rank_rng=rank_rng,
+            {"elapsed_s": elapsed, **({"grad_scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})},
+            keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
 
     def _on_device(self, features: dict[str, Any]) -> dict[str, Any]:

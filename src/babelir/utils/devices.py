@@ -57,3 +57,28 @@ def resolve_device(spec: str | None = "auto") -> str:
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """The ``--device`` flag, spelled and explained the same in every command."""
     parser.add_argument("--device", default="auto", metavar="DEVICE", help=DEVICE_HELP)
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISION_HELP = (
+    "training arithmetic: auto (bf16 on a GPU that supports it, else fp32), fp32, bf16 or fp16 (with loss "
+    "scaling); similarity logits and loss values are always computed in fp32"
+)
+
+
+def resolve_precision(spec: str, device: str) -> str:
+    """``auto`` -> ``bf16`` on a CUDA device that supports it, else ``fp32``; explicit values pass through.
+
+    On a CPU ``auto`` stays fp32: bf16 pays only where the processor has native bf16 units (AVX-512 BF16,
+    AMX), and elsewhere it is emulated and slower; ask for ``bf16`` explicitly there
+    (``benchmarks/train_speed.py`` prints the ratio on the machine at hand).
+    """
+    import torch
+
+    if spec not in PRECISIONS:
+        raise BabelirError(None, None, f"--precision {spec!r}: choose {', '.join(PRECISIONS)}")
+    if spec != "auto":
+        return spec
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "fp32"
