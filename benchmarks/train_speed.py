@@ -69,6 +69,16 @@ def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path) -
     return examples / per_step, per_step
 
 
+def cpu_paths() -> str:
+    """The processor's flags that decide which arithmetic is native (Linux; '?' elsewhere)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "?"
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return ", ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default="me5-small")
@@ -85,17 +95,21 @@ def main() -> None:
         ("babelir train (defaults: frozen word embeddings, length bucketing)", "babelir", {}),
         ("babelir train, word embeddings trained", "babelir", {"freeze_word_embeddings": False}),
         ("babelir train, no length bucketing", "babelir", {"length_bucketing": False}),
+        ("babelir train, --precision bf16 (autocast; fp32 logits)", "babelir", {"precision": "bf16"}),
         ("sentence-transformers Trainer (same model, batch, loss; frozen word embeddings)", "st", {}),
     ]
     print(f"# train_speed: backbone {args.backbone}, {args.steps} steps ({args.warmup} warm-up excluded), "
           f"batch {args.batch_size} per stream, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print("\n| run | examples/s | s/step |\n|---|---|---|")
+    print(f"# processor bf16/int8 paths: {cpu_paths()} (bf16 without avx512_bf16/amx_bf16 is emulated)")
+    print("\n| run | examples/s | s/step | x first row |\n|---|---|---|---|")
+    first = None
     for label, kind, overrides in variants:
         config = TrainConfig(**{**base, **overrides}).validate()
         with tempfile.TemporaryDirectory() as tmp:
             runner = babelir_run if kind == "babelir" else sentence_transformers_run
             rate, per_step = runner(config, args.warmup, Path(tmp))
-        print(f"| {label} | {rate:.2f} | {per_step:.2f} |", flush=True)
+        first = first or rate
+        print(f"| {label} | {rate:.2f} | {per_step:.2f} | {rate / first:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
