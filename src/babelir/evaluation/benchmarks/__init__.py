@@ -59,7 +59,7 @@ class Spec:
 def _specs() -> dict[str, Spec]:
     from babelir.data.sources import bible as bible_source
     from babelir.data.sources import wiki as wiki_source
-    from babelir.evaluation.benchmarks import bible, splits, wiki
+    from babelir.evaluation.benchmarks import bible, splits, wiki, wiki_xling
 
     specs: dict[str, Spec] = {}
     split_parents: list[str] = []
@@ -101,14 +101,21 @@ def _specs() -> dict[str, Spec]:
                 functools.partial(splits.split_meta, parent, split),
                 functools.partial(splits.build_split, parent, split),
             )
+    for query_lang, doc_lang in wiki_xling.DIRECTIONS:  # dev and test only: not in the default suite
+        for split in wiki_xling.SPLITS:
+            add(
+                wiki_xling.name(query_lang, doc_lang, split),
+                functools.partial(wiki_xling.xling_meta, query_lang, doc_lang, split),
+                functools.partial(wiki_xling.build_xling, query_lang, doc_lang, split),
+            )
     return specs
 
 
 @functools.lru_cache(maxsize=1)
 def _families() -> dict[str, BenchmarkFamily]:
-    from babelir.evaluation.benchmarks import bible, wiki
+    from babelir.evaluation.benchmarks import bible, wiki, wiki_xling
 
-    return {family.name: family for family in (*bible.FAMILIES, *wiki.FAMILIES, BEIR_FAMILY)}
+    return {family.name: family for family in (*bible.FAMILIES, *wiki.FAMILIES, *wiki_xling.FAMILIES, BEIR_FAMILY)}
 
 
 def family_info(family: str) -> BenchmarkFamily:
