@@ -237,6 +237,25 @@ def test_two_rank_torchrun_training_equals_single_process(tmp_path):
     assert len(ranks) == WORLD and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
 
 
+def test_two_rank_training_with_gradient_caching_equals_single_process_without(tmp_path):
+    """Gradient caching composes with gathered negatives: 2 ranks re-encoding mini-batches of 2 rows (the
+    loss on the gathered batch, its gradients pushed back through DDP's no_sync) end where 1 uncached
+    process does, weight for weight and loss for loss."""
+    from babelir.training.trainer import CoTrainer
+
+    data = write_data(tmp_path / "data")
+    backbone = str(no_dropout_backbone(tmp_path))
+    single = CoTrainer(
+        small_config(data, backbone=backbone, steps=6, checkpoint_every=3, semantic_weight=1.0), tmp_path / "single"
+    ).train()
+    torchrun(["--backbone", backbone, *TRAIN_FLAGS, *data_flags(data), "--mini-batch-size", "2",
+              "--output", str(tmp_path / "two")])
+    assert_same_weights(single.model_path, tmp_path / "two" / "model")
+    for a, b in zip(read_log(tmp_path / "single"), read_log(tmp_path / "two"), strict=True):
+        for key in ("loss", "retrieval", "semantic", "language"):
+            assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (key, a["step"])
+
+
 def _resume_worker(rank: int, rendezvous: str, out: str, data: dict[str, list[str]]) -> None:
     """A full 2-rank run, then a second run that starts from the full run's step-3 checkpoint."""
     _init(rank, rendezvous)

@@ -131,11 +131,12 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("caching", [[], ["--mini-batch-size", "3"]], ids=["plain", "gradient-caching"])
+def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path, caching):
     data = write_data(tmp_path / "data")
     args = ["--backbone", "tiny", "--steps", "16", "--batch-size", "8", "--aux-batch-size", "8",
             "--learning-rate", "5e-4", "--warmup-steps", "1", "--checkpoint-every", "4", "--no-progress",
-            "--num-threads", "1", "--seed", "7",
+            "--num-threads", "1", "--seed", "7", *caching,
             "--retrieval", *data["retrieval"], "--parallel", *data["parallel"], "--nonparallel", *data["nonparallel"]]
     cmd = [sys.executable, "-m", "babelir", "train", *args]
     subprocess.run([*cmd, "--output", str(tmp_path / "full")], check=True, capture_output=True)

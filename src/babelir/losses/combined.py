@@ -118,22 +118,45 @@ class CoTrainingLoss(nn.Module):
             names.append("nonparallel")
         return names
 
+    def views(self) -> list[int]:
+        """The column index of every pooled embedding :meth:`loss_from_embeddings` takes, in its order:
+        the retrieval columns, the auxiliary columns, and (SimCSE) the auxiliary columns once more, whose
+        second forward draws other dropout masks. Gradient caching encodes exactly these."""
+        retrieval = list(range(2 + self.num_negatives))
+        aux = list(range(len(retrieval), len(self.column_names()))) if self.uses_parallel else []
+        return retrieval + aux + (aux if self.simcse_weight > 0 else [])
+
+    @property
+    def takes_embeddings(self) -> bool:
+        """True when every term is computed from pooled embeddings (not from a token-level retrieval loss)."""
+        return hasattr(self.retrieval, "compute_from_embeddings")
+
     def forward(self, sentence_features: Iterable[dict[str, Any]], labels: Tensor | None = None) -> dict[str, Tensor]:
         features = list(sentence_features)
         expected = self.column_names()
         if len(features) != len(expected):
             raise ValueError(f"CoTrainingLoss expects columns {expected}, got {len(features)} columns")
+        embed = self.embedder or sentence_embedding(self.model)
+        if self.takes_embeddings:
+            return self.loss_from_embeddings([embed(features[i]) for i in self.views()])
         retrieval_columns = 2 + self.num_negatives
-        if hasattr(self.retrieval, "compute_from_embeddings"):
-            embed = self.embedder or sentence_embedding(self.model)
-            ir = [embed(f) for f in features[:retrieval_columns]]
-            losses = {"retrieval": self.retrieval.compute_from_embeddings(ir[0], ir[1], ir[2:])}
-        else:
-            losses = {"retrieval": self.retrieval(features[:retrieval_columns], labels)}
+        losses = {"retrieval": self.retrieval(features[:retrieval_columns], labels)}
+        aux_views = [embed(features[i]) for i in self.views()[retrieval_columns:]]
+        return losses | self._auxiliary_losses(aux_views)
+
+    def loss_from_embeddings(self, embeddings: list[Tensor]) -> dict[str, Tensor]:
+        """The weighted components from one pooled embedding per entry of :meth:`views` (same order)."""
+        retrieval_columns = 2 + self.num_negatives
+        ir = embeddings[:retrieval_columns]
+        losses = {"retrieval": self.retrieval.compute_from_embeddings(ir[0], ir[1], ir[2:])}
+        return losses | self._auxiliary_losses(embeddings[retrieval_columns:])
+
+    def _auxiliary_losses(self, views: list[Tensor]) -> dict[str, Tensor]:
+        losses: dict[str, Tensor] = {}
         if not self.uses_parallel:
             return losses
-        embed = self.embedder or sentence_embedding(self.model)
-        aux = [embed(f) for f in features[retrieval_columns:]]
+        n_aux = len(self.column_names()) - 2 - self.num_negatives
+        aux, second = views[:n_aux], views[n_aux:]
         if self.semantic_weight > 0:
             losses["semantic"] = self.semantic_weight * self.semantic.compute_from_embeddings(aux[0], aux[1])
         if self.language_weight > 0:
@@ -141,9 +164,8 @@ class CoTrainingLoss(nn.Module):
         if self.distillation_weight > 0:
             losses["distillation"] = self.distillation_weight * self.distillation.compute_from_embeddings(aux[0], aux[1])
         if self.simcse_weight > 0:
-            # the same columns again: second dropout views of exactly the sentences the language loss sees
-            views = [embed(f) for f in features[retrieval_columns:]]
-            per_column = [self.simcse.compute_from_embeddings(a, b) for a, b in zip(aux, views, strict=True)]
+            # second dropout views of exactly the sentences the language loss sees, column by column
+            per_column = [self.simcse.compute_from_embeddings(a, b) for a, b in zip(aux, second, strict=True)]
             losses["simcse"] = self.simcse_weight * torch.stack(per_column).mean()
         return losses
 

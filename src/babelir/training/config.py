@@ -110,6 +110,10 @@ class TrainConfig:
     num_threads: int = _f(0, "torch intra-op threads; 0 = torch's default")
     device: str = _f("auto", DEVICE_HELP.removesuffix(" (default: auto)"))
     precision: str = _f("auto", PRECISION_HELP)
+    mini_batch_size: int = _f(
+        0, "gradient caching: encode each step's texts this many at a time (activation memory of one mini-batch, "
+        "gradients of the whole batch); 0 = off"
+    )
     gradient_checkpointing: bool = _f(
         False, "recompute the encoder's activations in backward: less memory per text, ~30% more compute"
     )
@@ -132,6 +136,11 @@ class TrainConfig:
             problems.append(("retrieval_sources", "selects from the embedded default data; drop it or --retrieval"))
         if self.retriever not in RETRIEVERS:
             problems.append(("retriever", f"must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}"))
+        if self.mini_batch_size < 0:
+            problems.append(("mini_batch_size", "must not be negative (0 = no gradient caching)"))
+        if self.mini_batch_size and self.retriever == "late-interaction":
+            problems.append(("mini_batch_size", "gradient caching needs pooled embeddings; late interaction "
+                                                "scores token vectors (use 0)"))
         if self.precision not in PRECISIONS:
             problems.append(("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"))
         if not is_device_spelling(self.device):
@@ -205,7 +214,7 @@ LATER_FIELDS: dict[str, Any] = {
 
 # fields that say where a run computes, not what it learns: never part of its identity (the same settings
 # on a GPU and on the CPU name one model folder)
-PLACEMENT_FIELDS = ("device",)
+PLACEMENT_FIELDS = ("device", "mini_batch_size")  # mini_batch_size: same gradients, other memory
 
 
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:

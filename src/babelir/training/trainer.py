@@ -263,10 +263,8 @@ class CoTrainer:
                 tick = time.perf_counter()
                 columns = self.columns(step)
                 features = [self._on_device(self.model.preprocess(col)) for col in self.local_columns(columns)]
-                with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
-                    parts = self.loss(features)  # the encoder in bf16/fp16; logits and losses in fp32
-                    total = torch.stack(list(parts.values())).sum()
-                self.scaler.scale(total).backward()
+                parts = self._backward(features)
+                total = torch.stack(list(parts.values())).sum()
                 if cfg.max_grad_norm > 0:
                     self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(
@@ -326,6 +324,29 @@ class CoTrainer:
             self.output_dir / CHECKPOINT_DIR, step, self.model, self.optimizer, self.scheduler,
             {"elapsed_s": elapsed, **({"grad_scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})},
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """The encoder in bf16/fp16 under --precision (a no-op in fp32); logits and losses stay fp32."""
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
+
+    def _backward(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Gradients of one step into the parameters (scaled under fp16); returns the loss components."""
+        if not self.config.mini_batch_size:
+            with self._autocast():
+                parts = self.loss(features)
+            self.scaler.scale(torch.stack(list(parts.values())).sum()).backward()
+            return parts
+        from babelir.losses._common import sentence_embedding
+        from babelir.training.grad_cache import cached_backward
+
+        return cached_backward(
+            self.loss, features, self.config.mini_batch_size,
+            embed_graph=self.loss.embedder or sentence_embedding(self.model),
+            embed_plain=sentence_embedding(self.model),  # no graph: DDP's reducer need not see it
+            autocast=self._autocast, scale=self.scaler.scale,
+            no_sync=self.ddp.no_sync if self.ddp is not None else contextlib.nullcontext,
+            device=self.device,
         )
 
     def _on_device(self, features: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from babelir.data.sources import wiki
 from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkFamily, BenchmarkMeta
 from babelir.evaluation.benchmarks.wiki import doc_id, held_out_keys
 
+
 class CrossLingualFamily(BenchmarkFamily):
     """Scores belong to a language *pair*: ``es-fr`` (query-document), so two directions that share a query
     language keep two columns (``scored_language``'s first part is still the query language)."""
