@@ -10,6 +10,9 @@ On disk every benchmark, built-in or brought by a user, is a BEIR folder read wi
 * ``exclude``: which documents leave a query's ranking before scoring: ``identical-ids`` (BEIR's
   ``ignore_identical_ids``; the default for user folders), ``same-item`` (every document with the same
   ``<item>`` as the query, i.e. the query verse and its translations in a pool) or ``none`` (bitext).
+* ``main_metric`` (a user's folder without ``metadata``): the measure tables report, e.g. ``mAP@20`` for
+  a LAReQA-style pool (default nDCG@10). How to lay out MIRACL, Mr.TyDi, XOR-TyDi and XQuAD-R/LAReQA:
+  ``docs/field-benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -193,6 +196,15 @@ def write_sidecar(folder: Path, bench: Benchmark) -> None:
     )
 
 
+def _main_metric(sidecar: Path, name: Any) -> str:
+    from babelir.evaluation.metrics import ALIASES, DISPLAY, canonical
+
+    known = sorted({*RETRIEVAL_MEASURES, *ALIASES, *DISPLAY.values(), "nAP@20", "Success@1"})
+    if not isinstance(name, str) or canonical(name) not in {*RETRIEVAL_MEASURES, "nAP@20", "Success@1", "RR@10"}:
+        raise DataError(sidecar, None, f"main_metric {name!r} is not one babelir reports; choose one of {', '.join(known)}")
+    return canonical(name)
+
+
 def read_folder(folder: str | Path, split: str | None = None, name: str | None = None) -> Benchmark:
     """Read a BEIR folder (with or without babelir's sidecar) as a :class:`Benchmark`.
 
@@ -221,6 +233,12 @@ def read_folder(folder: str | Path, split: str | None = None, name: str | None =
         meta.split = split
     if name is not None:
         meta.name = name
+    if "main_metric" in info and "metadata" not in info:
+        meta.main_metric = _main_metric(sidecar, info["main_metric"])
+    languages = [c for c in (info.get("query_language"), info.get("doc_language")) if c and c != "prefix"]
+    if languages and not meta.languages:
+        meta.languages = list(dict.fromkeys(languages))
+        meta.eval_langs = [eval_lang(code) for code in meta.languages]
     exclude = info.get("exclude", "identical-ids")
     if exclude not in EXCLUDE_RULES:
         raise DataError(
