@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from typing import Any
 
 import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.evaluation.retrievers import DenseRetriever
-from babelir.evaluation.search import exact_search
 from babelir.utils.seeding import derive_seed
 
 REFERENCE_SENTENCES = 500
@@ -93,22 +91,11 @@ class LanguageNeutralRetriever(DenseRetriever):
             out[rows] = remove_language(embeddings[rows], self.reference(language, role, batch_size), self.scoring)
         return out
 
-    def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
-        qids, dids = list(bench.queries), list(bench.corpus)
-        q_emb, q_stats = self.embed([bench.queries[q] for q in qids], bench.meta.query_role, batch_size,
-                                    show_progress, desc=f"{bench.name}: queries")
-        d_emb, d_stats = self.embed([bench.corpus[d] for d in dids], bench.meta.document_role, batch_size,
-                                    show_progress, desc=f"{bench.name}: documents")
-        start = time.perf_counter()
+    def adjust(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray,
+               batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         q_emb = self._neutral(q_emb, [bench.query_language(q) for q in qids], bench.meta.query_role, bench, batch_size)
         d_emb = self._neutral(d_emb, [bench.doc_language(d) for d in dids], bench.meta.document_role, bench, batch_size)
-        run = exact_search(q_emb, d_emb, qids, dids, k=k, exclude=bench.exclude)
-        return run, {
-            "encode_s": round(q_stats.seconds + d_stats.seconds, 3),
-            "search_s": round(time.perf_counter() - start, 3),
-            "encoded_texts": q_stats.encoded + d_stats.encoded,
-            "cached_texts": q_stats.cached + d_stats.cached,
-        }
+        return q_emb, d_emb
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "type": "dense-language-neutral", "scoring": self.scoring,

@@ -95,6 +95,7 @@ class DenseRetriever(Retriever):
             desc=f"{bench.name}: documents",
         )  # fmt: skip
         start = time.perf_counter()
+        q_emb, d_emb = self.adjust(bench, qids, dids, q_emb, d_emb, batch_size)
         run = exact_search(q_emb, d_emb, qids, dids, k=k, exclude=bench.exclude)
         return run, {
             "encode_s": round(q_stats.seconds + d_stats.seconds, 3),
@@ -102,6 +103,11 @@ class DenseRetriever(Retriever):
             "encoded_texts": q_stats.encoded + d_stats.encoded,
             "cached_texts": q_stats.cached + d_stats.cached,
         }
+
+    def adjust(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray,
+               batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors search compares (as encoded here; a subclass may correct them first)."""
+        return q_emb, d_emb
 
     def describe(self) -> dict[str, Any]:
         return {"type": "dense", **self.encoder.describe()}
