@@ -13,7 +13,7 @@ does not import training)::
     2     identity                         a model's fingerprint, training record, prompts, retriever kind
     3     encoding, losses                 load and encode a model (torch, ONNX); the training losses
     4     training, evaluation, index      the trainer; benchmarks and metrics; faiss indexes
-    5     serve, experiments, demo         the HTTP service over an index; experiment files; the demo
+    5     serve, experiments, demo, mining the HTTP service over an index; experiment files; the demo; hard negatives
     6     cli, babelir                     the command line; the library API (the package root)
     7     __main__                         ``python -m babelir``: runs the command line
 
@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "index": 4,
     "serve": 5,
     "experiments": 5,
+    "mining": 5,
     "demo": 5,
     "cli": 6,
     "__main__": 7,

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
     "babelir.serve.command",  # serve
+    "babelir.mining.command",  # mine
 )
 
 EXIT_ERROR = 2  # an expected failure (bad input, damaged file, I/O), as argparse uses for bad flags

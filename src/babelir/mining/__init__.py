@@ -1,0 +1,96 @@
+"""Hard negatives for retrieval training, mined with babelir's own index.
+
+For each training query, :func:`mine_hard_negatives` retrieves the top ``depth`` passages of a corpus
+(a resumable ``babelir index`` folder, so a large corpus is encoded once, in shards) and keeps as
+negatives those that are not the positive and score below ``margin`` times the positive's own score:
+candidates that the model finds about as relevant as the labelled positive are likely unlabelled
+positives (false negatives), the main hazard of mined negatives. This is the "TopK-PercPos" filter of
+NV-Retriever (Moreira et al. 2024, margin 0.95) and what sentence-transformers' ``mine_hard_negatives``
+calls ``relative_margin``. The output is the JSONL that ``babelir train --num-negatives N`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_NEGATIVES = 4
+DEFAULT_DEPTH = 30
+DEFAULT_MARGIN = 0.95
+
+
+@dataclass
+class MiningStats:
+    queries: int
+    negatives: int  # written in all
+    short: int  # rows with fewer than the negatives asked for
+    dropped_as_positive: int  # candidates that were the positive itself
+    dropped_by_margin: int  # candidates scoring at least margin x the positive's score
+    index: str
+
+    def summary(self, wanted: int) -> str:
+        return (f"{self.queries:,} queries, {self.negatives:,} negatives written ({wanted} asked a query); "
+                f"dropped {self.dropped_as_positive:,} candidates that were the positive and "
+                f"{self.dropped_by_margin:,} at or above the margin; {self.short:,} rows have fewer than {wanted} "
+                f"(train --num-negatives needs that many in every row: raise --depth or lower --margin)")
+
+
+def mine_hard_negatives(
+    model: str,
+    retrieval: str | os.PathLike,
+    corpus: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    num_negatives: int = DEFAULT_NEGATIVES,
+    depth: int = DEFAULT_DEPTH,
+    margin: float = DEFAULT_MARGIN,
+    index_dir: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    device: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MiningStats:
+    """Write ``output`` (JSONL: ``query``, ``positive``, ``negatives``) for every example of ``retrieval``."""
+    from babelir.data.errors import DataError
+    from babelir.data.readers import read_retrieval
+    from babelir.encoding import encode
+    from babelir.index import Index, build_index
+    from babelir.utils.atomic import atomic_open
+
+    if num_negatives < 1 or depth < num_negatives or not 0 < margin <= 1:
+        raise DataError(None, None, "mining needs num_negatives >= 1, depth >= num_negatives and 0 < margin <= 1")
+    say = progress or (lambda message: None)
+    examples = list(read_retrieval(retrieval))
+    if not examples:
+        raise DataError(retrieval, None, "no retrieval examples to mine negatives for")
+    index_dir = Path(index_dir) if index_dir else Path(f"{output}.index")
+    say(f"indexing {corpus} into {index_dir} (resumable; reused when it already holds this corpus and model)")
+    build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say)
+    index = Index.load(index_dir, device=device)
+    say(f"encoding {len(examples):,} queries and their positives")
+    queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)
+    positives = encode(index.model, [e.positive for e in examples], role="document", batch_size=batch_size)
+    positive_scores = np.sum(queries * positives, axis=1)  # unit vectors: cosine, as the index scores
+    scores, rows = index.search_vectors(queries, depth)
+    stats = MiningStats(len(examples), 0, 0, 0, 0, str(index_dir))
+    with atomic_open(output) as handle:
+        for example, hits, positive_score in zip(examples, index.hits(scores, rows), positive_scores, strict=True):
+            chosen: list[str] = []
+            for hit in hits:
+                if hit.text.strip() == example.positive.strip():
+                    stats.dropped_as_positive += 1
+                elif hit.score >= margin * positive_score:
+                    stats.dropped_by_margin += 1
+                elif hit.text not in chosen:
+                    chosen.append(hit.text)
+                if len(chosen) == num_negatives:
+                    break
+            stats.negatives += len(chosen)
+            stats.short += len(chosen) < num_negatives
+            handle.write(json.dumps({"query": example.query, "positive": example.positive, "negatives": chosen},
+                                    ensure_ascii=False) + "\n")
+    return stats

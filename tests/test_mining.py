@@ -1,0 +1,50 @@
+"""babelir mine on the tiny backbone: negatives are never the positive, the margin filters, the output
+trains with --num-negatives, and a short corpus is reported rather than padded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from babelir.cli import main
+from babelir.mining import mine_hard_negatives
+from tests.training.test_trainer import write_data
+
+
+def corpus_of(retrieval: Path, folder: Path) -> Path:
+    rows = [json.loads(line) for line in retrieval.read_text(encoding="utf-8").splitlines()]
+    path = folder / "corpus.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        for i, row in enumerate(rows):
+            handle.write(json.dumps({"id": f"p{i}", "text": row["positive"]}) + "\n")
+            handle.write(json.dumps({"id": f"x{i}", "text": f"An unrelated sentence about {row['query']}."}) + "\n")
+    return path
+
+
+def test_mined_negatives_train_and_are_never_the_positive(tmp_path: Path, capsys) -> None:
+    data = write_data(tmp_path / "data")
+    retrieval = Path(data["retrieval"][0])
+    corpus = corpus_of(retrieval, tmp_path)
+    out = tmp_path / "mined.jsonl"
+    stats = mine_hard_negatives("tiny", retrieval, corpus, out, num_negatives=2, depth=80, margin=1.0, device="cpu")
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == stats.queries == 40 and stats.dropped_as_positive > 0
+    assert all(row["positive"] not in row["negatives"] and len(row["negatives"]) <= 2 for row in rows)
+    assert stats.negatives == sum(len(row["negatives"]) for row in rows)
+    strict = mine_hard_negatives("tiny", retrieval, corpus, tmp_path / "strict.jsonl", num_negatives=2, depth=80,
+                                 margin=0.5, index_dir=stats.index, device="cpu")  # the same index, reused
+    assert strict.negatives <= stats.negatives and strict.dropped_by_margin >= stats.dropped_by_margin
+    assert stats.short == 0  # depth 80 = the whole corpus: every query has passages below its positive
+    code = main(["train", "--backbone", "tiny", "--steps", "2", "--batch-size", "4", "--aux-batch-size", "4",
+                 "--retrieval", str(out), "--num-negatives", "2", "--no-progress", "--output", str(tmp_path / "run")])
+    assert code == 0 and (tmp_path / "run" / "model").is_dir()
+
+
+def test_the_command_reports_what_it_wrote(tmp_path: Path, capsys) -> None:
+    data = write_data(tmp_path / "data")
+    retrieval = Path(data["retrieval"][0])
+    corpus = corpus_of(retrieval, tmp_path)
+    code = main(["mine", "tiny", "--retrieval", str(retrieval), "--corpus", str(corpus),
+                 "--output", str(tmp_path / "m.jsonl"), "--num-negatives", "1", "--device", "cpu"])
+    assert code == 0
+    assert "40 queries" in capsys.readouterr().out
