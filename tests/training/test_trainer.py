@@ -131,8 +131,11 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("caching", [[], ["--mini-batch-size", "3"]], ids=["plain", "gradient-caching"])
-def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path, caching):
+@pytest.mark.parametrize(("caching", "columns"), [([], False), (["--mini-batch-size", "3"], False), ([], True)],
+                         ids=["plain", "gradient-caching", "memory-mapped-data"])
+def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path, caching, columns, monkeypatch):
+    if columns:  # every file read as memory-mapped columns (babelir.data.columnar), in the child processes too
+        monkeypatch.setenv("BABELIR_COLUMNAR_BYTES", "1")
     data = write_data(tmp_path / "data")
     args = ["--backbone", "tiny", "--steps", "16", "--batch-size", "8", "--aux-batch-size", "8",
             "--learning-rate", "5e-4", "--warmup-steps", "1", "--checkpoint-every", "4", "--no-progress",

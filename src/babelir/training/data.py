@@ -14,8 +14,13 @@ File specs:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from babelir.data.columnar import Concatenated, HFRows, cached_columns, is_hf_folder
 from babelir.data.errors import DataError
 from babelir.data.readers import (
     ParallelPair,
@@ -27,12 +32,15 @@ from babelir.data.readers import (
 )
 from babelir.training.config import TrainConfig
 
+# Files at least this big are read once into memory-mapped columns (babelir.data.columnar) instead of lists
+COLUMNAR_BYTES = 64 * 2**20
+
 
 @dataclass
 class TrainingData:
-    retrieval: list[RetrievalExample]
-    parallel: list[ParallelPair]
-    nonparallel: list[Sentence]
+    retrieval: Sequence[RetrievalExample]
+    parallel: Sequence[ParallelPair]
+    nonparallel: Sequence[Sentence]
     sources: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[str]:
@@ -54,22 +62,42 @@ def _split_language(spec: str) -> tuple[str | None, str]:
     return None, spec
 
 
-def _parallel(spec: str, config: TrainConfig) -> list[ParallelPair]:
+def _rows(path: str, reader: str, read: Callable[[], Iterable[Any]], record_type: type) -> Sequence[Any]:
+    """A file's rows: a list, or for a big file memory-mapped columns built once through the same reader
+    (so errors still name FILE:LINE); a ``datasets`` folder is read through ``datasets``."""
+    if is_hf_folder(path):
+        return HFRows(path, record_type)
+    threshold = int(os.environ.get("BABELIR_COLUMNAR_BYTES", COLUMNAR_BYTES))  # the env var: tests, tuning
+    if Path(path).is_file() and Path(path).stat().st_size >= threshold:
+        return cached_columns(path, reader, read, record_type)
+    return list(read())
+
+
+def _joined(parts: list[Sequence[Any]]) -> Sequence[Any]:
+    """One stream from several files: a plain list when every part is one (small files), else a view."""
+    if all(isinstance(part, list) for part in parts):
+        return [row for part in parts for row in part]
+    return parts[0] if len(parts) == 1 else Concatenated(parts)
+
+
+def _parallel(spec: str, config: TrainConfig) -> Sequence[ParallelPair]:
     if "," in spec:
         left, right = spec.split(",", 1)
         (src_lang, src), (tgt_lang, tgt) = _split_language(left), _split_language(right)
         if not src_lang or not tgt_lang:
             raise DataError(spec, None, "aligned parallel files are given as LANG:FILE,LANG:FILE")
         return list(read_parallel(src, tgt, source_lang=src_lang, target_lang=tgt_lang))
-    return list(read_parallel(spec, source_lang=config.language))
+    return _rows(spec, f"parallel:{config.language}", lambda: read_parallel(spec, source_lang=config.language),
+                 ParallelPair)
 
 
-def _sentences(spec: str) -> list[Sentence]:
+def _sentences(spec: str) -> Sequence[Sentence]:
     language, path = _split_language(spec)
-    return _nonempty(path, list(read_sentences(path, language)), "non-parallel sentences", "--nonparallel")
+    rows = _rows(path, f"sentences:{language}", lambda: read_sentences(path, language), Sentence)
+    return _nonempty(path, rows, "non-parallel sentences", "--nonparallel")
 
 
-def _nonempty(path: str, rows: list, what: str, flag: str) -> list:
+def _nonempty(path: str, rows: Sequence[Any], what: str, flag: str) -> Sequence[Any]:
     """A file the user named must give rows: falling back to the embedded default (or training on
     nothing) would train on other data than the command and its training record say."""
     if not rows:
@@ -83,15 +111,14 @@ def _nonempty(path: str, rows: list, what: str, flag: str) -> list:
 def load_training_data(config: TrainConfig) -> TrainingData:
     """The three streams; a stream with no named file comes from the embedded default, and a named file
     that yields no rows is a :class:`DataError` naming it."""
-    retrieval = [
-        ex for path in config.retrieval
-        for ex in _nonempty(path, list(read_retrieval(path)), "retrieval examples", "--retrieval")
-    ]
-    parallel = [
-        pair for spec in config.parallel
-        for pair in _nonempty(spec, _parallel(spec, config), "parallel pairs", "--parallel")
-    ]
-    nonparallel = [s for spec in config.nonparallel for s in _sentences(spec)]
+    retrieval = _joined([
+        _nonempty(path, _rows(path, "retrieval", lambda path=path: read_retrieval(path), RetrievalExample),
+                  "retrieval examples", "--retrieval")
+        for path in config.retrieval
+    ])
+    parallel = _joined([_nonempty(spec, _parallel(spec, config), "parallel pairs", "--parallel")
+                        for spec in config.parallel])
+    nonparallel = _joined([_sentences(spec) for spec in config.nonparallel])
     sources = {
         "retrieval": ", ".join(config.retrieval),
         "parallel": ", ".join(config.parallel),
