@@ -37,10 +37,12 @@ from babelir.training.checkpoint import (
 from babelir.training.config import TrainConfig, config_to_yaml, run_identity
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
+from babelir.training.model import build_model, unused_parameters
 from babelir.training.model_card import write_model_card
+from babelir.training.precision import MixedPrecision
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
-from babelir.utils.devices import resolve_device, resolve_precision
+from babelir.utils.devices import resolve_device
 from babelir.utils.errors import CheckpointError
 from babelir.utils.verbosity import show_progress
 
@@ -57,45 +59,6 @@ class TrainResult:
     steps: int
     seconds: float
     last: dict[str, float]
-
-
-def build_model(config: TrainConfig, device: torch.device | str = "cpu"):
-    from babelir.encoding import load_model
-
-    model = load_model(config.backbone, device=str(device))
-    model.max_seq_length = config.max_seq_length
-    if config.freeze_word_embeddings:
-        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
-    if config.gradient_checkpointing:
-        # non-reentrant: works with frozen embeddings (inputs that need no grad) and with DDP; transformers 5
-        # renamed the method (the old name warns), older releases only have the old one
-        encoder = model[0].auto_model
-        if hasattr(encoder, "activation_checkpointing_enable"):
-            encoder.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    return model
-
-
-def unused_parameters(model: torch.nn.Module) -> list[str]:
-    """Trainable parameters that get no gradient from a sentence embedding (same on every rank).
-
-    Found with one eval-mode forward/backward on a fixed text: eval mode draws no dropout randomness, so
-    the probe leaves the RNG streams of training untouched.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            features = model.preprocess(["probe"])
-            device = next(model.parameters()).device
-            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-            model(features)["sentence_embedding"].sum().backward()
-        names = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
-    return names
 
 
 def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path | None:
@@ -131,10 +94,8 @@ class CoTrainer:
         torch.manual_seed(config.seed + self.dist.rank)
         # torchrun: the rank's own device (NCCL: its GPU); one process: --device (auto = a GPU if torch sees one)
         self.device = self.dist.device if self.dist.enabled else torch.device(resolve_device(config.device))
-        self.precision = resolve_precision(config.precision, str(self.device))
-        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        # fp16 needs loss scaling (its range is narrow); bf16 and fp32 do not: then the scaler is a no-op
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.amp = MixedPrecision(config.precision, self.device)
+        self.scaler = self.amp.scaler
         with self.dist.local_main_first():
             self.data = data or load_training_data(config)
             self.model = build_model(config, self.device)
@@ -326,14 +287,10 @@ class CoTrainer:
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        """The encoder in bf16/fp16 under --precision (a no-op in fp32); logits and losses stay fp32."""
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
-
     def _backward(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Gradients of one step into the parameters (scaled under fp16); returns the loss components."""
         if not self.config.mini_batch_size:
-            with self._autocast():
+            with self.amp.autocast():
                 parts = self.loss(features)
             self.scaler.scale(torch.stack(list(parts.values())).sum()).backward()
             return parts
@@ -344,7 +301,7 @@ class CoTrainer:
             self.loss, features, self.config.mini_batch_size,
             embed_graph=self.loss.embedder or sentence_embedding(self.model),
             embed_plain=sentence_embedding(self.model),  # no graph: DDP's reducer need not see it
-            autocast=self._autocast, scale=self.scaler.scale,
+            autocast=self.amp.autocast, scale=self.scaler.scale,
             no_sync=self.ddp.no_sync if self.ddp is not None else contextlib.nullcontext,
             device=self.device,
         )
