@@ -115,7 +115,7 @@ class TrainConfig:
         "gradients of the whole batch); 0 = off"
     )
     gradient_checkpointing: bool = _f(
-        False, "recompute the encoder's activations in backward: less memory per text, ~30% more compute"
+        False, "recompute the encoder's activations in backward: less memory per text, about a third more compute"
     )
     progress: bool = _f(True, "progress bar")
 
