@@ -36,7 +36,8 @@ def babelir_run(config: TrainConfig, warmup: int, workdir: Path) -> tuple[float,
     return examples / per_step, per_step
 
 
-def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path) -> tuple[float, float]:
+def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path, device: str = "cpu",
+                              bf16: bool = False) -> tuple[float, float]:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import PrinterCallback, TrainerCallback
@@ -56,7 +57,7 @@ def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path) -
         output_dir=str(workdir / "st"), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, warmup_steps=config.warmup_steps, weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm, save_strategy="no", report_to=[], logging_steps=1,
-        seed=config.seed, use_cpu=True, dataloader_drop_last=True, disable_tqdm=True,
+        seed=config.seed, use_cpu=device == "cpu", bf16=bf16, dataloader_drop_last=True, disable_tqdm=True,
     )
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=Dataset.from_dict(rows), loss=loss, callbacks=[Clock()]
