@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from babelir.training.grad_cache import split_features
+from babelir.training.model import on_device
 from babelir.training.trainer import CoTrainer
 from tests.training.test_trainer import small_config, write_data
 
@@ -18,7 +19,7 @@ ALL_LOSSES = {"semantic_weight": 1.0, "language_weight": 1.0, "simcse_weight": 0
 
 def step_gradients(trainer: CoTrainer, step: int = 0) -> dict[str, torch.Tensor]:
     columns = trainer.columns(step)
-    features = [trainer._on_device(trainer.model.preprocess(col)) for col in columns]
+    features = [on_device(trainer.model.preprocess(col), trainer.device) for col in columns]
     trainer.optimizer.zero_grad(set_to_none=True)
     trainer._backward(features)
     grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}

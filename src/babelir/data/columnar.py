@@ -34,8 +34,31 @@ FORMAT_VERSION = 1
 LIST_SEPARATOR = "\x1e"  # ASCII record separator: joins a list field (hard negatives) into one text
 
 
-class Columns(Sequence[T]):
-    """Rows of one dataclass type, each text field memory-mapped (see the module docstring)."""
+class RowSequence(Sequence[T]):
+    """A read-only sequence that builds row ``i`` on demand: what every kind below shares (``__len__`` and
+    ``_row`` are theirs; indexing, slices, negative indices and iteration are here)."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _row(self, i: int) -> T:
+        raise NotImplementedError
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._row(i) for i in range(len(self)))
+
+
+class Columns(RowSequence[T]):
+    """Rows of one dataclass type, each text field on disk (see the module docstring)."""
 
     def __init__(self, folder: Path, record_type: type[T]):
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -58,17 +81,8 @@ class Columns(Sequence[T]):
             return tuple(text.split(LIST_SEPARATOR)) if text else ()
         return text
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self.rows))]
-        if i < 0:
-            i += self.rows
-        if not 0 <= i < self.rows:
-            raise IndexError(i)
+    def _row(self, i: int) -> T:
         return self.record_type(**{name: self._field(name, i) for name in self._offsets})
-
-    def __iter__(self) -> Iterator[T]:
-        return (self[i] for i in range(self.rows))
 
 
 def build_columns(folder: Path, rows: Iterable[Any], record_type: type) -> None:
@@ -120,7 +134,7 @@ def cached_columns(path: str | os.PathLike, reader: str, rows: Callable[[], Iter
     return Columns(folder, record_type)
 
 
-class Concatenated(Sequence[T]):
+class Concatenated(RowSequence[T]):
     """Several sequences read as one, in order (one per training file), without copying them."""
 
     def __init__(self, parts: list[Sequence[T]]):
@@ -130,18 +144,12 @@ class Concatenated(Sequence[T]):
     def __len__(self) -> int:
         return int(self.starts[-1])
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _row(self, i: int) -> T:
         part = int(np.searchsorted(self.starts, i, side="right")) - 1
         return self.parts[part][i - int(self.starts[part])]
 
     def __iter__(self) -> Iterator[T]:
-        for part in self.parts:
+        for part in self.parts:  # part by part: each part's own (faster) iteration
             yield from part
 
 
@@ -151,7 +159,7 @@ def is_hf_folder(path: str | os.PathLike) -> bool:
     return folder.is_dir() and (folder / "dataset_info.json").is_file() and (folder / "state.json").is_file()
 
 
-class HFRows(Sequence[T]):
+class HFRows(RowSequence[T]):
     """The rows of a ``datasets`` folder as ``record_type`` instances (Arrow, memory-mapped by ``datasets``)."""
 
     def __init__(self, folder: str | os.PathLike, record_type: type[T]):
@@ -171,11 +179,6 @@ class HFRows(Sequence[T]):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        row = self.dataset[int(i)]
+    def _row(self, i: int) -> T:
+        row = self.dataset[i]
         return self.record_type(**{n: tuple(row[n]) if isinstance(row[n], list) else row[n] for n in self.names})
-
-    def __iter__(self) -> Iterator[T]:
-        return (self[i] for i in range(len(self)))

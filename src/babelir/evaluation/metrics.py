@@ -34,6 +34,8 @@ Run = Mapping[str, Mapping[str, float]]
 # accuracy@1 of bitext retrieval is Success@1, i.e. "the top document is relevant").
 RETRIEVAL_MEASURES: tuple[str, ...] = ("nDCG@10", "RR@10", "RR@100", "R@100", "AP@20")
 BITEXT_MEASURES: tuple[str, ...] = ("Success@1", "RR@10")
+# every measure a benchmark may name as its main one (nAP@20: see the module docstring)
+REPORTED_MEASURES: tuple[str, ...] = (*RETRIEVAL_MEASURES, "Success@1", "nAP@20")
 # Friendly aliases accepted anywhere a measure name is.
 ALIASES: dict[str, str] = {
     "MRR@10": "RR@10",

@@ -142,10 +142,15 @@ def restore_rank_rng(path: Path, rank: int, world_size: int) -> bool:
     if not saved or len(saved) != world_size:
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,))) + rank)
         return False
-    torch.set_rng_state(saved[rank]["torch"])
-    if "cuda" in saved[rank] and torch.cuda.is_available():
-        torch.cuda.set_rng_state(saved[rank]["cuda"], torch.cuda.current_device())
+    set_rank_rng(saved[rank])
     return True
+
+
+def set_rank_rng(state: dict[str, Any], device: torch.device | None = None) -> None:
+    """Put back states from :func:`rank_rng_state` (CUDA's on ``device``, default the current one)."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"], device if device is not None else torch.cuda.current_device())
 
 
 def _jsonable(obj: Any) -> Any:

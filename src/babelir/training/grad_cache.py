@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from babelir.training.checkpoint import rank_rng_state, set_rank_rng
+
 Features = dict[str, Any]
 
 
@@ -38,19 +40,6 @@ def split_features(features: Features, size: int) -> list[Features]:
         {k: v[start : start + size] if isinstance(v, Tensor) else v for k, v in features.items()}
         for start in range(0, rows, size)
     ]
-
-
-def capture_rng(device: torch.device) -> dict[str, Tensor]:
-    state = {"cpu": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def restore_rng(state: dict[str, Tensor], device: torch.device) -> None:
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def cached_backward(
@@ -74,17 +63,17 @@ def cached_backward(
     """
     views = loss.views()
     chunks = [split_features(features[index], mini_batch_size) for index in views]
-    states: list[list[dict[str, Tensor]]] = []
+    states: list[list[dict[str, Any]]] = []
     cached = []
     with torch.no_grad(), autocast():
         for view_chunks in chunks:
             states.append([])
             parts = []
             for chunk in view_chunks:
-                states[-1].append(capture_rng(device))
+                states[-1].append(rank_rng_state(device))
                 parts.append(embed_plain(chunk))
             cached.append(torch.cat(parts))
-    after = capture_rng(device)
+    after = rank_rng_state(device)
     leaves = [embedding.detach().requires_grad_() for embedding in cached]
     with autocast():
         components = loss.loss_from_embeddings(leaves)
@@ -94,10 +83,10 @@ def cached_backward(
     last = (used[-1], len(chunks[used[-1]]) - 1) if used else None  # its backward all-reduces (DDP)
     for v in used:
         for c, (chunk, row_grad) in enumerate(zip(chunks[v], leaves[v].grad.split(mini_batch_size), strict=True)):
-            restore_rng(states[v][c], device)
+            set_rank_rng(states[v][c], device)
             with contextlib.nullcontext() if (v, c) == last else no_sync():
                 with autocast():
                     embedding = embed_graph(chunk)
                 embedding.backward(row_grad)
-    restore_rng(after, device)
+    set_rank_rng(after, device)
     return {name: value.detach() for name, value in components.items()}

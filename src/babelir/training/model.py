@@ -7,6 +7,8 @@ reaches (DDP ignores them instead of walking the graph on every forward).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from babelir.training.config import TrainConfig
@@ -40,12 +42,15 @@ def unused_parameters(model: torch.nn.Module) -> list[str]:
     model.eval()
     try:
         with torch.enable_grad():
-            features = model.preprocess(["probe"])
-            device = next(model.parameters()).device
-            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            features = on_device(model.preprocess(["probe"]), next(model.parameters()).device)
             model(features)["sentence_embedding"].sum().backward()
         names = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
     return names
+
+
+def on_device(features: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """A tokenised batch with its tensors moved to ``device`` (a no-op where they already are)."""
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}

@@ -37,7 +37,7 @@ from babelir.training.checkpoint import (
 from babelir.training.config import TrainConfig, config_to_yaml, run_identity
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
-from babelir.training.model import build_model, unused_parameters
+from babelir.training.model import build_model, on_device, unused_parameters
 from babelir.training.model_card import write_model_card
 from babelir.training.precision import MixedPrecision
 from babelir.training.steps import StepColumns
@@ -223,7 +223,7 @@ class CoTrainer:
             for step in range(start_step, cfg.steps):
                 tick = time.perf_counter()
                 columns = self.columns(step)
-                features = [self._on_device(self.model.preprocess(col)) for col in self.local_columns(columns)]
+                features = [on_device(self.model.preprocess(col), self.device) for col in self.local_columns(columns)]
                 parts = self._backward(features)
                 total = torch.stack(list(parts.values())).sum()
                 if cfg.max_grad_norm > 0:
@@ -305,10 +305,6 @@ class CoTrainer:
             no_sync=self.ddp.no_sync if self.ddp is not None else contextlib.nullcontext,
             device=self.device,
         )
-
-    def _on_device(self, features: dict[str, Any]) -> dict[str, Any]:
-        """The tokenizer's tensors moved to the model's device (a no-op on the CPU)."""
-        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
 
     def _check_same_checkpoint(self, checkpoint: Checkpoint | None) -> None:
         """Every rank must resume from rank 0's checkpoint (multi-node: ``--output`` on a shared disk)."""

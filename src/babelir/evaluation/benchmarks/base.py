@@ -197,11 +197,11 @@ def write_sidecar(folder: Path, bench: Benchmark) -> None:
 
 
 def _main_metric(sidecar: Path, name: Any) -> str:
-    from babelir.evaluation.metrics import ALIASES, DISPLAY, canonical
+    from babelir.evaluation.metrics import REPORTED_MEASURES, canonical, display
 
-    known = sorted({*RETRIEVAL_MEASURES, *ALIASES, *DISPLAY.values(), "nAP@20", "Success@1"})
-    if not isinstance(name, str) or canonical(name) not in {*RETRIEVAL_MEASURES, "nAP@20", "Success@1", "RR@10"}:
-        raise DataError(sidecar, None, f"main_metric {name!r} is not one babelir reports; choose one of {', '.join(known)}")
+    if not isinstance(name, str) or canonical(name) not in REPORTED_MEASURES:
+        known = ", ".join(display(m) for m in REPORTED_MEASURES)
+        raise DataError(sidecar, None, f"main_metric {name!r} is not one babelir reports; choose one of {known}")
     return canonical(name)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import random
+from collections import Counter
+from collections.abc import Iterable
 
 from babelir.data.sources import wiki
 from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkFamily, BenchmarkMeta
@@ -43,6 +45,14 @@ def held_out_keys(lang: str) -> frozenset[str]:
 
         return frozenset(heldout_wiki_keys())
     return frozenset(a.key for a in wiki.load_articles(lang))
+
+
+def with_unique_description(articles: Iterable[wiki.Article]) -> list[wiki.Article]:
+    """The articles whose short description is non-empty and no other article's (compared casefolded): a
+    description shared by several articles ("American singer") has no single right answer as a query."""
+    articles = list(articles)
+    counts = Counter(a.description.casefold() for a in articles if a.description)
+    return [a for a in articles if a.description and counts[a.description.casefold()] == 1]
 
 
 def held_out_source(lang: str) -> str:
@@ -78,11 +88,7 @@ def wiki_meta(lang: str, variant: str) -> BenchmarkMeta:
 def build_wiki(lang: str, variant: str) -> Benchmark:
     held = held_out_keys(lang)
     articles = [a for a in wiki.load_articles(lang) if a.key in held]
-    counts: dict[str, int] = {}
-    for a in articles:
-        if a.description:
-            counts[a.description.casefold()] = counts.get(a.description.casefold(), 0) + 1
-    eligible = [a for a in articles if a.description and counts[a.description.casefold()] == 1]
+    eligible = with_unique_description(articles)
     if variant == "full":
         chosen, corpus = eligible, articles
     else:

@@ -27,7 +27,7 @@ import hashlib
 
 from babelir.data.sources import wiki
 from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkFamily, BenchmarkMeta
-from babelir.evaluation.benchmarks.wiki import doc_id, held_out_keys
+from babelir.evaluation.benchmarks.wiki import doc_id, held_out_keys, with_unique_description
 
 
 class CrossLingualFamily(BenchmarkFamily):
@@ -94,15 +94,8 @@ def xling_meta(query_lang: str, doc_lang: str, split: str) -> BenchmarkMeta:
 def build_xling(query_lang: str, doc_lang: str, split: str) -> Benchmark:
     query_keys, corpus_keys = _pools(query_lang, doc_lang)
     queries_lang, docs_lang = _articles(query_lang), _articles(doc_lang)
-    counts: dict[str, int] = {}
-    for key in query_keys:
-        if queries_lang[key].description:
-            counts[queries_lang[key].description.casefold()] = counts.get(queries_lang[key].description.casefold(), 0) + 1
-    chosen = sorted(
-        key for key in query_keys
-        if queries_lang[key].description and counts[queries_lang[key].description.casefold()] == 1
-        and split_of_key(key) == split
-    )
+    eligible = with_unique_description(queries_lang[key] for key in query_keys)
+    chosen = sorted(a.key for a in eligible if split_of_key(a.key) == split)
     bench = Benchmark(
         meta=xling_meta(query_lang, doc_lang, split),
         queries={doc_id(key): queries_lang[key].description for key in chosen},
