@@ -63,3 +63,11 @@ def test_a_datasets_folder_trains(tmp_path: Path) -> None:
     datasets.Dataset.from_dict({"text": ["x"]}).save_to_disk(str(broken))
     with pytest.raises(DataError, match="needs source, target"):
         training_data.load_training_data(TrainConfig(backbone="tiny", parallel=[str(broken)]).validate())
+
+
+def test_a_negative_holding_the_list_separator_names_the_file_and_row(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"query": "a", "positive": "b"}\n{"query": "c", "positive": "d", "negatives": ["x\\u001ey"]}\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError, match=r"train\.jsonl: row 2: a negatives text holds the control character"):
+        cached_columns(path, "retrieval", lambda: read_retrieval(path), RetrievalExample)

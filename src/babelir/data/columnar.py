@@ -85,8 +85,9 @@ class Columns(RowSequence[T]):
         return self.record_type(**{name: self._field(name, i) for name in self._offsets})
 
 
-def build_columns(folder: Path, rows: Iterable[Any], record_type: type) -> None:
-    """Write ``rows`` (instances of the dataclass ``record_type``) as a :class:`Columns` folder, streaming."""
+def build_columns(folder: Path, rows: Iterable[Any], record_type: type, source: str | os.PathLike | None = None) -> None:
+    """Write ``rows`` (instances of the dataclass ``record_type``) as a :class:`Columns` folder, streaming;
+    ``source`` (the file they were read from) is what an error names."""
     names = [f.name for f in fields(record_type)]
     with atomic_directory(folder) as tmp:
         texts = {n: open(tmp / f"{n}.bin", "wb") for n in names}  # noqa: SIM115 -- closed below
@@ -102,7 +103,8 @@ def build_columns(folder: Path, rows: Iterable[Any], record_type: type) -> None:
                     if isinstance(value, tuple | list):
                         lists.add(name)
                         if any(LIST_SEPARATOR in v for v in value):
-                            raise DataError(None, None, f"a {name} text holds the control character \\x1e")
+                            raise DataError(source, None, f"row {count + 1}: a {name} text holds the control "
+                                            "character \\x1e (ASCII record separator); remove it from the file")
                         value = LIST_SEPARATOR.join(value)
                     data = str(value).encode("utf-8")
                     texts[name].write(data)
@@ -130,7 +132,7 @@ def cached_columns(path: str | os.PathLike, reader: str, rows: Callable[[], Iter
                         record_type.__name__])
     folder = cache_dir("columns") / key
     if not (folder / "meta.json").is_file():
-        build_columns(folder, rows(), record_type)
+        build_columns(folder, rows(), record_type, source=path)
     return Columns(folder, record_type)
 
 
