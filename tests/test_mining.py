@@ -48,3 +48,35 @@ def test_the_command_reports_what_it_wrote(tmp_path: Path, capsys) -> None:
                  "--output", str(tmp_path / "m.jsonl"), "--num-negatives", "1", "--device", "cpu"])
     assert code == 0
     assert "40 queries" in capsys.readouterr().out
+
+
+def test_without_a_corpus_the_positives_are_mined(tmp_path: Path) -> None:
+    data = write_data(tmp_path / "data")
+    retrieval = Path(data["retrieval"][0])
+    out = tmp_path / "mined.jsonl"
+    stats = mine_hard_negatives("tiny", retrieval, None, out, num_negatives=2, depth=40, margin=1.0, device="cpu")
+    corpus = [json.loads(line)["text"] for line in Path(f"{out}.corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    positives = [json.loads(line)["positive"] for line in retrieval.read_text(encoding="utf-8").splitlines()]
+    assert corpus == list(dict.fromkeys(p.strip() for p in positives))  # distinct, first-seen order
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert stats.dropped_as_positive == len(rows)  # each query's own positive is among its candidates
+    assert all(set(row["negatives"]) <= set(corpus) - {row["positive"]} for row in rows)
+
+
+def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, monkeypatch, capsys) -> None:
+    from babelir.data import defaults
+    from babelir.data.readers import read_retrieval
+
+    retrieval = Path(write_data(tmp_path / "data")["retrieval"][0])
+
+    class Built:  # what build_default_data returns, over the tiny rows
+        retrieval_path = retrieval
+
+        @staticmethod
+        def retrieval_examples():
+            return read_retrieval(retrieval)
+
+    monkeypatch.setattr(defaults, "build_default_data", lambda: Built)
+    code = main(["mine", "tiny", "--output", str(tmp_path / "m.jsonl"), "--num-negatives", "1", "--device", "cpu"])
+    assert code == 0 and "40 queries" in capsys.readouterr().out
+    assert (tmp_path / "m.jsonl.corpus.jsonl").is_file()

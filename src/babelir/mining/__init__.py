@@ -7,6 +7,10 @@ candidates that the model finds about as relevant as the labelled positive are l
 positives (false negatives), the main hazard of mined negatives. This is the "TopK-PercPos" filter of
 NV-Retriever (Moreira et al. 2024, margin 0.95) and what sentence-transformers' ``mine_hard_negatives``
 calls ``relative_margin``. The output is the JSONL that ``babelir train --num-negatives N`` reads.
+
+Without a retrieval file, the rows are the embedded default's (what ``babelir train`` trains on without
+``--retrieval``); without a corpus, the candidates are the distinct positives of those rows (as in
+sentence-transformers' ``mine_hard_negatives``), written once next to the output as ``OUTPUT.corpus.jsonl``.
 """
 
 from __future__ import annotations
@@ -40,10 +44,23 @@ class MiningStats:
                 f"(train --num-negatives needs that many in every row: raise --depth or lower --margin)")
 
 
+def positives_corpus(examples: list, path: Path) -> Path:
+    """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order."""
+    from babelir.utils.atomic import atomic_open
+
+    seen: dict[str, None] = {}
+    for example in examples:
+        seen.setdefault(example.positive.strip(), None)
+    with atomic_open(path) as handle:
+        for number, text in enumerate(seen):
+            handle.write(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
 def mine_hard_negatives(
     model: str,
-    retrieval: str | os.PathLike,
-    corpus: str | os.PathLike,
+    retrieval: str | os.PathLike | None,
+    corpus: str | os.PathLike | None,
     output: str | os.PathLike,
     *,
     num_negatives: int = DEFAULT_NEGATIVES,
@@ -54,7 +71,8 @@ def mine_hard_negatives(
     device: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> MiningStats:
-    """Write ``output`` (JSONL: ``query``, ``positive``, ``negatives``) for every example of ``retrieval``."""
+    """Write ``output`` (JSONL: ``query``, ``positive``, ``negatives``) for every example of ``retrieval``
+    (``None``: the embedded default's retrieval rows), mining ``corpus`` (``None``: their positives)."""
     from babelir.data.errors import DataError
     from babelir.data.readers import read_retrieval
     from babelir.encoding import encode
@@ -64,16 +82,29 @@ def mine_hard_negatives(
     if num_negatives < 1 or depth < num_negatives or not 0 < margin <= 1:
         raise DataError(None, None, "mining needs num_negatives >= 1, depth >= num_negatives and 0 < margin <= 1")
     say = progress or (lambda message: None)
-    examples = list(read_retrieval(retrieval))
+    if retrieval is None:
+        from babelir.data.defaults import build_default_data
+
+        data = build_default_data()
+        say(f"the embedded default's retrieval rows: {data.retrieval_path}")
+        examples = list(data.retrieval_examples())
+    else:
+        examples = list(read_retrieval(retrieval))
     if not examples:
         raise DataError(retrieval, None, "no retrieval examples to mine negatives for")
+    if corpus is None:
+        corpus = positives_corpus(examples, Path(f"{output}.corpus.jsonl"))
+        say(f"the corpus: the distinct positives, written to {corpus}")
     index_dir = Path(index_dir) if index_dir else Path(f"{output}.index")
     say(f"indexing {corpus} into {index_dir} (resumable; reused when it already holds this corpus and model)")
     build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say)
     index = Index.load(index_dir, device=device)
-    say(f"encoding {len(examples):,} queries and their positives")
+    distinct = list(dict.fromkeys(e.positive for e in examples))  # a positive shared by queries: encoded once
+    say(f"encoding {len(examples):,} queries and their {len(distinct):,} distinct positives")
     queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)
-    positives = encode(index.model, [e.positive for e in examples], role="document", batch_size=batch_size)
+    row_of = {text: row for row, text in enumerate(distinct)}
+    positives = encode(index.model, distinct, role="document", batch_size=batch_size)
+    positives = positives[[row_of[e.positive] for e in examples]]
     positive_scores = np.sum(queries * positives, axis=1)  # unit vectors: cosine, as the index scores
     scores, rows = index.search_vectors(queries, depth)
     stats = MiningStats(len(examples), 0, 0, 0, 0, str(index_dir))

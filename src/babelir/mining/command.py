@@ -1,6 +1,8 @@
 """``babelir mine``: hard negatives for ``babelir train --num-negatives N``, mined with babelir's own index.
 
 Examples:
+  babelir mine me5-small --output default-hard.jsonl   # the embedded default's rows, their positives as corpus
+  babelir train --retrieval default-hard.jsonl --num-negatives 1 --output runs/hard
   babelir mine runs/default/model --retrieval train.jsonl --corpus passages.jsonl --output train-hard.jsonl
   babelir train --retrieval train-hard.jsonl --num-negatives 4 --output runs/hard
 
@@ -23,8 +25,12 @@ from babelir.utils.verbosity import quiet
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "mine", "mine hard negatives for training with babelir's own index", __doc__)
     p.add_argument("model", metavar="MODEL", help="backbone name or model folder that scores the candidates")
-    p.add_argument("--retrieval", required=True, metavar="FILE", help="training examples (JSONL, TSV or BEIR folder)")
-    p.add_argument("--corpus", required=True, metavar="CORPUS", help="passages to mine from (JSONL/TSV with ids, as babelir index reads)")
+    p.add_argument("--retrieval", metavar="FILE",
+                   help="training examples (JSONL, TSV or BEIR folder; default: the embedded default's, "
+                        "what babelir train uses without --retrieval)")
+    p.add_argument("--corpus", metavar="CORPUS",
+                   help="passages to mine from (JSONL/TSV with ids, as babelir index reads; default: the "
+                        "distinct positives of the training examples, written to OUTPUT.corpus.jsonl)")
     p.add_argument("--output", required=True, metavar="FILE.jsonl", help="examples with their negatives")
     p.add_argument("--num-negatives", type=int, default=DEFAULT_NEGATIVES, metavar="N",
                    help="negatives a query (default: %(default)s)")
