@@ -68,3 +68,22 @@ def test_insecure_no_api_key_is_explicit_and_warns(monkeypatch: pytest.MonkeyPat
     args = build_parser().parse_args(["serve", "idx", "--host", "0.0.0.0", "--insecure-no-api-key"])
     assert api_key(args) is None
     assert "babelir: warning: serving 0.0.0.0 without an API key" in capsys.readouterr().err
+
+
+def test_the_api_key_in_the_page_address_never_reaches_the_access_log() -> None:
+    import logging
+
+    import uvicorn.config
+    from uvicorn.logging import AccessFormatter
+
+    from babelir.serve.command import log_config
+
+    config = log_config(uvicorn.config.LOGGING_CONFIG)
+    assert "redact_key" in config["handlers"]["access"]["filters"]
+    assert "filters" not in uvicorn.config.LOGGING_CONFIG["handlers"]["access"]  # uvicorn's own dict untouched
+    redact = config["filters"]["redact_key"]["()"]()
+    args = ("127.0.0.1:5000", "GET", "/?lang=de&key=s3cret#top", "1.1", 200)  # as uvicorn logs a request
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert redact.filter(record)
+    line = AccessFormatter(fmt='%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert "s3cret" not in line and "/?lang=de&key=REDACTED#top" in line

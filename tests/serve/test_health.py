@@ -90,3 +90,39 @@ def test_the_check_is_cached_for_ttl_seconds(serve, own_index: Path) -> None:
     assert client.get("/health").status_code == 200  # the cached answer: /health stays cheap
     client.app.state.health.ttl = 0
     assert client.get("/health").status_code == 503
+
+
+def test_the_probe_is_one_search_through_the_query_worker(serve) -> None:
+    client = serve()
+    batcher = client.app.state.batcher
+    before = batcher.batches
+    assert client.get("/health").status_code == 200
+    assert batcher.batches == before + 1  # encoded by the one worker, not beside it
+
+
+def test_a_full_queue_is_healthy_only_while_the_worker_answers(serve) -> None:
+    from babelir.serve.batching import QueueFull
+
+    client = serve()
+    check = client.app.state.health
+    assert check().ok
+    batcher = client.app.state.batcher
+
+    def full(*args, **kwargs):
+        raise QueueFull(64, 1)
+
+    batcher.submit = full
+    batcher.batches += 1  # answered a batch since the last check: busy, not broken
+    assert check.check().ok
+    reason = check.check().reason  # nothing answered since: stuck
+    assert "64 searches waiting and none answered" in reason
+
+
+def test_without_the_key_a_503_does_not_say_which_file(own_index: Path) -> None:
+    with TestClient(create_app(Index.load(own_index), health_ttl=0, api_key="sesame")) as client:
+        (own_index / "index.faiss").unlink()
+        anonymous = client.get("/health")
+        assert anonymous.status_code == 503 and "index.faiss" not in anonymous.text
+        assert "API key" in anonymous.json()["reason"]
+        keyed = client.get("/health", headers={"X-API-Key": "sesame"})
+        assert keyed.status_code == 503 and "index.faiss" in keyed.json()["reason"]

@@ -46,7 +46,7 @@ from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.index.search import Hit, Index
 from babelir.serve.batching import QueryBatcher, QueueFull
-from babelir.serve.guard import GuardMiddleware
+from babelir.serve.guard import GuardMiddleware, key_matches
 from babelir.serve.health import HealthCheck
 
 
@@ -174,10 +174,13 @@ def create_app(
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
 
     @app.get("/health", responses={503: {"description": "the index or the model is not usable"}})
-    def health() -> JSONResponse:
+    def health(request: Request) -> JSONResponse:
         state = health_check()
         if not state.ok:
-            return JSONResponse(status_code=503, content={"status": "unavailable", "reason": state.reason})
+            reason = state.reason
+            if api_key is not None and not key_matches(dict(request.scope["headers"]), api_key):
+                reason = "the index or the model is not usable (the reason goes to requests with the API key)"
+            return JSONResponse(status_code=503, content={"status": "unavailable", "reason": reason})
         manifest = index.manifest
         return JSONResponse(
             {

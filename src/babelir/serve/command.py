@@ -8,8 +8,11 @@ an error unless ``--insecure-no-api-key`` says that a proxy in front does the ac
 from __future__ import annotations
 
 import argparse
+import copy
 import ipaddress
+import logging
 import os
+import re
 import sys
 
 from babelir.encoding import BACKENDS
@@ -141,5 +144,32 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     app = create_app(index, limits, api_key=key)
     print(f"serving {len(index)} documents on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1,
+                log_config=log_config(uvicorn.config.LOGGING_CONFIG))
     return 0
+
+
+KEY_IN_QUERY = re.compile(r"(?<=[?&])key=[^&#\s]*")
+
+
+def redact_key(path: str) -> str:
+    """``path`` with the value of a ``key=`` query parameter hidden: the search page accepts ``/?key=KEY``."""
+    return KEY_IN_QUERY.sub("key=REDACTED", path)
+
+
+class RedactKeyFilter(logging.Filter):
+    """Hides ``?key=`` in uvicorn's access lines (args: client, method, path with query, version, status),
+    so the API key never reaches a log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) > 2 and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], redact_key(record.args[2]), *record.args[3:])
+        return True
+
+
+def log_config(base: dict) -> dict:
+    """uvicorn's logging configuration with :class:`RedactKeyFilter` on its access handler."""
+    config = copy.deepcopy(base)
+    config.setdefault("filters", {})["redact_key"] = {"()": RedactKeyFilter}
+    config["handlers"]["access"].setdefault("filters", []).append("redact_key")
+    return config

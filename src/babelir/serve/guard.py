@@ -52,6 +52,13 @@ def presented_key(headers: dict[bytes, bytes]) -> bytes | None:
     return None
 
 
+def key_matches(headers: dict[bytes, bytes], api_key: str | bytes) -> bool:
+    """Whether the request's headers carry ``api_key`` (compared in constant time)."""
+    given = presented_key(headers)
+    expected = api_key.encode() if isinstance(api_key, str) else api_key
+    return given is not None and hmac.compare_digest(given, expected)
+
+
 async def send_json(send: Any, status: int, detail: str, extra_headers: list | None = None) -> None:
     """A complete JSON error response ``{"detail": ...}`` straight on the ASGI channel."""
     payload = json.dumps({"detail": detail}).encode()
@@ -94,14 +101,12 @@ class GuardMiddleware:
         if is_open(scope.get("path", "")):
             await self._guarded(scope, receive, send_with_headers, headers)
             return
-        if self.api_key is not None:
-            given = presented_key(headers)
-            if given is None or not hmac.compare_digest(given, self.api_key):
-                problem = (
-                    "a valid API key is required (header 'X-API-Key: KEY' or 'Authorization: Bearer KEY')"
-                )
-                await send_json(send_with_headers, 401, problem, [(b"www-authenticate", b"Bearer")])
-                return
+        if self.api_key is not None and not key_matches(headers, self.api_key):
+            problem = (
+                "a valid API key is required (header 'X-API-Key: KEY' or 'Authorization: Bearer KEY')"
+            )
+            await send_json(send_with_headers, 401, problem, [(b"www-authenticate", b"Bearer")])
+            return
         if self.max_active is not None and self.active >= self.max_active:
             detail = f"server busy: {self.active} requests in progress; retry later"
             wait = str(self.retry_after()).encode()

@@ -44,7 +44,8 @@ function el(tag, className, text) {
 
 async function loadHealth() {
   try {
-    const response = await fetch("/health");
+    const key = sessionStorage.getItem(KEY_ITEM);  // with it, a 503 says why (the reason names files)
+    const response = await fetch("/health", key ? { headers: { "X-API-Key": key } } : {});
     const info = await response.json();
     if (!response.ok) {
       about.textContent = `server unavailable: ${info.reason || response.status}`;
