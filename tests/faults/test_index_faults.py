@@ -23,7 +23,9 @@ import pytest
 
 from babelir.cli import main
 from babelir.index import BuildInterrupted, Index, build_index
+from babelir.index.ann import AnnSettings
 from tests.faults.damage import DAMAGES, damage
+from tests.faults.errors import one_error
 from tests.index.helpers import documents, row_ids, write_corpus
 
 SEARCHED = ("manifest.json", "index.faiss", "docs.sqlite")
@@ -177,3 +179,50 @@ def test_a_failed_overwrite_leaves_the_previous_index_intact(
     assert len(errors) == 1 and f"{bad}:4" in errors[0]
     after = {p.relative_to(index_copy): p.read_bytes() for p in index_copy.rglob("*") if p.is_file()}
     assert after == before and _leftovers(tmp_path) == []
+
+
+def test_too_many_ivf_lists_is_one_line_and_the_rerun_reuses_the_shards(tmp_path: Path, capsys) -> None:
+    corpus = write_corpus(tmp_path / "c.jsonl", [{"_id": f"d{i}", "text": f"document number {i}", "language": "en"}
+                                                  for i in range(1200)])
+    out = tmp_path / "idx"
+    assert main(["index", "tiny", str(corpus), str(out), "--index-type", "ivfpq", "--nlist", "100"]) == 2
+    line = one_error(capsys)
+    assert "--nlist 100 is too many lists for 1,200 vectors" in line and "at most 30" in line
+    messages: list[str] = []
+    build_index("tiny", corpus, out, settings=AnnSettings(index_type="ivfpq", nlist=30), progress=messages.append)
+    assert messages[0].startswith("resuming after 1 finished shards") and not any("encoded" in m for m in messages)
+    assert Index.load(out).search("document number 7", k=1)[0].id.startswith("d")
+
+
+def test_a_full_disk_while_faiss_writes_is_one_line_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import faiss
+
+    from babelir.index import ann
+
+    def full(index, name: str) -> None:
+        Path(name).write_bytes(b"half")
+        raise RuntimeError("Error in faiss::FileIOWriter: write error in x: 4 != 100 (No space left on device)")
+
+    monkeypatch.setattr(faiss, "write_index", full)
+    with pytest.raises(OSError) as err:
+        ann.write_index(faiss.IndexFlatIP(4), tmp_path / "index.faiss")
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "index.faiss")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_sqlite_writes_is_not_called_damage(tmp_path: Path) -> None:
+    import errno
+
+    from babelir.index.corpus import Document
+    from babelir.index.store import DocWriter
+
+    writer = DocWriter(tmp_path / "docs.sqlite")
+    writer.con.execute("PRAGMA max_page_count = 8")  # a disk that fills after a few pages
+    docs = [Document(f"d{i}", "x" * 2000, "", "en", f"c.jsonl:{i + 1}") for i in range(50)]
+    with pytest.raises(OSError) as err:
+        writer.add_shard(0, 0, docs, "0" * 64)
+    assert err.value.errno == errno.ENOSPC and "docs.sqlite" in err.value.filename
+    assert writer.finished_shards() == []  # rolled back: nothing half-recorded
+    writer.close()

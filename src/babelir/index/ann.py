@@ -9,6 +9,7 @@ binary format, never pickle.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import faiss
 import numpy as np
 
 from babelir.data.errors import DataError
+from babelir.utils.errors import IndexFileError
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 FLAT_MAX = 100_000
@@ -59,6 +61,10 @@ def resolved(settings: AnnSettings, n: int, dim: int) -> AnnSettings:
     if out.index_type == "ivfpq":
         if n < 1000:
             raise DataError(None, None, f"IVF-PQ needs at least 1000 vectors to train (got {n}); use --index-type flat")
+        if out.nlist > n // 39:  # checked here, when n is known: the encoded shards are kept for the rerun
+            raise DataError(None, None, f"--nlist {out.nlist} is too many lists for {n:,} vectors (faiss's k-means "
+                                        f"wants at least 39 a list): give at most {n // 39:,} or leave it out; "
+                                        f"run the same command again: the encoded shards are reused")
         out.nlist = out.nlist or int(min(max(4 * np.sqrt(n), 16), n // 39, 65536))
         # k-means wants ~40 points per centroid; fewer leaves lists unbalanced (faiss warns below 39)
         out.train_size = max(out.train_size, min(n, 40 * out.nlist))
@@ -115,7 +121,14 @@ def write_index(index: faiss.Index, path: str | os.PathLike) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        faiss.write_index(index, str(tmp))
+        try:
+            faiss.write_index(index, str(tmp))
+        except RuntimeError as err:  # faiss reports a failed write (a full disk) as its own RuntimeError
+            if "No space left" in str(err):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise IndexFileError(path, None, f"faiss could not write the index ({first}); check the folder's free "
+                                             f"space and permissions, then run the same command again") from None
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -8,6 +8,7 @@ record "shard N is finished" together with that shard's documents, which is what
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -60,10 +61,17 @@ def readonly_uri(path: str | os.PathLike) -> str:
 @contextlib.contextmanager
 def named_errors(path: Path, hint: str) -> Iterator[None]:
     """Turn SQLite's failures on a damaged file ("database disk image is malformed", "file is not a
-    database", a missing table) into an :class:`IndexFileError` naming the file and what to do."""
+    database", a missing table) into an :class:`IndexFileError` naming the file and what to do; a full disk
+    or a failed write is said as such (the file is not damaged: the transaction was rolled back)."""
     try:
         yield
     except sqlite3.DatabaseError as err:
+        code = getattr(err, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+        if code is not None and code & 0xFF in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+            raise IndexFileError(path, None, f"could not write the document store ({err}); check the folder's free "
+                                             "space and permissions, then run the same command again") from None
         raise IndexFileError(path, None, f"damaged document store ({err}); {hint}") from None
 
 
@@ -110,23 +118,24 @@ class DocWriter:
     def add_shard(self, shard: int, start: int, docs: Sequence[Document], sha256: str) -> None:
         """Record shard ``shard`` (its documents and its file's checksum) as finished, in one transaction."""
         rows = [(start + i, d.id, d.title, d.text, d.language) for i, d in enumerate(docs)]
-        try:
-            with self.con:
-                self.con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?)", rows)
-                self.con.execute("INSERT INTO shards VALUES (?, ?, ?)", (shard, start, len(docs)))
-                self.con.execute("INSERT INTO shard_files VALUES (?, ?)", (shard, sha256))
-        except sqlite3.IntegrityError:
-            seen = set()
-            for doc in docs:  # name the offending line: within this shard, or against earlier shards
-                if (
-                    doc.id in seen
-                    or self.con.execute("SELECT 1 FROM docs WHERE id = ?", (doc.id,)).fetchone()
-                ):
-                    where, _, line = doc.where.rpartition(":")
-                    path, number = (where, int(line)) if line.isdigit() else (doc.where, None)
-                    raise DataError(path, number, f"duplicate document id {doc.id!r}") from None
-                seen.add(doc.id)
-            raise
+        with named_errors(self.path, self.hint):  # a full disk: one line; the transaction rolls back
+            try:
+                with self.con:
+                    self.con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?)", rows)
+                    self.con.execute("INSERT INTO shards VALUES (?, ?, ?)", (shard, start, len(docs)))
+                    self.con.execute("INSERT INTO shard_files VALUES (?, ?)", (shard, sha256))
+            except sqlite3.IntegrityError:
+                seen = set()
+                for doc in docs:  # name the offending line: within this shard, or against earlier shards
+                    if (
+                        doc.id in seen
+                        or self.con.execute("SELECT 1 FROM docs WHERE id = ?", (doc.id,)).fetchone()
+                    ):
+                        where, _, line = doc.where.rpartition(":")
+                        path, number = (where, int(line)) if line.isdigit() else (doc.where, None)
+                        raise DataError(path, number, f"duplicate document id {doc.id!r}") from None
+                    seen.add(doc.id)
+                raise
 
     def close(self) -> None:
         self.con.close()
