@@ -18,6 +18,7 @@ import os
 import sys
 
 from babelir.utils import verbosity
+from babelir.utils.commands import OneLineParser
 from babelir.utils.errors import BabelirError, describe_os_error
 from babelir.utils.extras import MissingExtraError
 
@@ -52,7 +53,7 @@ def _add_global_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(  # its sub-commands' parsers take its class
         prog="babelir",
         description="Train, evaluate, index and serve language-agnostic multilingual retrievers.",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -25,7 +25,8 @@ def test_bad_numbers_are_one_line_usage_errors(flags: list[str], message: str, c
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("babelir serve: error: ")
+    assert err.strip().splitlines() == [err.strip()]  # one line, no usage block above it
+    assert err.startswith("babelir: error: <input>: argument --") and "see 'babelir serve --help'" in err
 
 
 def test_defaults_bind_loopback_with_a_bounded_queue() -> None:

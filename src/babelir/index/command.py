@@ -12,7 +12,7 @@ from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.encoding import BACKENDS
 from babelir.index.ann import INDEX_TYPES, AnnSettings
-from babelir.utils.commands import add_command
+from babelir.utils.commands import OneLineParser, add_command
 from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.verbosity import quiet
 
@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_index,
                    resume_hint="rerun the same command to resume after the last finished shard")
 
-    m = argparse.ArgumentParser(
+    m = OneLineParser(
         prog=f"{p.prog} merge", description=MERGE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     m.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="shard folders, one per shard id")

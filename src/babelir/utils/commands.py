@@ -7,6 +7,7 @@ above it: ``cli`` imports the command modules, never the other way round.
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 
 def add_command(subparsers: argparse._SubParsersAction, name: str, summary: str, description: str) -> argparse.ArgumentParser:
@@ -15,3 +16,12 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, summary: str,
     return subparsers.add_parser(
         name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors follow babelir's error contract: one line, exit status 2
+    (``babelir: error: <input>: argument --port: ...; see 'babelir serve --help'``), instead of argparse's
+    usage block above its message. ``--help`` is unchanged."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"babelir: error: <input>: {' '.join(message.split())}; see '{self.prog} --help'\n")
