@@ -45,3 +45,19 @@ def test_comparison_reads_saved_results_by_family() -> None:
     text = comparison_markdown([saved], labels=["m"])
     assert "#### pool own-language share of top 20 (x100)" in text and "#### wiki nDCG@10 (x100)" in text
     assert "#### bible-xref-pool overall (x100)" in text and "| m |  | 10.0 | 75.0 | 20.0 | 50.0 | 25.0 |" in text
+
+
+def test_dev_and_test_splits_of_one_benchmark_keep_their_own_columns() -> None:
+    def split(name: str, which: str, score: float) -> BenchmarkResult:
+        res = result(name, "bible-xref", ["sw"], score)
+        res.meta = {"variant": "small", "split": which, "params": {"split_of": "bible-xref-sw"}}
+        return res
+
+    results = results_of(split("bible-xref-sw-dev", "dev", 0.2), split("bible-xref-sw-test", "test", 0.3),
+                         result("bible-xref-sw-mini", "bible-xref", ["sw"], 0.25))
+    table = language_table(results)
+    header = table.splitlines()[0]
+    assert header.count("nDCG@10") == 3 and " dev nDCG@10" in header and " test nDCG@10" in header
+    assert "| sw | 20.0 | 30.0 | 25.0 |" in table
+    text = comparison_markdown([results.to_dict()], labels=["m"])
+    assert text.count("#### ") >= 3 and "| sw | 30.0 |" in text and "| sw | 20.0 |" in text

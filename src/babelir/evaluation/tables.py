@@ -21,6 +21,14 @@ def _has_language_shares(family: str) -> bool:
     return LANGUAGE_SHARES in family_info(family).extra_metrics
 
 
+def _label(family_label: str, meta: dict[str, Any]) -> str:
+    """The family's column label, with the split of a dev/test benchmark (``xref test``), so a table holding
+    both splits of one benchmark keeps them in two columns instead of one overwriting the other."""
+    if meta.get("params", {}).get("split_of"):
+        return f"{family_label} {meta.get('split')}"
+    return family_label
+
+
 def _fmt(value: float | None, supported: bool = True, scale: float = 100.0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -46,10 +54,11 @@ def language_table(results: Results) -> str:
         if family.label is None:
             continue
         scored = family.scored_language(res.languages)
+        label = _label(family.label, res.meta)
         if scored is not None:
-            put(scored, f"{family.label} {display(res.main_metric)}", _fmt(res.main_score, res.supported))
+            put(scored, f"{label} {display(res.main_metric)}", _fmt(res.main_score, res.supported))
         elif family.pooled:
-            tag = family.label if res.meta.get("variant") != "full" else f"{family.label}-full"
+            tag = label if res.meta.get("variant") != "full" else f"{label}-full"
             for lang, row in res.extra.get("by_query_language", {}).items():
                 ok = model_langs is None or lang in model_langs
                 put(lang, f"{tag} {display(res.main_metric)}", _fmt(row.get(res.main_metric), ok))
@@ -123,13 +132,14 @@ def _language_cells(data: dict[str, Any]) -> dict[str, dict[str, tuple[float, bo
         if family.label is None:
             continue
         scored = family.scored_language(res["languages"])
+        label = _label(family.label, res.get("meta", {}))
         if scored is not None:
-            cols.setdefault(f"{family.label} {display(main)}", {})[scored] = (res["main_score"], res["supported"])
+            cols.setdefault(f"{label} {display(main)}", {})[scored] = (res["main_score"], res["supported"])
         elif family.pooled:
             for lang, row in res.get("extra", {}).get("by_query_language", {}).items():
                 ok = langs is None or lang in langs
-                cols.setdefault(f"{family.label} {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
-                cols.setdefault(f"{family.label} own-language share of top 20", {})[lang] = (
+                cols.setdefault(f"{label} {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
+                cols.setdefault(f"{label} own-language share of top 20", {})[lang] = (
                     row.get("own_language_share@20", float("nan")),
                     ok,
                 )
