@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babelir.experiments.spec import Condition, Experiment, training_config
+from babelir.training.config import PLACEMENT_FIELDS
 from babelir.utils.cache import content_hash
 
 # the loss components a training log records (unweighted), summarised per run
@@ -36,7 +37,9 @@ def result_key(exp: Experiment, cond: Condition, seed: int) -> str:
     default is never served stale results), the evaluation and the seed; not expected scores or
     descriptions, which do not change the measurement."""
     trained = training_config(exp, cond, seed).identity() if cond.train is not None else None
-    what = [trained or cond.train, cond.backbone, exp.defaults, exp.benchmarks, exp.queries, exp.documents, seed]
+    # where a run computes and what it logs (--device, gradient diagnostics) do not change what it measures
+    defaults = {k: v for k, v in exp.defaults.items() if k not in PLACEMENT_FIELDS}
+    what = [trained or cond.train, cond.backbone, defaults, exp.benchmarks, exp.queries, exp.documents, seed]
     if cond.scoring != "auto":  # only when set: an untrained condition's key stays as before the option
         what.append(cond.scoring)
     return content_hash(what)

@@ -117,6 +117,10 @@ class TrainConfig:
     gradient_checkpointing: bool = _f(
         False, "recompute the encoder's activations in backward: less memory per text, about a third more compute"
     )
+    gradient_diagnostics_every: int = _f(
+        0, "every N steps, log each loss's gradient norm and the cosine between the losses' gradients in "
+        "train_log.jsonl (one extra backward per loss on those steps; the weights end the same); 0 = off"
+    )
     progress: bool = _f(True, "progress bar")
 
     def validate(self, source: str | None = None, where: dict[str, Where] | None = None) -> TrainConfig:
@@ -141,6 +145,10 @@ class TrainConfig:
         if self.mini_batch_size and self.retriever == "late-interaction":
             problems.append(("mini_batch_size", "gradient caching needs pooled embeddings; late interaction "
                                                 "scores token vectors (use 0)"))
+        if self.gradient_diagnostics_every < 0:
+            problems.append(("gradient_diagnostics_every", "must not be negative (0 = off)"))
+        if self.gradient_diagnostics_every and self.mini_batch_size:
+            problems.append(("gradient_diagnostics_every", "needs the uncached step: set mini_batch_size to 0"))
         if self.precision not in PRECISIONS:
             problems.append(("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"))
         if not is_device_spelling(self.device):
@@ -212,9 +220,9 @@ LATER_FIELDS: dict[str, Any] = {
 }
 
 
-# fields that say where a run computes, not what it learns: never part of its identity (the same settings
-# on a GPU and on the CPU name one model folder)
-PLACEMENT_FIELDS = ("device", "mini_batch_size")  # mini_batch_size: same gradients, other memory
+# fields that say where a run computes or what it logs, not what it learns: never part of its identity (the
+# same settings on a GPU and on the CPU name one model folder)
+PLACEMENT_FIELDS = ("device", "mini_batch_size", "gradient_diagnostics_every")  # mini_batch_size: same gradients, other memory
 
 
 def run_identity(settings: dict[str, Any]) -> dict[str, Any]:

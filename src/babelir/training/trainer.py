@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from babelir.data.errors import DataError
 from babelir.identity import ROLES, prompt_for, read_training_record
 from babelir.losses import CoTrainingLoss
 from babelir.training.checkpoint import (
@@ -87,6 +88,10 @@ class CoTrainer:
         self.output_dir = Path(output_dir)
         self.dist = dist or DistributedContext.current()
         self._check_divisible()
+        if config.gradient_diagnostics_every and self.dist.enabled:
+            # torch.autograd.grad beside DDP's reducer hooks is not something DDP promises to handle
+            raise DataError("--gradient-diagnostics-every", None, "runs in one process only; diagnose a "
+                            "single-process run with the same settings (the diagnostics do not change the weights)")
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
         # rank 0 keeps the single-process seed; other ranks get their own dropout streams (identical
@@ -224,7 +229,9 @@ class CoTrainer:
                 tick = time.perf_counter()
                 columns = self.columns(step)
                 features = [on_device(self.model.preprocess(col), self.device) for col in self.local_columns(columns)]
-                parts = self._backward(features)
+                every = cfg.gradient_diagnostics_every
+                diagnose = bool(every) and (step == 0 or (step + 1) % every == 0)
+                parts, diagnostics = self._backward(features, diagnose)
                 total = torch.stack(list(parts.values())).sum()
                 if cfg.max_grad_norm > 0:
                     self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
@@ -253,6 +260,7 @@ class CoTrainer:
                     "examples_per_s": n_examples / seconds,
                     "texts_per_s": sum(len(c) for c in columns) / seconds,
                     "elapsed_s": elapsed,
+                    **diagnostics,
                 }
                 if main:
                     log.write(json.dumps(record) + "\n")
@@ -287,17 +295,26 @@ class CoTrainer:
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
 
-    def _backward(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        """Gradients of one step into the parameters (scaled under fp16); returns the loss components."""
+    def _backward(
+        self, features: list[dict[str, Any]], diagnose: bool = False
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Gradients of one step into the parameters (scaled under fp16); returns the loss components and,
+        when ``diagnose``, each loss's gradient norm and their cosines (:mod:`babelir.training.diagnostics`)."""
         if not self.config.mini_batch_size:
             with self.amp.autocast():
                 parts = self.loss(features)
+            diagnostics = {}
+            if diagnose:
+                from babelir.training.diagnostics import gradient_diagnostics
+
+                trainable = [p for p in self.model.parameters() if p.requires_grad]
+                diagnostics = gradient_diagnostics(parts, trainable)
             self.scaler.scale(torch.stack(list(parts.values())).sum()).backward()
-            return parts
+            return parts, diagnostics
         from babelir.losses._common import sentence_embedding
         from babelir.training.grad_cache import cached_backward
 
-        return cached_backward(
+        parts = cached_backward(
             self.loss, features, self.config.mini_batch_size,
             embed_graph=self.loss.embedder or sentence_embedding(self.model),
             embed_plain=sentence_embedding(self.model),  # no graph: DDP's reducer need not see it
@@ -305,6 +322,7 @@ class CoTrainer:
             no_sync=self.ddp.no_sync if self.ddp is not None else contextlib.nullcontext,
             device=self.device,
         )
+        return parts, {}  # config.validate() refuses diagnostics with caching
 
     def _check_same_checkpoint(self, checkpoint: Checkpoint | None) -> None:
         """Every rank must resume from rank 0's checkpoint (multi-node: ``--output`` on a shared disk)."""
