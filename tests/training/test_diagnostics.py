@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from babelir.data.errors import DataError
-from babelir.training.diagnostics import gradient_diagnostics
+from babelir.training.diagnostics import gradient_diagnostics, summarise_diagnostics
 from babelir.training.trainer import CoTrainer
 from tests.training.test_trainer import small_config, write_data
 
@@ -48,3 +48,15 @@ def test_diagnosed_training_logs_them_and_ends_with_the_same_weights(tmp_path) -
 def test_diagnostics_need_the_uncached_step(tmp_path) -> None:
     with pytest.raises(DataError, match="gradient_diagnostics_every: needs the uncached step"):
         small_config(write_data(tmp_path / "data"), gradient_diagnostics_every=1, mini_batch_size=4)
+
+
+def test_the_summary_averages_each_half_of_training() -> None:
+    log = [{"step": 1, "grad_norm": {"retrieval": 1.0, "language": 3.0}, "grad_cosine": {"retrieval~language": -0.5}},
+           {"step": 2}, {"step": 3, "grad_norm": {"retrieval": 2.0}, "grad_cosine": {}},
+           {"step": 4, "grad_norm": {"retrieval": 3.0, "language": 1.0}, "grad_cosine": {"retrieval~language": 0.1}}]
+    summary = summarise_diagnostics(log)
+    assert summary["steps"] == [1, 3, 4]
+    assert summary["grad_norm"]["retrieval"] == {"first_half": 1.0, "second_half": 2.5, "all": 2.0}
+    assert summary["grad_norm"]["language"] == {"first_half": 3.0, "second_half": 1.0, "all": 2.0}
+    assert summary["grad_cosine"]["retrieval~language"]["all"] == pytest.approx(-0.2)
+    assert summarise_diagnostics([{"step": 1}]) is None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from babelir.experiments.spec import Condition, Experiment, training_config
 from babelir.training.config import PLACEMENT_FIELDS
+from babelir.training.diagnostics import summarise_diagnostics
 from babelir.utils.cache import content_hash
 
 # the loss components a training log records (unweighted), summarised per run
@@ -69,6 +70,8 @@ def _train(
         "final": {k: v for k, v in log[-1].items() if k in LOSS_NAMES},
         "first": {k: v for k, v in log[0].items() if k in LOSS_NAMES},
     }
+    if (gradients := summarise_diagnostics(log)) is not None:  # runs with --gradient-diagnostics-every
+        info["gradients"] = gradients
     return str(out / "model"), info
 
 

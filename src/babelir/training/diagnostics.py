@@ -37,3 +37,24 @@ def gradient_diagnostics(parts: dict[str, torch.Tensor], params: Sequence[torch.
         denominator = norms[a] * norms[b]
         cosines[f"{a}~{b}"] = dot(ga, gb) / denominator if denominator > 0 else 0.0
     return {"grad_norm": norms, "grad_cosine": cosines}
+
+
+def summarise_diagnostics(log: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The diagnosed steps of a ``train_log.jsonl`` (its records, in order) in a few numbers: for each loss's
+    gradient norm and each cosine, the mean over the first and the second half of training and overall.
+    ``None`` when no step was diagnosed."""
+    diagnosed = [r for r in log if "grad_norm" in r]
+    if not diagnosed:
+        return None
+    last_step = log[-1]["step"]
+    summary: dict[str, Any] = {"steps": [r["step"] for r in diagnosed]}
+    for key in ("grad_norm", "grad_cosine"):
+        names = list(dict.fromkeys(name for r in diagnosed for name in r[key]))
+        summary[key] = {}
+        for name in names:
+            values = [(r["step"], r[key][name]) for r in diagnosed if name in r[key]]
+            halves = {"first_half": [v for s, v in values if s <= last_step / 2],
+                      "second_half": [v for s, v in values if s > last_step / 2],
+                      "all": [v for _, v in values]}
+            summary[key][name] = {half: sum(vs) / len(vs) if vs else None for half, vs in halves.items()}
+    return summary
