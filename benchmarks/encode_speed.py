@@ -1,10 +1,12 @@
 """Encoding throughput of babelir's backends against plain ``SentenceTransformer.encode``, and what
 int8 costs in retrieval quality.
 
-Four encoders of the same model on the same texts, in one run:
+Five encoders of the same model on the same texts, in one run:
 
 * ``sentence-transformers``: ``SentenceTransformer.encode`` as a user would call it (the baseline);
 * ``babelir torch fp32``: :func:`babelir.encoding.encode` on the same model (length-sorted batches);
+* ``babelir torch bf16``: the same with bfloat16 weights (``--backend torch-bf16``): native only where the
+  processor has avx512_bf16 or AMX, which the first line prints;
 * ``babelir onnx fp32``: ONNX Runtime, BERT-fused graph, length-sorted token batches;
 * ``babelir onnx int8``: the same with dynamically quantised int8 weights.
 
@@ -57,6 +59,7 @@ def main() -> None:
     from babelir.backbones import resolve_backbone
     from babelir.encoding import encode, load_model, prompt_for
     from babelir.evaluation.benchmarks import load_benchmark
+    from babelir.utils.devices import processor_paths
 
     torch.set_num_threads(args.threads)
     path = str(resolve_backbone(args.model))
@@ -69,8 +72,10 @@ def main() -> None:
         f"{sentence_transformers.__version__}, onnxruntime {onnxruntime.__version__}; "
         f"{platform.machine()}"
     )
+    print(f"# processor paths: {processor_paths()} (bf16 without avx512_bf16/amx_bf16 is emulated)")
 
     st = SentenceTransformer(path, device="cpu")
+    half = load_model(path, device="cpu", backend="torch-bf16")
     t0 = time.perf_counter()
     fast = {b: load_model(path, backend=b) for b in ("onnx", "onnx-int8")}
     for m in fast.values():
@@ -83,6 +88,7 @@ def main() -> None:
             texts, prompt=prompt, batch_size=args.batch_size, normalize_embeddings=True, convert_to_numpy=True
         ),
         "babelir torch fp32": lambda texts: encode(st, texts, "document", batch_size=args.batch_size),
+        "babelir torch bf16": lambda texts: encode(half, texts, "document", batch_size=args.batch_size),
         "babelir onnx fp32": lambda texts: encode(
             fast["onnx"], texts, "document", batch_size=args.batch_size
         ),
@@ -101,10 +107,13 @@ def main() -> None:
             fn(sample)
             rates[name].append(len(sample) / (time.perf_counter() - t0))
     base = statistics.median(rates["sentence-transformers"])
-    print(f"\n{'encoder':<24} {'texts/s':>9} {'vs ST':>7}   rounds")
+    fp32 = statistics.median(rates["babelir torch fp32"])
+    int8 = statistics.median(rates["babelir onnx int8"])
+    print(f"\n{'encoder':<24} {'texts/s':>9} {'vs ST':>7} {'vs fp32':>8} {'vs int8':>8}   rounds")
     for name, values in rates.items():
         med = statistics.median(values)
-        print(f"{name:<24} {med:>9.1f} {med / base:>6.2f}x   {', '.join(f'{v:.1f}' for v in values)}")
+        print(f"{name:<24} {med:>9.1f} {med / base:>6.2f}x {med / fp32:>7.2f}x {med / int8:>7.2f}x   "
+              f"{', '.join(f'{v:.1f}' for v in values)}")
 
     if args.skip_quality:
         return
@@ -118,6 +127,7 @@ def main() -> None:
     print(f"\n# quality: {len(qids)} queries, {len(doc_ids)} documents")
     models = {
         "babelir torch fp32": st,
+        "babelir torch bf16": half,
         "babelir onnx fp32": fast["onnx"],
         "babelir onnx int8": fast["onnx-int8"],
     }

@@ -24,6 +24,7 @@ import torch
 
 from babelir.training.config import TrainConfig
 from babelir.training.trainer import CoTrainer
+from babelir.utils.devices import processor_paths
 
 
 def babelir_run(config: TrainConfig, warmup: int, workdir: Path) -> tuple[float, float]:
@@ -70,16 +71,6 @@ def sentence_transformers_run(config: TrainConfig, warmup: int, workdir: Path, d
     return examples / per_step, per_step
 
 
-def cpu_paths() -> str:
-    """The processor's flags that decide which arithmetic is native (Linux; '?' elsewhere)."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "?"
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-    return ", ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default="me5-small")
@@ -101,7 +92,7 @@ def main() -> None:
     ]
     print(f"# train_speed: backbone {args.backbone}, {args.steps} steps ({args.warmup} warm-up excluded), "
           f"batch {args.batch_size} per stream, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print(f"# processor bf16/int8 paths: {cpu_paths()} (bf16 without avx512_bf16/amx_bf16 is emulated)")
+    print(f"# processor bf16/int8 paths: {processor_paths()} (bf16 without avx512_bf16/amx_bf16 is emulated)")
     print("\n| run | examples/s | s/step | x first row |\n|---|---|---|---|")
     first = None
     for label, kind, overrides in variants:

@@ -19,7 +19,7 @@ from babelir.data.beir import join_title
 from babelir.data.collect import collect_unique
 from babelir.data.errors import DataError
 from babelir.data.texts import JSONL_SUFFIXES, TSV_SUFFIXES, format_suffix, iter_jsonl_texts, iter_tsv_texts
-from babelir.encoding.model import BACKENDS
+from babelir.encoding.model import BACKEND_HELP, BACKENDS
 from babelir.identity import ROLES
 from babelir.utils.commands import add_command
 from babelir.utils.devices import add_device_argument, resolve_device
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="FILE.npy (+ FILE.ids.txt) or FILE.parquet")
     p.add_argument("--role", choices=ROLES, default="document", help="whose prompt the texts get (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="texts encoded together (default: %(default)s)")
-    p.add_argument("--backend", choices=BACKENDS, default="torch", help="torch (fp32), onnx or onnx-int8 (CPU)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     add_device_argument(p)
     p.set_defaults(func=run_encode)
 

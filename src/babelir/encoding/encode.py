@@ -27,12 +27,22 @@ def encode(
     if not texts:
         dim = model.get_sentence_embedding_dimension()
         return np.zeros((0, dim), dtype=np.float32)
+    reduced = _reduced_precision(model)  # bf16 weights: normalise here, in float32, not in bf16
     emb = model.encode(
         list(texts),
         prompt=prompt_for(model, role),
         batch_size=batch_size,
         show_progress_bar=show_progress,
         convert_to_numpy=True,
-        normalize_embeddings=normalize,
+        normalize_embeddings=normalize and not reduced,
     )
-    return np.asarray(emb, dtype=np.float32)
+    emb = np.asarray(emb, dtype=np.float32)
+    if normalize and reduced:
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    return emb
+
+
+def _reduced_precision(model: Any) -> bool:
+    """Whether a torch model computes in less than float32 (``load_model(..., backend="torch-bf16")``)."""
+    dtype = getattr(model, "dtype", None)
+    return dtype is not None and str(dtype) in ("torch.bfloat16", "torch.float16")

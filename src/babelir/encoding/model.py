@@ -17,8 +17,10 @@ from typing import Any, Literal
 
 from babelir.utils.errors import BabelirError, ModelError
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
-BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+Backend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
+BACKENDS: tuple[str, ...] = ("torch", "torch-bf16", "onnx", "onnx-int8")
+BACKEND_HELP = ("torch (fp32), torch-bf16 (a GPU or a CPU with native bf16), onnx (fp32, fused) or onnx-int8 "
+                "(dynamic int8); speed: reports/performance.md")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -28,6 +30,9 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None, backe
     ``device``: ``auto`` (default; a CUDA GPU when torch sees one), ``cpu``, ``cuda`` or ``cuda:N``
     (:func:`babelir.utils.devices.resolve_device`).
 
+    ``backend="torch-bf16"``: the same model with bfloat16 weights (a GPU, or a CPU with native bf16:
+    avx512_bf16 or AMX; elsewhere bf16 is emulated and slower; ``benchmarks/encode_speed.py`` measures
+    it beside fp32 and int8); embeddings are still returned as float32, normalised in float32.
     ``backend="onnx"`` / ``"onnx-int8"`` return an :class:`~babelir.encoding.onnx.OnnxEncoder` (CPU only)
     that :func:`~babelir.encoding.encode` accepts in place of the ``SentenceTransformer``; the first call
     exports and caches the ONNX model. An unknown name, a folder that is not a model and damaged model
@@ -47,14 +52,19 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None, backe
     # "Loading weights" bar are noise unless --verbose
     tame_third_party()
     try:
-        if backend != "torch":
+        if backend.startswith("onnx"):
             from babelir.encoding.onnx import OnnxEncoder
 
             return OnnxEncoder.from_model_dir(path, quantized=backend == "onnx-int8")
         from sentence_transformers import SentenceTransformer
 
         # sentence-transformers 6.0.1 crashes on pathlib.Path model names: always pass a str
-        return SentenceTransformer(str(path), device=resolve_device(device))
+        model = SentenceTransformer(str(path), device=resolve_device(device))
+        if backend == "torch-bf16":
+            import torch
+
+            model.to(torch.bfloat16)
+        return model
     except BabelirError:
         raise
     except (SafetensorError, OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError) as err:

@@ -11,12 +11,11 @@ from typing import Any
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.encoding import BACKENDS
+from babelir.encoding.model import BACKEND_HELP
 from babelir.index.ann import INDEX_TYPES, AnnSettings
 from babelir.utils.commands import OneLineParser, add_command
 from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.verbosity import quiet
-
-BACKEND_HELP = "torch (fp32), onnx (fp32, fused) or onnx-int8 (dynamic int8); speed: reports/performance.md"
 
 INDEX_HELP = """\
 Stream CORPUS, encode it with MODEL in shards and build a faiss index in OUT. Re-running an interrupted

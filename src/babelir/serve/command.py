@@ -16,7 +16,7 @@ import re
 import sys
 
 from babelir.encoding import BACKENDS
-from babelir.index.command import BACKEND_HELP
+from babelir.encoding.model import BACKEND_HELP
 from babelir.utils.commands import add_command
 from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.errors import BabelirError

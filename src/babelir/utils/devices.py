@@ -82,3 +82,20 @@ def resolve_precision(spec: str, device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return "bf16"
     return "fp32"
+
+
+NATIVE_PATH_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def processor_paths() -> str:
+    """The CPU flags that decide which arithmetic is native (bf16 without avx512_bf16 or amx_bf16 is
+    emulated; int8 is fastest with VNNI or AMX), for benchmarks to print beside their figures. Linux only
+    ('?' elsewhere)."""
+    from pathlib import Path
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        flags = next(line for line in lines if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "?"
+    return ", ".join(f for f in NATIVE_PATH_FLAGS if f in flags) or "none of " + ", ".join(NATIVE_PATH_FLAGS)
