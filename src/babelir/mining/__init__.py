@@ -92,7 +92,8 @@ def mine_hard_negatives(
         examples = list(read_retrieval(retrieval))
     if not examples:
         raise DataError(retrieval, None, "no retrieval examples to mine negatives for")
-    if corpus is None:
+    own_corpus = corpus is None
+    if own_corpus:
         corpus = positives_corpus(examples, Path(f"{output}.corpus.jsonl"))
         say(f"the corpus: the distinct positives, written to {corpus}")
     index_dir = Path(index_dir) if index_dir else Path(f"{output}.index")
@@ -100,11 +101,13 @@ def mine_hard_negatives(
     build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say)
     index = Index.load(index_dir, device=device)
     distinct = list(dict.fromkeys(e.positive for e in examples))  # a positive shared by queries: encoded once
-    say(f"encoding {len(examples):,} queries and their {len(distinct):,} distinct positives")
+    say(f"encoding {len(examples):,} queries (and their {len(distinct):,} distinct positives, unless the index holds them)")
     queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)
-    row_of = {text: row for row, text in enumerate(distinct)}
-    positives = encode(index.model, distinct, role="document", batch_size=batch_size)
-    positives = positives[[row_of[e.positive] for e in examples]]
+    positives = (_indexed_positives(index, examples) if own_corpus else None)
+    if positives is None:
+        row_of = {text: row for row, text in enumerate(distinct)}
+        positives = encode(index.model, distinct, role="document", batch_size=batch_size)[
+            [row_of[e.positive] for e in examples]]
     positive_scores = np.sum(queries * positives, axis=1)  # unit vectors: cosine, as the index scores
     scores, rows = index.search_vectors(queries, depth)
     stats = MiningStats(len(examples), 0, 0, 0, 0, str(index_dir))
@@ -125,3 +128,17 @@ def mine_hard_negatives(
             handle.write(json.dumps({"query": example.query, "positive": example.positive, "negatives": chosen},
                                     ensure_ascii=False) + "\n")
     return stats
+
+
+def _indexed_positives(index, examples: list) -> np.ndarray | None:
+    """The positives' vectors read back from an index built over :func:`positives_corpus` (its rows are the
+    distinct positives in first-seen order), so they are not encoded twice; ``None`` where the index type
+    cannot give its vectors back exactly (IVF-PQ stores codes)."""
+    try:
+        vectors = index.faiss.reconstruct_n(0, index.faiss.ntotal)
+    except RuntimeError:
+        return None
+    row_of: dict[str, int] = {}
+    for example in examples:
+        row_of.setdefault(example.positive.strip(), len(row_of))
+    return np.asarray(vectors, dtype=np.float32)[[row_of[e.positive.strip()] for e in examples]]
