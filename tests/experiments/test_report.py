@@ -58,3 +58,13 @@ def test_plot_writes_a_png(tmp_path):
     plot_results(exp, results, tmp_path / "e.png")
     assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert matplotlib.image.imread(tmp_path / "e.png").shape[1] >= 700
+
+
+def test_runs_with_gradient_diagnostics_get_their_table(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    assert "Gradients of the runs" not in report_markdown(exp, results, "babelir experiment e.yaml")
+    gradients = {"steps": [1, 10], "grad_norm": {"retrieval": {"all": 3.0}, "language": {"all": 1.0}},
+                 "grad_cosine": {"retrieval~language": {"first_half": 0.25, "second_half": -0.125}}}
+    results["conditions"]["b"]["42"]["train"] = {"seconds": 1.0, "examples_per_s": 2.0, "gradients": gradients}
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| b | 1 | retrieval 3.00 (75%); language 1.00 (25%) | retrieval~language +0.250 / -0.125 |" in markdown

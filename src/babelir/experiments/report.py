@@ -104,12 +104,41 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
         row.append(f"{statistics.mean(t['examples_per_s'] for t in trains):.1f}" if trains else "-")
         lines.append("| " + " | ".join(row) + " |")
     lines += _significance_lines(exp, results, conds, benches, labels)
+    lines += _gradient_lines(results, conds)
     checks = check_expected(exp, results)
     if checks:
         lines += ["", "| condition | benchmark | expected | measured | |", "|---|---|---:|---:|---|"]
         for cond, bench, expected, got, ok in checks:
             lines.append(f"| {cond} | {bench} | {expected:.4f} | {got:.4f} | {'OK' if ok else 'FAIL'} |")
     return "\n".join(lines) + "\n"
+
+
+def _gradient_lines(results: dict[str, Any], conds: list[str]) -> list[str]:
+    """A table of the runs trained with ``--gradient-diagnostics-every``: each loss's mean gradient norm
+    (weighted, as it enters the update), and the mean cosine between each two, in each half of training."""
+    rows = []
+    for name in conds:
+        runs = [s["train"]["gradients"] for s in results["conditions"][name].values()
+                if s.get("train") and s["train"].get("gradients")]
+        if not runs:
+            continue
+        norms = {loss: statistics.mean(r["grad_norm"][loss]["all"] for r in runs if loss in r["grad_norm"])
+                 for loss in dict.fromkeys(k for r in runs for k in r["grad_norm"])}
+        total = sum(norms.values())
+        cells = [f"{loss} {value:.2f} ({100 * value / total:.0f}%)" for loss, value in norms.items()]
+        cosines = []
+        for pair in dict.fromkeys(k for r in runs for k in r["grad_cosine"]):
+            halves = [statistics.mean(v for r in runs if (v := r["grad_cosine"][pair].get(half)) is not None)
+                      for half in ("first_half", "second_half")]
+            cosines.append(f"{pair} {halves[0]:+.3f} / {halves[1]:+.3f}")
+        rows.append(f"| {name} | {len(runs)} | {'; '.join(cells)} | {'; '.join(cosines) or '-'} |")
+    if not rows:
+        return []
+    return ["", "Gradients of the runs trained with `--gradient-diagnostics-every` (`babelir.training.diagnostics`): "
+            "each loss's gradient norm as it enters the update (weighted; its share of the summed norms), mean "
+            "over the diagnosed steps and seeds; the cosine between two losses' gradients in the first / "
+            "second half of training (negative: they pull the weights apart):", "",
+            "| condition | seeds | gradient norm (share) | cosine first / second half |", "|---|---:|---|---|", *rows]
 
 
 def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
