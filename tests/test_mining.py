@@ -85,3 +85,20 @@ def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, 
     code = main(["mine", "tiny", "--output", str(tmp_path / "m.jsonl"), "--num-negatives", "1", "--device", "cpu"])
     assert code == 0 and "40 queries" in capsys.readouterr().out
     assert (tmp_path / "m.jsonl.corpus.jsonl").is_file()
+
+
+def test_rows_the_margin_empties_are_topped_up_with_random_passages_unless_told_not_to(tmp_path: Path) -> None:
+    data = write_data(tmp_path / "data")
+    retrieval = Path(data["retrieval"][0])
+    corpus = corpus_of(retrieval, tmp_path)
+    out = tmp_path / "filled.jsonl"
+    stats = mine_hard_negatives("tiny", retrieval, corpus, out, num_negatives=2, depth=5, margin=0.01, device="cpu")
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert stats.short == 0 and stats.filled == 2 * len(rows) == stats.negatives  # no hard one survived 0.01
+    assert all(len(set(r["negatives"])) == 2 and r["positive"] not in r["negatives"] for r in rows)
+    again = mine_hard_negatives("tiny", retrieval, corpus, tmp_path / "again.jsonl", num_negatives=2, depth=5,
+                                margin=0.01, index_dir=stats.index, device="cpu")
+    assert (tmp_path / "again.jsonl").read_text() == out.read_text() and again.filled == stats.filled  # seeded
+    bare = mine_hard_negatives("tiny", retrieval, corpus, tmp_path / "bare.jsonl", num_negatives=2, depth=5,
+                               margin=0.01, index_dir=stats.index, device="cpu", fill=False)
+    assert bare.short == len(rows) and bare.negatives == 0 and "rows have fewer than 2" in bare.summary(2)

@@ -35,13 +35,18 @@ class MiningStats:
     short: int  # rows with fewer than the negatives asked for
     dropped_as_positive: int  # candidates that were the positive itself
     dropped_by_margin: int  # candidates scoring at least margin x the positive's score
+    filled: int  # random passages that topped up rows with too few hard negatives
     index: str
 
     def summary(self, wanted: int) -> str:
-        return (f"{self.queries:,} queries, {self.negatives:,} negatives written ({wanted} asked a query); "
-                f"dropped {self.dropped_as_positive:,} candidates that were the positive and "
-                f"{self.dropped_by_margin:,} at or above the margin; {self.short:,} rows have fewer than {wanted} "
-                f"(train --num-negatives needs that many in every row: raise --depth or lower --margin)")
+        text = (f"{self.queries:,} queries, {self.negatives:,} negatives written ({wanted} asked a query, "
+                f"{self.filled:,} of them random passages topping up rows with too few hard ones); dropped "
+                f"{self.dropped_as_positive:,} candidates that were the positive and {self.dropped_by_margin:,} at "
+                f"or above the margin")
+        if self.short:
+            text += (f"; {self.short:,} rows have fewer than {wanted} (train --num-negatives needs that many in "
+                     f"every row: raise --depth, lower --margin or leave --fill-random on)")
+        return text
 
 
 def positives_corpus(examples: list, path: Path) -> Path:
@@ -70,9 +75,13 @@ def mine_hard_negatives(
     batch_size: int = 32,
     device: str | None = None,
     progress: Callable[[str], None] | None = None,
+    fill: bool = True,
+    seed: int = 0,
 ) -> MiningStats:
     """Write ``output`` (JSONL: ``query``, ``positive``, ``negatives``) for every example of ``retrieval``
-    (``None``: the embedded default's retrieval rows), mining ``corpus`` (``None``: their positives)."""
+    (``None``: the embedded default's retrieval rows), mining ``corpus`` (``None``: their positives). With
+    ``fill``, rows left with fewer than ``num_negatives`` hard negatives are topped up with random passages
+    (seeded by ``seed``), so that every row trains with ``--num-negatives num_negatives``."""
     from babelir.data.errors import DataError
     from babelir.data.readers import read_retrieval
     from babelir.encoding import encode
@@ -110,24 +119,49 @@ def mine_hard_negatives(
             [row_of[e.positive] for e in examples]]
     positive_scores = np.sum(queries * positives, axis=1)  # unit vectors: cosine, as the index scores
     scores, rows = index.search_vectors(queries, depth)
-    stats = MiningStats(len(examples), 0, 0, 0, 0, str(index_dir))
+    stats = MiningStats(len(examples), 0, 0, 0, 0, 0, str(index_dir))
+    negatives: list[list[str]] = []
+    for example, hits, positive_score in zip(examples, index.hits(scores, rows), positive_scores, strict=True):
+        chosen: list[str] = []
+        for hit in hits:
+            if hit.text.strip() == example.positive.strip():
+                stats.dropped_as_positive += 1
+            elif hit.score >= margin * positive_score:
+                stats.dropped_by_margin += 1
+            elif hit.text not in chosen:
+                chosen.append(hit.text)
+            if len(chosen) == num_negatives:
+                break
+        negatives.append(chosen)
+    if fill:
+        stats.filled = _fill_random(index, examples, negatives, num_negatives, seed)
     with atomic_open(output) as handle:
-        for example, hits, positive_score in zip(examples, index.hits(scores, rows), positive_scores, strict=True):
-            chosen: list[str] = []
-            for hit in hits:
-                if hit.text.strip() == example.positive.strip():
-                    stats.dropped_as_positive += 1
-                elif hit.score >= margin * positive_score:
-                    stats.dropped_by_margin += 1
-                elif hit.text not in chosen:
-                    chosen.append(hit.text)
-                if len(chosen) == num_negatives:
-                    break
+        for example, chosen in zip(examples, negatives, strict=True):
             stats.negatives += len(chosen)
             stats.short += len(chosen) < num_negatives
             handle.write(json.dumps({"query": example.query, "positive": example.positive, "negatives": chosen},
                                     ensure_ascii=False) + "\n")
     return stats
+
+
+def _fill_random(index, examples: list, negatives: list[list[str]], wanted: int, seed: int) -> int:
+    """Top up the rows that kept fewer than ``wanted`` hard negatives with passages drawn at random from the
+    corpus (never the row's positive nor a repeat): a random passage is rarely relevant, so it is a safe, if
+    easy, negative, and every row then trains with ``--num-negatives wanted``. Returns how many were added."""
+    short = [i for i, chosen in enumerate(negatives) if len(chosen) < wanted]
+    if not short or len(index) < 2:
+        return 0
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(index), size=(len(short), 3 * wanted + 2))  # spares for positives and repeats
+    added = 0
+    for i, hits in zip(short, index.hits(np.zeros(draws.shape, dtype=np.float32), draws), strict=True):
+        for hit in hits:
+            if len(negatives[i]) == wanted:
+                break
+            if hit.text.strip() != examples[i].positive.strip() and hit.text not in negatives[i]:
+                negatives[i].append(hit.text)
+                added += 1
+    return added
 
 
 def _indexed_positives(index, examples: list) -> np.ndarray | None:

@@ -8,7 +8,8 @@ Examples:
 
 The corpus is indexed once into OUTPUT.index (resumable, in shards; --index names another folder). A
 candidate is kept when it is not the positive and scores below --margin x the positive's own score
-(NV-Retriever's relative margin): higher-scoring candidates are likely unlabelled positives.
+(NV-Retriever's relative margin): higher-scoring candidates are likely unlabelled positives. Rows left with
+fewer than N are topped up with random passages unless --no-fill-random.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, metavar="K", help="candidates retrieved a query (default: %(default)s)")
     p.add_argument("--margin", type=float, default=DEFAULT_MARGIN, metavar="M",
                    help="keep candidates scoring below M x the positive's score (default: %(default)s)")
+    p.add_argument("--fill-random", action=argparse.BooleanOptionalAction, default=True,
+                   help="top up rows left with fewer than N hard negatives (the margin drops many) with random "
+                        "passages, so every row trains with --num-negatives N (default: on)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random top-up passages (default: 0)")
     p.add_argument("--index", metavar="DIR", help="the corpus index folder (default: OUTPUT.index)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="encoding batch size (default: 32)")
     add_device_argument(p)
@@ -53,7 +58,7 @@ def run_mine(args: argparse.Namespace) -> int:
     stats = mine_hard_negatives(
         args.model, args.retrieval, args.corpus, args.output, num_negatives=args.num_negatives, depth=args.depth,
         margin=args.margin, index_dir=args.index, batch_size=args.batch_size, device=resolve_device(args.device),
-        progress=say,
+        progress=say, fill=args.fill_random, seed=args.seed,
     )
     print(f"wrote {args.output}: {stats.summary(args.num_negatives)}")
     return 0
