@@ -61,6 +61,8 @@ def test_without_a_corpus_the_positives_are_mined(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert stats.dropped_as_positive == len(rows)  # each query's own positive is among its candidates
     assert all(set(row["negatives"]) <= set(corpus) - {row["positive"]} for row in rows)
+    rerun = mine_hard_negatives("tiny", retrieval, None, out, num_negatives=2, depth=40, margin=1.0, device="cpu")
+    assert rerun.negatives == stats.negatives  # the unchanged corpus file is kept, so its index is reused
     # the positives' vectors were read back from the index: the same as encoding them again
     again = tmp_path / "again.jsonl"
     mine_hard_negatives("tiny", retrieval, f"{out}.corpus.jsonl", again, num_negatives=2, depth=40, margin=1.0,

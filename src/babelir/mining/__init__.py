@@ -50,15 +50,18 @@ class MiningStats:
 
 
 def positives_corpus(examples: list, path: Path) -> Path:
-    """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order."""
-    from babelir.utils.atomic import atomic_open
+    """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order.
+    An identical file already there is left untouched: the index built from it recognises its corpus by
+    size and modification time, so a rerun reuses the index instead of refusing "another corpus"."""
+    from babelir.utils.atomic import atomic_write_text
 
     seen: dict[str, None] = {}
     for example in examples:
         seen.setdefault(example.positive.strip(), None)
-    with atomic_open(path) as handle:
-        for number, text in enumerate(seen):
-            handle.write(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n")
+    content = "".join(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n"
+                      for number, text in enumerate(seen))
+    if not (path.is_file() and path.read_text(encoding="utf-8") == content):
+        atomic_write_text(path, content)
     return path
 
 
