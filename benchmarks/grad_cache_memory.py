@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 STEP = """
 import json, resource, sys, time, torch
@@ -37,11 +39,33 @@ print(json.dumps({"peak_bytes": peak, "seconds": seconds}))
 """
 
 
-def run(backbone: str, rows: int, mini: int, device: str) -> dict:
+def run(backbone: str, rows: int, mini: int, device: str) -> dict | None:
+    """One step in a fresh process; ``None`` when the OS killed it (out of memory: the figure is "more than
+    the machine has")."""
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run([sys.executable, "-c", STEP, backbone, str(rows), str(mini), device, out],
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True)
+    if proc.returncode == -signal.SIGKILL:
+        return None
+    if proc.returncode:
+        raise SystemExit(f"the {'plain' if not mini else f'mini-batch {mini}'} step failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory_total() -> str:
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+        kib = next(int(line.split()[1]) for line in lines if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        return "?"
+    return f"{kib / 2**20:.1f} GiB"
+
+
+def row(label: str, result: dict | None, plain: dict | None) -> str:
+    if result is None:
+        return f"| {label} | killed: out of memory (the machine has {memory_total()}) | - | - |"
+    ratio = f"{result['peak_bytes'] / plain['peak_bytes']:.2f}" if plain else "-"
+    return f"| {label} | {result['peak_bytes'] / 2**20:.0f} | {ratio} | {result['seconds']:.1f} |"
 
 
 def main() -> None:
@@ -56,11 +80,9 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}; {what}")
     print("\n| step | peak MiB | x plain | s/step |\n|---|---:|---:|---:|")
     plain = run(args.backbone, args.rows, 0, args.device)
-    print(f"| plain | {plain['peak_bytes'] / 2**20:.0f} | 1.00 | {plain['seconds']:.1f} |", flush=True)
+    print(row("plain", plain, plain), flush=True)
     for mini in args.mini:
-        cached = run(args.backbone, args.rows, mini, args.device)
-        print(f"| --mini-batch-size {mini} | {cached['peak_bytes'] / 2**20:.0f} | "
-              f"{cached['peak_bytes'] / plain['peak_bytes']:.2f} | {cached['seconds']:.1f} |", flush=True)
+        print(row(f"--mini-batch-size {mini}", run(args.backbone, args.rows, mini, args.device), plain), flush=True)
 
 
 if __name__ == "__main__":
