@@ -11,8 +11,17 @@ from babelir.mining import mine_hard_negatives
 from tests.training.test_trainer import write_data
 
 
+def jsonl_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def training_file(tmp_path: Path) -> Path:
+    """The tiny training data's retrieval file (40 rows)."""
+    return Path(write_data(tmp_path / "data")["retrieval"][0])
+
+
 def corpus_of(retrieval: Path, folder: Path) -> Path:
-    rows = [json.loads(line) for line in retrieval.read_text(encoding="utf-8").splitlines()]
+    rows = jsonl_rows(retrieval)
     path = folder / "corpus.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
         for i, row in enumerate(rows):
@@ -22,12 +31,11 @@ def corpus_of(retrieval: Path, folder: Path) -> Path:
 
 
 def test_mined_negatives_train_and_are_never_the_positive(tmp_path: Path, capsys) -> None:
-    data = write_data(tmp_path / "data")
-    retrieval = Path(data["retrieval"][0])
+    retrieval = training_file(tmp_path)
     corpus = corpus_of(retrieval, tmp_path)
     out = tmp_path / "mined.jsonl"
     stats = mine_hard_negatives("tiny", retrieval, corpus, out, num_negatives=2, depth=80, margin=1.0, device="cpu")
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = jsonl_rows(out)
     assert len(rows) == stats.queries == 40 and stats.dropped_as_positive > 0
     assert all(row["positive"] not in row["negatives"] and len(row["negatives"]) <= 2 for row in rows)
     assert stats.negatives == sum(len(row["negatives"]) for row in rows)
@@ -41,8 +49,7 @@ def test_mined_negatives_train_and_are_never_the_positive(tmp_path: Path, capsys
 
 
 def test_the_command_reports_what_it_wrote(tmp_path: Path, capsys) -> None:
-    data = write_data(tmp_path / "data")
-    retrieval = Path(data["retrieval"][0])
+    retrieval = training_file(tmp_path)
     corpus = corpus_of(retrieval, tmp_path)
     code = main(["mine", "tiny", "--retrieval", str(retrieval), "--corpus", str(corpus),
                  "--output", str(tmp_path / "m.jsonl"), "--num-negatives", "1", "--device", "cpu"])
@@ -51,14 +58,13 @@ def test_the_command_reports_what_it_wrote(tmp_path: Path, capsys) -> None:
 
 
 def test_without_a_corpus_the_positives_are_mined(tmp_path: Path) -> None:
-    data = write_data(tmp_path / "data")
-    retrieval = Path(data["retrieval"][0])
+    retrieval = training_file(tmp_path)
     out = tmp_path / "mined.jsonl"
     stats = mine_hard_negatives("tiny", retrieval, None, out, num_negatives=2, depth=40, margin=1.0, device="cpu")
-    corpus = [json.loads(line)["text"] for line in Path(f"{out}.corpus.jsonl").read_text(encoding="utf-8").splitlines()]
-    positives = [json.loads(line)["positive"] for line in retrieval.read_text(encoding="utf-8").splitlines()]
+    corpus = [row["text"] for row in jsonl_rows(Path(f"{out}.corpus.jsonl"))]
+    positives = [row["positive"] for row in jsonl_rows(retrieval)]
     assert corpus == list(dict.fromkeys(p.strip() for p in positives))  # distinct, first-seen order
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = jsonl_rows(out)
     assert stats.dropped_as_positive == len(rows)  # each query's own positive is among its candidates
     assert all(set(row["negatives"]) <= set(corpus) - {row["positive"]} for row in rows)
     rerun = mine_hard_negatives("tiny", retrieval, None, out, num_negatives=2, depth=40, margin=1.0, device="cpu")
@@ -74,7 +80,7 @@ def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, 
     from babelir.data import defaults
     from babelir.data.readers import read_retrieval
 
-    retrieval = Path(write_data(tmp_path / "data")["retrieval"][0])
+    retrieval = training_file(tmp_path)
 
     class Built:  # what build_default_data returns, over the tiny rows
         retrieval_path = retrieval
@@ -90,12 +96,11 @@ def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, 
 
 
 def test_rows_the_margin_empties_are_topped_up_with_random_passages_unless_told_not_to(tmp_path: Path) -> None:
-    data = write_data(tmp_path / "data")
-    retrieval = Path(data["retrieval"][0])
+    retrieval = training_file(tmp_path)
     corpus = corpus_of(retrieval, tmp_path)
     out = tmp_path / "filled.jsonl"
     stats = mine_hard_negatives("tiny", retrieval, corpus, out, num_negatives=2, depth=5, margin=0.01, device="cpu")
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = jsonl_rows(out)
     assert stats.short == 0 and stats.filled == 2 * len(rows) == stats.negatives  # no hard one survived 0.01
     assert all(len(set(r["negatives"])) == 2 and r["positive"] not in r["negatives"] for r in rows)
     again = mine_hard_negatives("tiny", retrieval, corpus, tmp_path / "again.jsonl", num_negatives=2, depth=5,

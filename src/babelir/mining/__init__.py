@@ -49,17 +49,22 @@ class MiningStats:
         return text
 
 
+def _positive_rows(examples: list) -> dict[str, int]:
+    """Each distinct positive (stripped) and its row in :func:`positives_corpus`, in first-seen order."""
+    rows: dict[str, int] = {}
+    for example in examples:
+        rows.setdefault(example.positive.strip(), len(rows))
+    return rows
+
+
 def positives_corpus(examples: list, path: Path) -> Path:
     """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order.
     An identical file already there is left untouched: the index built from it recognises its corpus by
     size and modification time, so a rerun reuses the index instead of refusing "another corpus"."""
     from babelir.utils.atomic import atomic_write_text
 
-    seen: dict[str, None] = {}
-    for example in examples:
-        seen.setdefault(example.positive.strip(), None)
     content = "".join(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n"
-                      for number, text in enumerate(seen))
+                      for text, number in _positive_rows(examples).items())
     if not (path.is_file() and path.read_text(encoding="utf-8") == content):
         atomic_write_text(path, content)
     return path
@@ -112,11 +117,12 @@ def mine_hard_negatives(
     say(f"indexing {corpus} into {index_dir} (resumable; reused when it already holds this corpus and model)")
     build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say)
     index = Index.load(index_dir, device=device)
-    distinct = list(dict.fromkeys(e.positive for e in examples))  # a positive shared by queries: encoded once
-    say(f"encoding {len(examples):,} queries (and their {len(distinct):,} distinct positives, unless the index holds them)")
+    say(f"encoding {len(examples):,} queries")
     queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)
-    positives = (_indexed_positives(index, examples) if own_corpus else None)
+    positives = _indexed_positives(index, examples) if own_corpus else None
     if positives is None:
+        distinct = list(dict.fromkeys(e.positive for e in examples))  # a positive shared by queries: encoded once
+        say(f"encoding their {len(distinct):,} distinct positives")
         row_of = {text: row for row, text in enumerate(distinct)}
         positives = encode(index.model, distinct, role="document", batch_size=batch_size)[
             [row_of[e.positive] for e in examples]]
@@ -175,7 +181,5 @@ def _indexed_positives(index, examples: list) -> np.ndarray | None:
         vectors = index.faiss.reconstruct_n(0, index.faiss.ntotal)
     except RuntimeError:
         return None
-    row_of: dict[str, int] = {}
-    for example in examples:
-        row_of.setdefault(example.positive.strip(), len(row_of))
+    row_of = _positive_rows(examples)
     return np.asarray(vectors, dtype=np.float32)[[row_of[e.positive.strip()] for e in examples]]
