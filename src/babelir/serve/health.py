@@ -15,8 +15,8 @@ document store no longer matches the vectors in memory (hits would carry the wro
    worker has answered a batch since the previous check (it is busy, not broken) and is a failure if not.
 
 The answer is cached for ``ttl`` seconds (and computed by one caller at a time), so ``/health`` stays
-cheap under polling and under load; a failure is answered 503 with the reason by the app (the reason names files, so a server with an API key
-gives it only to requests that carry the key).
+cheap under polling and under load; a failure is answered 503 with the reason by the app (the reason names
+files, so a server with an API key gives it only to requests that carry the key).
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ class CoTrainer:
             embedder=embedder,
             retrieval_loss=self._retrieval_loss(token_embedder),
         )
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]  # fixed once the model is built
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
         from transformers import get_linear_schedule_with_warmup
 
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, config.warmup_steps, config.steps)
@@ -235,9 +235,7 @@ class CoTrainer:
                 total = torch.stack(list(parts.values())).sum()
                 if cfg.max_grad_norm > 0:
                     self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for p in self.model.parameters() if p.requires_grad], cfg.max_grad_norm
-                    )
+                    torch.nn.utils.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
                 self.scaler.step(self.optimizer)  # skipped (fp16) when a gradient overflowed
                 self.scaler.update()
                 self.scheduler.step()
@@ -307,8 +305,7 @@ class CoTrainer:
             if diagnose:
                 from babelir.training.diagnostics import gradient_diagnostics
 
-                trainable = [p for p in self.model.parameters() if p.requires_grad]
-                diagnostics = gradient_diagnostics(parts, trainable)
+                diagnostics = gradient_diagnostics(parts, self.trainable)
             self.scaler.scale(torch.stack(list(parts.values())).sum()).backward()
             return parts, diagnostics
         from babelir.losses._common import sentence_embedding
