@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from babelir.cli import main
+from babelir.data.readers import read_retrieval as read_examples
 from babelir.mining import mine_hard_negatives
 from tests.training.test_trainer import write_data
 
@@ -74,6 +75,23 @@ def test_without_a_corpus_the_positives_are_mined(tmp_path: Path) -> None:
     mine_hard_negatives("tiny", retrieval, f"{out}.corpus.jsonl", again, num_negatives=2, depth=40, margin=1.0,
                         device="cpu")
     assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+def test_a_users_own_file_at_the_positives_corpus_path_is_refused_not_overwritten(tmp_path: Path, capsys) -> None:
+    from babelir.mining import positives_corpus
+
+    retrieval = training_file(tmp_path)
+    out = tmp_path / "mined.jsonl"
+    mine_own = Path(f"{out}.corpus.jsonl")
+    mine_own.write_text(json.dumps({"id": "p0", "text": "an older run's positive"}) + "\n", encoding="utf-8")
+    rows = list(read_examples(retrieval))
+    positives_corpus(rows, mine_own)  # an earlier babelir mine's file (its layout): replaced
+    assert len(jsonl_rows(mine_own)) == len({row.positive.strip() for row in rows})
+    users = "doc1\tmy own passage\n"
+    mine_own.write_text(users, encoding="utf-8")
+    code = main(["mine", "tiny", "--retrieval", str(retrieval), "--output", str(out), "--device", "cpu"])
+    assert code != 0 and "did not write it" in capsys.readouterr().err
+    assert mine_own.read_text(encoding="utf-8") == users and not out.exists()
 
 
 def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -57,16 +57,38 @@ def _positive_rows(examples: list) -> dict[str, int]:
     return rows
 
 
+def _written_by_mine(path: Path) -> bool:
+    """Whether ``path`` has exactly the layout :func:`positives_corpus` writes (rows ``{"id": "p0", "text":
+    ...}``, ``p1``, ... in order): the only kind of file it may replace."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle):
+                row = json.loads(line)
+                if not (isinstance(row, dict) and row.keys() == {"id", "text"} and row["id"] == f"p{number}"):
+                    return False
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
+
+
 def positives_corpus(examples: list, path: Path) -> Path:
     """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order.
     An identical file already there is left untouched: the index built from it recognises its corpus by
-    size and modification time, so a rerun reuses the index instead of refusing "another corpus"."""
+    size and modification time, so a rerun reuses the index instead of refusing "another corpus". A
+    different file is replaced only when an earlier ``babelir mine`` wrote it (its layout says so): a
+    user's own file of that name is refused, never overwritten."""
+    from babelir.data.errors import DataError
     from babelir.utils.atomic import atomic_write_text
 
     content = "".join(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n"
                       for text, number in _positive_rows(examples).items())
-    if not (path.is_file() and path.read_text(encoding="utf-8") == content):
-        atomic_write_text(path, content)
+    if path.is_file():
+        if path.read_text(encoding="utf-8", errors="replace") == content:
+            return path
+        if not _written_by_mine(path):
+            raise DataError(path, None, "exists and babelir mine did not write it; it is left as it is: pass it as "
+                                        "--corpus to mine it, or choose another --output")
+    atomic_write_text(path, content)
     return path
 
 
