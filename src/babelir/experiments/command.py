@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from babelir.data.errors import DataError
-from babelir.experiments.report import plot_results, report_markdown
+from babelir.experiments.report import CHART_SOFTWARE, plot_results, report_markdown
 from babelir.experiments.run import run_experiment
 from babelir.experiments.spec import load_experiment
 from babelir.experiments.stats import check_expected
@@ -64,7 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     exp = load_experiment(args.file)  # DataError FILE:LINE, printed by babelir.cli
     output = Path(args.output or f"reports/experiments/{exp.name}.json")
+    if output.suffix != ".json":  # the markdown and the chart go beside it as .md and .png
+        raise DataError(output, None, "--output must name a .json file (the report goes beside it as .md and .png)")
     previous = _previous_results(output)
+    _check_report_files(output, previous)
     command = "babelir experiment " + shlex.quote(str(args.file))
     if args.report_only:
         if previous is None:
@@ -99,7 +102,24 @@ def _previous_results(output: Path) -> dict[str, Any] | None:
     if not output.is_file():
         return None
     try:
-        return json.loads(output.read_text(encoding="utf-8"))
+        results = json.loads(output.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(output, getattr(err, "lineno", None), f"damaged results file ({err}); move it away "
                         "(or give another --output) and the experiment writes it again") from None
+    if not (isinstance(results, dict) and isinstance(results.get("conditions"), dict)):
+        raise DataError(output, None, "is not a results file of babelir experiment (no 'conditions' mapping); "
+                        "it is left as it is: give another --output")
+    return results
+
+
+def _check_report_files(output: Path, previous: dict[str, Any] | None) -> None:
+    """Refuse to replace a markdown or PNG file beside ``output`` that babelir did not write: it is babelir's
+    when the results JSON beside it is (an earlier run wrote all three), or when it carries babelir's mark
+    (the markdown's command line, the chart's PNG text chunk)."""
+    if previous is not None:
+        return
+    for path, mark in ((output.with_suffix(".md"), b"Command: `babelir experiment"),
+                       (output.with_suffix(".png"), CHART_SOFTWARE.encode())):
+        if path.exists() and not (path.is_file() and mark in path.read_bytes()[:1 << 16]):
+            raise DataError(path, None, "exists and babelir experiment did not write it; it is left as it is: give "
+                            "another --output (the report is written beside it as .md and .png)")

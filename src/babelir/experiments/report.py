@@ -22,6 +22,8 @@ from babelir.experiments.stats import (
 )
 from babelir.utils.atomic import atomic_open
 
+CHART_SOFTWARE = "babelir experiment"  # the PNG text chunk that marks a chart as babelir's own
+
 
 def benchmark_labels(exp: Experiment, benches: list[str]) -> dict[str, str]:
     """``scored benchmark -> column label``: its query language from its metadata record, or its family's
@@ -178,5 +180,5 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     ax.legend(fontsize=7, ncol=min(4, len(conds)), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     with atomic_open(path, "wb", encoding=None) as handle:
-        fig.savefig(handle, format="png")
+        fig.savefig(handle, format="png", metadata={"Software": CHART_SOFTWARE})  # who wrote it: see command.py
     plt.close(fig)
