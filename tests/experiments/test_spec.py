@@ -36,6 +36,44 @@ def test_load_experiment_and_validate_settings(tmp_path):
         load_experiment(path)
 
 
+def test_settings_are_read_as_their_types_like_a_config_file(tmp_path):
+    """PyYAML reads 2e-5 as a string: it must reach the optimizer as a float, not fail after hours of
+    earlier conditions; a wrong type is one line at the condition's line."""
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("{name: a, train: {semantic_weight: 0}}", "{name: a, train: {learning_rate: 2e-5}}"))
+    exp = load_experiment(path)
+    assert training_config(exp, exp.conditions[1], 42).learning_rate == 2e-5
+    path.write_text(GOOD.replace("{name: a, train: {semantic_weight: 0}}", "{name: a, train: {steps: many}}"))
+    with pytest.raises(DataError, match=r"e\.yaml:8: condition 'a': steps: expected an integer, got 'many'"):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize(("old", "new", "problem"), [
+    ("compare_to: a", "compare_to: a\nseeds: 42x", r":\d+: seeds must be an integer or a list of integers"),
+    ("evaluation: {benchmarks: [bible-xref-en, bible-xref-sw], queries: 10, documents: 50}", "evaluation: [x]",
+     r":3: evaluation must be a mapping"),
+    ("defaults: {backbone: tiny, steps: 2}", "defaults: steps", r":2: defaults: expected a mapping"),
+    ("expected: {bible-xref-sw-mini: 0.30}", "expected: {bible-xref-sw-mini: high}",
+     r":9: condition 'b': expected score of bible-xref-sw-mini: expected a number"),
+    ("expected: {bible-xref-sw-mini: 0.30}", "expected: [0.3]", r":9: condition 'b': expected must map"),
+    ("groups: {no-parallel: [sw]}", "groups: [sw]", r":4: groups must map a group name to a list"),
+    ("{name: a, train: {semantic_weight: 0}}", "{name: a, use: 5}", r":8: condition 'a': use must name"),
+])  # fmt: skip
+def test_wrong_shapes_are_one_line_naming_the_file_and_line(tmp_path, old, new, problem):
+    path = tmp_path / "e.yaml"
+    assert old in GOOD
+    path.write_text(GOOD.replace(old, new))
+    with pytest.raises(DataError, match=r"e\.yaml" + problem):
+        load_experiment(path)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_bytes(GOOD.encode("utf-8") + b"# caf\xe9\n")
+    with pytest.raises(DataError, match=r"e\.yaml: not UTF-8 text"):
+        load_experiment(path)
+
+
 def test_extends_merges_mappings_and_replaces_the_rest(tmp_path):
     (tmp_path / "e.yaml").write_text(GOOD)
     child = tmp_path / "sub" / "child.yaml"

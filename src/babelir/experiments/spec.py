@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from babelir.data.errors import DataError
-
-if TYPE_CHECKING:
-    from babelir.training.config import TrainConfig
+from babelir.training.config import TrainConfig, coerce_settings
 
 EXPERIMENT_KEYS = {
     "name", "description", "extends", "presets", "defaults", "evaluation", "conditions", "seeds", "compare_to",
@@ -81,6 +79,8 @@ def _read_yaml(path: Path, missing: str) -> tuple[Any, yaml.Node | None]:
         return yaml.safe_load(text), yaml.compose(text)
     except FileNotFoundError:
         raise DataError(path, None, missing) from None
+    except UnicodeDecodeError as err:
+        raise DataError(path, None, f"not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise DataError(path, mark.line + 1 if mark else None, f"invalid YAML: {err}") from None
@@ -146,7 +146,7 @@ def read_presets(path: Path | None) -> Presets:
         raise DataError(path, lines.get(str(unknown[0])) if unknown else 1,
                         f"a presets file is a mapping of {', '.join(sorted(PRESETS_KEYS))}")
     for key in ("settings", "conditions"):
-        if not all(isinstance(v, dict) for v in (raw.get(key) or {}).values()):
+        if not isinstance(raw.get(key) or {}, dict) or not all(isinstance(v, dict) for v in (raw.get(key) or {}).values()):
             raise DataError(path, lines.get(key), f"every entry of {key} must be a mapping")
     conditions = {str(k): v for k, v in (raw.get("conditions") or {}).items()}
     for number, (name, item) in enumerate(conditions.items(), 1):
@@ -161,6 +161,8 @@ def read_presets(path: Path | None) -> Presets:
 def _blocks(presets: Presets, use: Any, where: tuple[Path, int | None], owner: str) -> dict[str, Any]:
     """The settings blocks ``use`` names, merged in order."""
     merged: dict[str, Any] = {}
+    if not (use is None or isinstance(use, str) or (isinstance(use, list) and all(isinstance(b, str) for b in use))):
+        raise DataError(*where, f"{owner}: use must name a settings block or list them, got {use!r}")
     for block in [use] if isinstance(use, str) else list(use or []):
         if block not in presets.settings:
             known = ", ".join(presets.settings) or f"none: {where[0].name} names no presets file"
@@ -206,6 +208,8 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
         return lines.get(f"conditions[{number}]", lines.get("conditions"))
 
     conditions = []
+    if not isinstance(raw.get("conditions") or [], list):
+        raise DataError(path, lines.get("conditions"), "conditions must be a list (one '- name: ...' item each)")
     for number, item in enumerate(raw.get("conditions") or [], 1):
         where = (path, condition_line(number))
         if not isinstance(item, dict):
@@ -219,13 +223,17 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
         item = resolve_condition(item, presets, where, number)
         if "name" not in item:
             raise DataError(*where, f"condition {number}: a condition needs a name")
+        owner = f"condition {item['name']!r}: "
         train = item.get("train", {})
+        expected = item.get("expected") or {}
+        if not isinstance(expected, dict):
+            raise DataError(*where, f"{owner}expected must map benchmarks to scores, got {expected!r}")
         conditions.append(Condition(
             name=str(item["name"]),
-            train=None if train is False else dict(train or {}),
+            train=None if train is False else coerce_settings(train or {}, where, owner),
             backbone=item.get("backbone"),
-            expected={str(k): float(v) for k, v in (item.get("expected") or {}).items()},
-            tolerance=float(item.get("tolerance", 0.01)),
+            expected={str(k): _number(v, where, f"{owner}expected score of {k}") for k, v in expected.items()},
+            tolerance=_number(item.get("tolerance", 0.01), where, f"{owner}tolerance"),
             description=str(item.get("description", "")),
             compare_to=item.get("compare_to"),
             scoring=str(item.get("scoring", "auto")),
@@ -240,10 +248,9 @@ def _check_conditions(path: Path, conditions: list[Condition], condition_line, d
     """Scoring, references and every condition's settings, checked now rather than after an hour of training."""
     from babelir.evaluation.loading import SCORINGS
     from babelir.evaluation.neutral import is_neutral_scoring
-    from babelir.training.config import TrainConfig
 
     names = [c.name for c in conditions]
-    for number, cond in enumerate(conditions, 1):
+    for number, cond in enumerate(conditions, 1):  # (settings: known keys and types, from _conditions)
         if cond.scoring not in SCORINGS and not is_neutral_scoring(cond.scoring):
             raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {cond.scoring!r}")
         if cond.compare_to is not None and cond.compare_to not in names:
@@ -277,6 +284,9 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     raw, lines = _read_experiment_file(path)
     evaluation = raw.get("evaluation") or {}
+    if not isinstance(evaluation, dict):
+        raise DataError(path, lines.get("evaluation"), "evaluation must be a mapping (benchmarks: [...], and "
+                        "optionally queries and documents)")
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
     if evaluation.get("queries") and evaluation.get("documents"):
@@ -284,22 +294,41 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(
         name=str(raw.get("name") or path.stem),
         path=path,
-        defaults=dict(raw.get("defaults") or {}),
+        defaults=coerce_settings(raw.get("defaults") or {}, (path, lines.get("defaults")), "defaults: "),
         benchmarks=[str(b) for b in evaluation["benchmarks"]],
         queries=evaluation.get("queries"),
         documents=evaluation.get("documents"),
         conditions=_conditions(path, raw, lines),
-        seeds=[int(s) for s in (raw.get("seeds") or [42])],
+        seeds=_seeds(raw.get("seeds"), path, lines.get("seeds")),
         compare_to=raw.get("compare_to"),
-        groups={str(k): [str(x) for x in v] for k, v in (raw.get("groups") or {}).items()},
+        groups=_groups(raw.get("groups"), path, lines.get("groups")),
         description=str(raw.get("description", "")),
     )
 
 
+def _number(value: Any, where: tuple[Path, int | None], what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(*where, f"{what}: expected a number, got {value!r}") from None
+
+
+def _seeds(value: Any, path: Path, line: int | None) -> list[int]:
+    seeds = [42] if value is None else [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise DataError(path, line, f"seeds must be an integer or a list of integers, got {value!r}")
+    return seeds
+
+
+def _groups(value: Any, path: Path, line: int | None) -> dict[str, list[str]]:
+    groups = value or {}
+    if not (isinstance(groups, dict) and all(isinstance(v, list) for v in groups.values())):
+        raise DataError(path, line, f"groups must map a group name to a list of languages, got {value!r}")
+    return {str(k): [str(x) for x in v] for k, v in groups.items()}
+
+
 def training_config(exp: Experiment, cond: Condition, seed: int) -> TrainConfig:
     """The full training settings of one condition and seed (file defaults, then the condition's own)."""
-    from babelir.training.config import TrainConfig
-
     config = TrainConfig(**{**exp.defaults, **(cond.train or {}), "seed": seed, "progress": False}).validate()
     if cond.backbone:
         config.backbone = cond.backbone

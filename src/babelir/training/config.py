@@ -264,6 +264,23 @@ def _coerce(name: str, value: Any, where: Where) -> Any:
     return coerce(_TYPES[name], name, value, where)
 
 
+def coerce_settings(values: Any, where: Where, owner: str = "") -> dict[str, Any]:
+    """A mapping of training settings written outside a config file (an experiment's ``defaults``, a
+    condition's ``train``), each key known and each value read as its field's type, as :func:`_load` reads
+    a config file's; ``owner`` ("condition 'x': ") starts each message."""
+    if not isinstance(values, dict):
+        raise DataError(where[0], where[1], f"{owner}expected a mapping of training settings (key: value), "
+                        f"got {values!r}")
+    settings = {}
+    for key, value in values.items():
+        name = str(key)
+        if name not in FIELDS:
+            raise DataError(where[0], where[1], f"{owner}unknown training setting {name!r} (known: "
+                            f"{', '.join(sorted(FIELDS))})")
+        settings[name] = coerce(_TYPES[name], f"{owner}{name}", value, where)  # as _coerce, its owner named
+    return settings
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
