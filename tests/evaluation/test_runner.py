@@ -73,6 +73,11 @@ def test_per_language_table_on_built_in_benchmarks(tmp_path: Path) -> None:
     assert "#### xref nDCG@10 (x100)" in compared and "| language | a | b |" in compared
     ko = results.benchmarks["bible-xref-ko"].main_score
     assert f"| ko | {100 * ko:.1f} | {100 * ko:.1f} |" in compared
+    from babelir.cli import main
+
+    (tmp_path / "saved.json").write_text(json.dumps(saved))
+    (tmp_path / "list.json").write_text("[]")  # valid JSON, not results: one line, not a traceback
+    assert main(["evaluate", "--compare", str(tmp_path / "saved.json"), str(tmp_path / "list.json")]) == 2
 
 
 def test_pool_extras_by_language_and_hub_share() -> None:

@@ -160,8 +160,18 @@ def _compare(paths: list[str]) -> int:
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 raise DataError(path, getattr(err, "lineno", None), f"not a results file written by "
                                 f"'babelir evaluate --output' ({err}); write it again") from None
+        if not _is_results(saved[-1]):  # e.g. an experiment's JSON, or a list: the tables would fail mid-way
+            raise DataError(path, None, "not a results file written by 'babelir evaluate --output' (no "
+                            "'benchmarks' mapping of scored benchmarks); give the file that command wrote")
     print(comparison_markdown(saved))
     return 0
+
+
+def _is_results(data: object) -> bool:
+    """Whether ``data`` has the shape :meth:`Results.save` writes (what the comparison tables read)."""
+    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
+    needed = {"family", "main_metric", "languages", "main_score", "supported"}
+    return isinstance(benchmarks, dict) and all(isinstance(b, dict) and needed <= b.keys() for b in benchmarks.values())
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
