@@ -39,6 +39,20 @@ def test_corpus_streams_and_accepts_gzip_and_numeric_ids(tmp_path: Path) -> None
     assert beir.join_title("T", "") == "T" and beir.join_title("A", "b") == "A b"
 
 
+def test_a_damaged_or_fake_gzip_file_is_one_error_naming_file_and_line(tmp_path: Path) -> None:
+    from babelir.data._lines import iter_lines
+
+    whole = gzip.compress(b"".join(b"line %d\n" % i for i in range(5000)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(whole[: len(whole) // 2])  # an interrupted download
+    (tmp_path / "plain.jsonl.gz").write_text('{"_id": "1", "text": "not compressed"}\n')
+    read = []
+    with pytest.raises(DataError, match=r"cut\.jsonl\.gz:\d+: damaged or not gzip data"):
+        read.extend(iter_lines(tmp_path / "cut.jsonl.gz"))
+    assert read and read[-1][1] == f"line {len(read) - 1}"  # every line before the damage was read
+    with pytest.raises(DataError, match=r"plain\.jsonl\.gz:1: damaged or not gzip data"):
+        list(iter_lines(tmp_path / "plain.jsonl.gz"))
+
+
 def test_qrels_header_optional_and_float_scores(tmp_path: Path) -> None:
     path = tmp_path / "q.tsv"
     path.write_text("q1\td1\t1.0\nq1\td2\t0\n")

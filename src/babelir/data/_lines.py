@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -35,19 +36,24 @@ def iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
     A UTF-8 byte-order mark on line 1 is dropped (editors on Windows add one). Invalid UTF-8 raises
     DataError at that line, with the byte offset inside the line, so the user can find it.
     """
+    number = 0
     with open_binary(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-                if raw.endswith(b"\r"):
+        try:
+            for number, raw in enumerate(handle, start=1):
+                if raw.endswith(b"\n"):
                     raw = raw[:-1]
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise DataError(path, number, f"invalid UTF-8 (byte {err.start} of the line)") from None
-            yield number, text
+                    if raw.endswith(b"\r"):
+                        raw = raw[:-1]
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise DataError(path, number, f"invalid UTF-8 (byte {err.start} of the line)") from None
+                yield number, text
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:  # raised while reading the line after `number`
+            raise DataError(path, number + 1, f"damaged or not gzip data ({err}); the lines before it were read: "
+                            "compress the file again (or drop the .gz suffix if it is plain text)") from None
 
 
 def parse_json_object(path: PathLike, number: int, text: str) -> dict[str, Any]:
