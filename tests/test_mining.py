@@ -94,6 +94,19 @@ def test_a_users_own_file_at_the_positives_corpus_path_is_refused_not_overwritte
     assert mine_own.read_text(encoding="utf-8") == users and not out.exists()
 
 
+def test_after_the_training_file_changed_overwrite_rebuilds_the_index(tmp_path: Path, capsys) -> None:
+    retrieval = training_file(tmp_path)
+    out = tmp_path / "mined.jsonl"
+    command = ["mine", "tiny", "--retrieval", str(retrieval), "--output", str(out), "--num-negatives", "1",
+               "--device", "cpu"]
+    assert main(command) == 0
+    lines = retrieval.read_text(encoding="utf-8").splitlines(keepends=True)
+    retrieval.write_text("".join(lines[:30]), encoding="utf-8")  # fewer rows: fewer positives, another corpus
+    capsys.readouterr()
+    assert main(command) != 0 and "pass --overwrite" in capsys.readouterr().err
+    assert main([*command, "--overwrite"]) == 0 and len(jsonl_rows(out)) == 30
+
+
 def test_without_a_retrieval_file_the_embedded_default_is_mined(tmp_path: Path, monkeypatch, capsys) -> None:
     from babelir.data import defaults
     from babelir.data.readers import read_retrieval

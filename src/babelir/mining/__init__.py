@@ -107,11 +107,13 @@ def mine_hard_negatives(
     progress: Callable[[str], None] | None = None,
     fill: bool = True,
     seed: int = 0,
+    overwrite_index: bool = False,
 ) -> MiningStats:
     """Write ``output`` (JSONL: ``query``, ``positive``, ``negatives``) for every example of ``retrieval``
     (``None``: the embedded default's retrieval rows), mining ``corpus`` (``None``: their positives). With
     ``fill``, rows left with fewer than ``num_negatives`` hard negatives are topped up with random passages
-    (seeded by ``seed``), so that every row trains with ``--num-negatives num_negatives``."""
+    (seeded by ``seed``), so that every row trains with ``--num-negatives num_negatives``. ``overwrite_index``
+    builds ``index_dir`` again (an index babelir wrote) where it holds another corpus."""
     from babelir.data.errors import DataError
     from babelir.data.readers import read_retrieval
     from babelir.encoding import encode
@@ -137,7 +139,8 @@ def mine_hard_negatives(
         say(f"the corpus: the distinct positives, written to {corpus}")
     index_dir = Path(index_dir) if index_dir else Path(f"{output}.index")
     say(f"indexing {corpus} into {index_dir} (resumable; reused when it already holds this corpus and model)")
-    build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say)
+    build_index(model, corpus, index_dir, batch_size=batch_size, device=device, progress=say,
+                overwrite=overwrite_index)
     index = Index.load(index_dir, device=device)
     say(f"encoding {len(examples):,} queries")
     queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)

@@ -9,7 +9,8 @@ Examples:
 The corpus is indexed once into OUTPUT.index (resumable, in shards; --index names another folder). A
 candidate is kept when it is not the positive and scores below --margin x the positive's own score
 (NV-Retriever's relative margin): higher-scoring candidates are likely unlabelled positives. Rows left with
-fewer than N are topped up with random passages unless --no-fill-random.
+fewer than N are topped up with random passages unless --no-fill-random. When the corpus changed since
+OUTPUT.index was built (a new training file, so new positives), --overwrite builds the index again.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "passages, so every row trains with --num-negatives N (default: on)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random top-up passages (default: 0)")
     p.add_argument("--index", metavar="DIR", help="the corpus index folder (default: OUTPUT.index)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="build the index folder again (it holds another corpus, e.g. after the training file "
+                        "changed); it must be an index folder babelir wrote, replaced once the new one is built")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="encoding batch size (default: 32)")
     add_device_argument(p)
     p.set_defaults(func=run_mine)
@@ -58,7 +62,7 @@ def run_mine(args: argparse.Namespace) -> int:
     stats = mine_hard_negatives(
         args.model, args.retrieval, args.corpus, args.output, num_negatives=args.num_negatives, depth=args.depth,
         margin=args.margin, index_dir=args.index, batch_size=args.batch_size, device=resolve_device(args.device),
-        progress=say, fill=args.fill_random, seed=args.seed,
+        progress=say, fill=args.fill_random, seed=args.seed, overwrite_index=args.overwrite,
     )
     print(f"wrote {args.output}: {stats.summary(args.num_negatives)}")
     return 0
