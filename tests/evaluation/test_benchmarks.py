@@ -90,14 +90,14 @@ def test_pool_relevance_in_every_language_and_exclusions(built: dict) -> None:
 
 def test_bitext_and_wiki(built: dict) -> None:
     from babelir.data.defaults import heldout_wiki_keys
-    from babelir.evaluation.benchmarks.wiki import doc_id
+    from babelir.data.sources.wiki import article_id
 
     bitext = built["bible-bitext-sw"]
     assert list(bitext.queries) == list(bitext.corpus) == list(built["bible-xref-en"].corpus)
     assert all(bitext.qrels[q] == {q: 1} for q in bitext.queries) and bitext.exclude == {}
     assert bitext.meta.query_role == "document" and bitext.meta.main_metric == "Success@1"
     wiki_en = built["wiki-en"]
-    held = {doc_id(k) for k in heldout_wiki_keys()}
+    held = {article_id(k) for k in heldout_wiki_keys()}
     assert set(wiki_en.corpus) <= held and set(wiki_en.queries) <= set(wiki_en.corpus)
     assert len(wiki_en.queries) == 300 and len(wiki_en.corpus) == len(built["wiki-fr"].corpus) == 500
 

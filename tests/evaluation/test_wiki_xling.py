@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from babelir.data.default_files import heldout_wiki_keys, training_wiki_keys
+from babelir.data.sources.wiki import article_id
 from babelir.evaluation.benchmarks import benchmark_names, load_benchmark
-from babelir.evaluation.benchmarks.wiki import doc_id
 from babelir.evaluation.benchmarks.wiki_xling import DIRECTIONS, name, split_of_key
 
 BENCHES = {(q, d, s): load_benchmark(name(q, d, s)) for q, d in DIRECTIONS for s in ("dev", "test")}
@@ -35,8 +35,8 @@ def test_dev_and_test_never_share_an_article(query_lang: str, doc_lang: str) -> 
 
 
 def test_no_english_training_text_is_a_query_or_a_document() -> None:
-    held = {doc_id(k) for k in heldout_wiki_keys()}
-    trained = {doc_id(k) for k in training_wiki_keys()}
+    held = {article_id(k) for k in heldout_wiki_keys()}
+    trained = {article_id(k) for k in training_wiki_keys()}
     for (query_lang, doc_lang, _), bench in BENCHES.items():
         if query_lang == "en":
             assert set(bench.queries) <= held

@@ -63,3 +63,22 @@ def test_search_language_is_checked_before_anything_is_written(
     assert not run.exists()
     assert main([*base, "--language", "FR", "--k", "3"]) == 0
     assert all(line.split()[2].startswith("fr-") for line in run.read_text().splitlines())
+
+
+def test_ids_and_flags_a_trec_run_cannot_hold_are_refused_before_any_encoding(
+    tmp_path: Path, built_index: Path, capsys: pytest.CaptureFixture
+) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "d1", "text": "one"}\n{"id": "doc 2", "text": "two"}\n', encoding="utf-8")
+    assert main(["index", "tiny", str(corpus), str(tmp_path / "idx")]) == 2
+    assert "c.jsonl:2: document id 'doc 2' is empty or contains whitespace" in capsys.readouterr().err
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tviolin\n", encoding="utf-8")
+    run = tmp_path / "run.trec"
+    base = ["search", str(built_index), "--queries", str(queries), "--output", str(run)]
+    for flags, problem in ((["--batch-size", "0"], "--batch-size must be at least 1"),
+                           (["--tag", "my run"], "a TREC run tag is one word")):
+        assert main([*base, *flags]) == 2 and problem in capsys.readouterr().err
+    queries.write_text("q 1\tviolin\n", encoding="utf-8")
+    assert main(base) == 2 and "query id 'q 1' is empty or contains whitespace" in capsys.readouterr().err
+    assert not run.exists()

@@ -84,9 +84,9 @@ def write_qrels(path: PathLike, qrels: Mapping[str, Mapping[str, int]]) -> None:
     """Write TREC qrels atomically: queries and documents in natural id order."""
     with atomic_open(path) as handle:
         for qid in sorted(qrels, key=natural_key):
-            _check_id(qid, "query id")
+            check_run_id(qid, "query id", path)
             for docid in sorted(qrels[qid], key=natural_key):
-                _check_id(docid, "document id")
+                check_run_id(docid, "document id", path)
                 handle.write(f"{qid} 0 {docid} {int(qrels[qid][docid])}\n")
 
 
@@ -144,24 +144,24 @@ def write_run(
     ``depth`` keeps the top documents per query (e.g. 1000, the usual TREC depth). Scores are written
     with ``repr`` precision so that reading the file back gives the same floats.
     """
-    _check_id(tag, "run tag")
+    check_run_id(tag, "run tag", path)
     with atomic_open(path) as handle:
         for qid in sorted(run, key=natural_key):
-            _check_id(qid, "query id")
+            check_run_id(qid, "query id", path)
             for rank, (docid, score) in enumerate(ranked(run[qid], depth), start=1):
-                _check_id(docid, "document id")
+                check_run_id(docid, "document id", path)
                 score = float(score)
                 if math.isnan(score):
                     raise ValueError(f"NaN score for query {qid!r}, document {docid!r}")
                 handle.write(f"{qid} Q0 {docid} {rank} {score!r} {tag}\n")
 
 
-def _check_id(value: str, what: str) -> None:
-    """Whitespace inside an id would shift every column after it; refuse to write such a file."""
+def check_run_id(value: str, what: str, path: PathLike | None = None) -> None:
+    """Whitespace inside an id would shift every column after it; refuse to write such a file (a
+    :class:`DataError` naming the run file, written nowhere: the write is atomic)."""
     if not value or any(ch.isspace() for ch in str(value)):
-        raise ValueError(
-            f"{what} {value!r} is empty or contains whitespace: not representable in TREC format"
-        )
+        raise DataError(path, None, f"{what} {value!r} is empty or contains whitespace: not representable in "
+                        "a TREC file; change it")
 
 
 def read_qrels_any(path: PathLike) -> Qrels:

@@ -229,17 +229,21 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from babelir.data.trec import write_run
+    from babelir.data.trec import check_run_id, write_run
     from babelir.index.corpus import iter_query_file
     from babelir.index.search import Index
 
-    if args.k < 1:
-        raise _flag_error("--k must be at least 1")
+    if args.k < 1 or args.batch_size < 1:
+        raise _flag_error("--k and --batch-size must be at least 1")
+    if not args.tag or any(ch.isspace() for ch in args.tag):
+        raise _flag_error(f"--tag {args.tag!r}: a TREC run tag is one word without whitespace")
     index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device))
     if args.language is not None and args.language not in index.languages():
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
         raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
     queries = list(iter_query_file(args.queries))
+    for qid, _ in queries:  # found before any query is encoded, not when the run is written
+        check_run_id(qid, "query id", args.queries)
     run: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
     for i in range(0, len(queries), args.batch_size):

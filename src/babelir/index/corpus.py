@@ -113,7 +113,7 @@ def _wiki(langs: list[str]) -> Iterator[Document]:
         except KeyError as err:
             raise DataError(None, None, str(err.args[0])) from None
         for art in articles:
-            yield Document(f"{lang}:{art.key}", art.extract, art.title, lang, f"wiki:{lang}")
+            yield Document(f"{lang}:{wiki.article_id(art.key)}", art.extract, art.title, lang, f"wiki:{lang}")
 
 
 def _packaged_version(name: str) -> str:
@@ -181,6 +181,9 @@ class CorpusReader:
         digest = hashlib.sha256()
         count = 0
         for doc in self._documents():
+            if not doc.id or any(ch.isspace() for ch in doc.id):  # found now, not after encoding everything
+                raise DataError(doc.where or self.spec, None, f"document id {doc.id!r} is empty or contains "
+                                "whitespace, which a TREC run (what search writes) cannot hold; change the id")
             digest.update(
                 json.dumps([doc.id, doc.title, doc.text, doc.language], ensure_ascii=False).encode()
             )

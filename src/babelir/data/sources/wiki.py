@@ -45,6 +45,12 @@ def data_path(lang: str) -> Path:
     return path
 
 
+def article_id(key: str) -> str:
+    """An article key as a TREC-safe document id (Wikipedia's own convention: spaces become underscores);
+    the one id of an article wherever babelir indexes or evaluates it."""
+    return "_".join(key.split())
+
+
 @functools.lru_cache(maxsize=4)
 def load_articles(lang: str) -> tuple[Article, ...]:
     """Articles with a non-empty lead paragraph, sorted by key (a stable order for splitting)."""

@@ -28,11 +28,6 @@ FAMILY = BenchmarkFamily("wiki", label="wiki")
 FAMILIES = (FAMILY,)
 
 
-def doc_id(key: str) -> str:
-    """Article key as a TREC-safe id (Wikipedia's own convention: spaces become underscores)."""
-    return "_".join(key.split())
-
-
 @functools.lru_cache(maxsize=4)
 def held_out_keys(lang: str) -> frozenset[str]:
     """Keys of the articles no training run sees.
@@ -100,9 +95,9 @@ def build_wiki(lang: str, variant: str) -> Benchmark:
         corpus = sorted([*chosen, *extra], key=lambda a: a.key)
     return Benchmark(
         meta=wiki_meta(lang, variant),
-        queries={doc_id(a.key): a.description for a in chosen},
-        corpus={doc_id(a.key): a.extract for a in corpus},
-        qrels={doc_id(a.key): {doc_id(a.key): 1} for a in chosen},
+        queries={wiki.article_id(a.key): a.description for a in chosen},
+        corpus={wiki.article_id(a.key): a.extract for a in corpus},
+        qrels={wiki.article_id(a.key): {wiki.article_id(a.key): 1} for a in chosen},
         query_lang=lang,
         doc_lang=lang,
         exclude_rule="none",

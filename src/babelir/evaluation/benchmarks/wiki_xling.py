@@ -27,7 +27,7 @@ import hashlib
 
 from babelir.data.sources import wiki
 from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkFamily, BenchmarkMeta
-from babelir.evaluation.benchmarks.wiki import doc_id, held_out_keys, with_unique_description
+from babelir.evaluation.benchmarks.wiki import held_out_keys, with_unique_description
 
 
 class CrossLingualFamily(BenchmarkFamily):
@@ -98,9 +98,9 @@ def build_xling(query_lang: str, doc_lang: str, split: str) -> Benchmark:
     chosen = sorted(a.key for a in eligible if split_of_key(a.key) == split)
     bench = Benchmark(
         meta=xling_meta(query_lang, doc_lang, split),
-        queries={doc_id(key): queries_lang[key].description for key in chosen},
-        corpus={doc_id(key): docs_lang[key].extract for key in sorted(corpus_keys)},
-        qrels={doc_id(key): {doc_id(key): 1} for key in chosen},
+        queries={wiki.article_id(key): queries_lang[key].description for key in chosen},
+        corpus={wiki.article_id(key): docs_lang[key].extract for key in sorted(corpus_keys)},
+        qrels={wiki.article_id(key): {wiki.article_id(key): 1} for key in chosen},
         query_lang=query_lang,
         doc_lang=doc_lang,
         exclude_rule="none",
