@@ -82,3 +82,15 @@ def test_ids_and_flags_a_trec_run_cannot_hold_are_refused_before_any_encoding(
     queries.write_text("q 1\tviolin\n", encoding="utf-8")
     assert main(base) == 2 and "query id 'q 1' is empty or contains whitespace" in capsys.readouterr().err
     assert not run.exists()
+
+
+def test_a_model_folder_named_merge_builds_when_a_corpus_file_follows(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "merge").mkdir()
+    (tmp_path / "merge" / "config.json").write_text("{}")
+    (tmp_path / "shard-0").mkdir()
+    parser = build_parser()
+    build = parser.parse_args(["index", "merge", "c.jsonl", "out"])
+    assert build.func.__name__ == "run_index" and (build.model, build.corpus) == ("merge", "c.jsonl")
+    merge = parser.parse_args(["index", "merge", "shard-0", "--output", "out"])  # shard folders: still a merge
+    assert merge.func.__name__ == "run_merge"

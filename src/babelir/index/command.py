@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from babelir.data.errors import DataError
@@ -53,7 +54,8 @@ class _IndexParser(argparse.ArgumentParser):
 
     Why not argparse sub-parsers: the build form ``babelir index MODEL CORPUS OUT`` has no verb and
     argparse cannot default to one. Dispatching on the first word keeps both forms, each with its own
-    usage line, errors and ``--help``; a model directory called ``merge`` is reachable as ``./merge``.
+    usage line, errors and ``--help``. A model folder called ``merge`` (``./merge`` always works) is taken
+    as the build form when the next word is a file, not a shard folder: ``babelir index merge c.jsonl out``.
     """
 
     merge_parser: argparse.ArgumentParser
@@ -61,9 +63,16 @@ class _IndexParser(argparse.ArgumentParser):
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
-        if args and args[0] == "merge":
+        if args and args[0] == "merge" and not _names_a_model_build(args):
             return self.merge_parser.parse_known_args(list(args[1:]), namespace)
         return super().parse_known_args(args, namespace)
+
+
+def _names_a_model_build(args: Sequence[str]) -> bool:
+    """``merge`` is a model folder here and the word after it a corpus file (shard folders are folders)."""
+    model = Path("merge")
+    is_model = (model / "config.json").is_file() or (model / "modules.json").is_file()
+    return is_model and len(args) > 1 and not args[1].startswith("-") and not Path(args[1]).is_dir()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
