@@ -56,10 +56,11 @@ def run_demo(args: argparse.Namespace) -> int:
     from babelir.evaluation.loading import load_retriever
     from babelir.evaluation.runner import evaluate_benchmark
     from babelir.training.config import TrainConfig
-    from babelir.training.trainer import CoTrainer, finished_model
+    from babelir.training.trainer import CoTrainer, finished_model, refuse_foreign_output
 
     start = time.perf_counter()
     out = Path(args.output)
+    refuse_foreign_output(out)  # a folder of the user's: refused before the data is built, not after
     languages = _languages(args.languages)  # checked before minutes of training, not after
     print("[1/4] building the embedded default data from the installed packages", flush=True)
     data = defaults.build_default_data()

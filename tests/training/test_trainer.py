@@ -117,6 +117,24 @@ def test_finished_run_prunes_its_checkpoints_and_resume_hands_back_the_model(tmp
     assert other.steps == 2 and len((run / "train_log.jsonl").read_text().splitlines()) == 2
 
 
+def test_a_folder_babelir_did_not_write_is_refused_and_resume_keeps_its_settings(tmp_path):
+    from babelir.data.errors import DataError
+
+    config = small_config(write_data(tmp_path / "data"), steps=8, prune_checkpoints=False)
+    own = tmp_path / "project"
+    (own / "model").mkdir(parents=True)
+    (own / "model" / "weights.bin").write_bytes(b"mine")
+    with pytest.raises(DataError, match="project: holds files that babelir train did not write"):
+        CoTrainer(config, own).train()
+    assert (own / "model" / "weights.bin").read_bytes() == b"mine" and not (own / "config.yaml").exists()
+    run = tmp_path / "run"
+    CoTrainer(config, run).train()  # its checkpoints are kept (prune_checkpoints off)
+    with pytest.raises(DataError, match=r"checkpoints were trained with other settings \(learning_rate\)"):
+        CoTrainer(dataclasses.replace(config, learning_rate=1e-3), run).train(resume=True)
+    # where it computes and how it reports may change: the finished model is handed back
+    assert CoTrainer(dataclasses.replace(config, num_threads=2), run).train(resume=True).steps == 8
+
+
 def assert_same_weights(a: Path, b: Path) -> None:
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys()

@@ -113,6 +113,10 @@ def _step_dirs(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found, key=lambda item: item[0], reverse=True)
 
 
+def has_checkpoints(folder: Path) -> bool:
+    return bool(_step_dirs(folder))
+
+
 def refuse_fresh_start(folder: Path, resume: bool) -> None:
     """A run started without ``--resume`` prunes checkpoints as it goes: in a folder that holds an earlier
     run's checkpoints it would delete them, so it stops instead (nothing is lost by a forgotten flag)."""

@@ -368,5 +368,31 @@ def build_config(config_file: str | None, flags: argparse.Namespace | dict[str, 
     return TrainConfig(**values).validate(config_file, where)
 
 
+def is_run_config(path: Path) -> bool:
+    """Whether ``path`` is the ``config.yaml`` that ``babelir train`` writes into a run folder (a mapping of
+    known settings naming a backbone): how a run folder is told apart from a user's own folder."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and "backbone" in raw and set(map(str, raw)) <= FIELDS.keys()
+
+
+# settings a resumed run may change: where it computes, what it shows and how it keeps checkpoints
+RESUMABLE_CHANGES = (*PLACEMENT_FIELDS, "progress", "num_threads", "checkpoint_every", "keep_checkpoints",
+                     "prune_checkpoints", "gradient_checkpointing")
+
+
+def changed_on_resume(path: Path, config: TrainConfig) -> list[str]:
+    """The settings of ``config`` that differ from the run config at ``path`` in what the run learns (a
+    field the older file lacks counts at its default)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    earlier = dataclasses.asdict(TrainConfig())
+    earlier.update({k: _coerce(k, v, (str(path), None)) for k, v in raw.items() if k in FIELDS})
+    earlier = dataclasses.asdict(TrainConfig(**earlier).validate())  # int -> float as the new config has it
+    now = config.to_dict()
+    return sorted(k for k in now if k not in RESUMABLE_CHANGES and earlier[k] != now[k])
+
+
 def config_to_yaml(config: TrainConfig) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)

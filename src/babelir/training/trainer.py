@@ -29,13 +29,20 @@ from babelir.identity import ROLES, prompt_for, read_training_record
 from babelir.losses import CoTrainingLoss
 from babelir.training.checkpoint import (
     Checkpoint,
+    has_checkpoints,
     rank_rng_state,
     refuse_fresh_start,
     restore_rank_rng,
     resume_checkpoint,
     save_checkpoint,
 )
-from babelir.training.config import TrainConfig, config_to_yaml, run_identity
+from babelir.training.config import (
+    TrainConfig,
+    changed_on_resume,
+    config_to_yaml,
+    is_run_config,
+    run_identity,
+)
 from babelir.training.data import TrainingData, load_training_data
 from babelir.training.distributed import DistributedContext
 from babelir.training.model import build_model, on_device, unused_parameters
@@ -197,7 +204,13 @@ class CoTrainer:
         out = self.output_dir
         main = self.dist.is_main
         if main:
+            refuse_foreign_output(out)
             refuse_fresh_start(out / CHECKPOINT_DIR, resume)
+            if resume and has_checkpoints(out / CHECKPOINT_DIR) and is_run_config(out / "config.yaml"):
+                changed = changed_on_resume(out / "config.yaml", cfg)
+                if changed:  # the checkpoints would continue under settings the model record would misstate
+                    raise DataError(out, None, f"--resume: its checkpoints were trained with other settings "
+                                    f"({', '.join(changed)}); resume with the same settings or choose a new --output")
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         start_step, elapsed = 0, 0.0
@@ -356,6 +369,18 @@ class CoTrainer:
             self.model.save(str(tmp))
             write_model_card(tmp, self.config, self.data, self.loss, seconds, last)
         return path
+
+
+def refuse_foreign_output(out: Path) -> None:
+    """A run writes config.yaml, train_log.jsonl, checkpoints/ and model/ into ``out`` and replaces them:
+    only a missing or empty folder, or an earlier run's (its config.yaml says so), may receive them."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise DataError(out, None, "is a file, not a run folder; choose another --output")
+    if any(out.iterdir()) and not is_run_config(out / "config.yaml"):
+        raise DataError(out, None, "holds files that babelir train did not write (no run config.yaml); they are "
+                        "left as they are: choose a new or empty --output")
 
 
 def train(
