@@ -36,6 +36,14 @@ def test_evaluate_writes_json_runs_and_prints_table(beir_folder: Path, tmp_path:
     data = json.loads(out.read_text())
     assert data["benchmarks"][str(beir_folder)]["metrics"]["nDCG@10"] == 1.0
     assert (runs / "toy.run").is_file() or any(runs.iterdir())
+    table = tmp_path / "res.md"
+    again = ["evaluate", "bm25", "--benchmarks", str(beir_folder), "--no-progress"]
+    assert main([*again, "--output", str(out), "--markdown", str(table)]) == 0  # its own files: replaced
+    for flag, path in (("--output", tmp_path / "notes.json"), ("--markdown", tmp_path / "notes.md")):
+        path.write_text('{"my": "notes"}')
+        capsys.readouterr()
+        assert main([*again, flag, str(path)]) == 2 and "is not an earlier 'babelir evaluate'" in capsys.readouterr().err
+        assert path.read_text() == '{"my": "notes"}'
 
 
 def test_evaluate_reports_unknown_benchmarks(capsys) -> None:

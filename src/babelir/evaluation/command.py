@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
@@ -174,6 +175,29 @@ def _is_results(data: object) -> bool:
     return isinstance(benchmarks, dict) and all(isinstance(b, dict) and needed <= b.keys() for b in benchmarks.values())
 
 
+def _check_replaceable(output: str | None, markdown: str | None) -> None:
+    """Refuse to replace a file at --output or --markdown that is not an earlier evaluation's."""
+    import json
+
+    from babelir.evaluation.tables import ALL_METRICS_HEADING
+
+    problem = "exists and is not an earlier 'babelir evaluate' {}; it is left as it is: choose another {}"
+    if output and Path(output).exists():
+        try:
+            ours = _is_results(json.loads(Path(output).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            ours = False
+        if not ours:
+            raise DataError(output, None, problem.format("results file", "--output"))
+    if markdown and Path(markdown).exists():
+        try:
+            ours = ALL_METRICS_HEADING in Path(markdown).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            ours = False
+        if not ours:
+            raise DataError(markdown, None, problem.format("table", "--markdown"))
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     if args.list_benchmarks:
         return _list_benchmarks()
@@ -184,6 +208,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from babelir.evaluation.runner import evaluate
     from babelir.utils.atomic import atomic_write_text
 
+    _check_replaceable(args.output, args.markdown)  # before the evaluation, not after it
     # unknown benchmarks, damaged models and BEIR folders raise babelir errors: babelir.cli prints them
     results = evaluate(
         args.model,
