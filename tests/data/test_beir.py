@@ -115,3 +115,12 @@ def test_missing_files_and_unknown_queries(tmp_path: Path) -> None:
     beir.write_beir(tmp_path / "s", CORPUS, {"q1": "x"}, QRELS)
     with pytest.raises(DataError, match="not in queries.jsonl"):
         beir.load_beir(tmp_path / "s")
+
+
+def test_an_empty_corpus_or_qrels_is_an_error_not_nan_scores(tmp_path: Path) -> None:
+    beir.write_beir(tmp_path / "noqrels", CORPUS, QUERIES, {})  # the header line only
+    with pytest.raises(DataError, match=r"test\.tsv: no judgements in the test qrels"):
+        beir.load_beir(tmp_path / "noqrels")
+    beir.write_beir(tmp_path / "nodocs", {}, QUERIES, QRELS)
+    with pytest.raises(DataError, match="nodocs: its corpus holds no documents"):
+        beir.load_beir(tmp_path / "nodocs")

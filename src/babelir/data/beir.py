@@ -187,6 +187,9 @@ def load_beir(
             folder, None, "not a folder (expected a BEIR folder with corpus.jsonl, queries.jsonl, qrels/)"
         )
     qrels = load_qrels(qrels_path(folder, split))
+    if not qrels:  # every score would be NaN: say so instead of reporting it
+        raise DataError(qrels_path(folder, split), None, f"no judgements in the {split} qrels; add "
+                        "'query-id<TAB>corpus-id<TAB>score' rows")
     queries = load_queries(folder)
     missing = [qid for qid in qrels if qid not in queries]
     if missing:
@@ -197,7 +200,10 @@ def load_beir(
         )
     if only_judged_queries:
         queries = {qid: text for qid, text in queries.items() if qid in qrels}
-    return load_corpus(folder), queries, qrels
+    corpus = load_corpus(folder)
+    if not corpus:
+        raise DataError(folder, None, "its corpus holds no documents; add one JSON object a line to corpus.jsonl")
+    return corpus, queries, qrels
 
 
 # ---------------------------------------------------------------------------------------------- writers
