@@ -90,3 +90,12 @@ def test_bias_report_files(tiny_dir: Path, tmp_path: Path, capsys) -> None:
 def test_bias_needs_a_dense_model(tmp_path: Path, capsys) -> None:
     assert main(["bias", "bm25", "--output-dir", str(tmp_path / "b")]) == 2
     assert "dense model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "problem"), [
+    (["--languages", "en,en"], "at least two languages"),
+    (["--verses", "0"], "at least 2 verses"),
+])  # fmt: skip
+def test_bias_checks_its_flags_before_loading_anything(tmp_path: Path, capsys, flags, problem) -> None:
+    assert main(["bias", "tiny", "--output-dir", str(tmp_path / "b"), *flags]) == 2
+    assert problem in capsys.readouterr().err and not (tmp_path / "b").exists()

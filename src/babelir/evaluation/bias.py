@@ -166,7 +166,9 @@ def bias_report(
     from babelir.utils.atomic import atomic_write_json, atomic_write_text
 
     start = time.perf_counter()
-    languages = list(languages or bible.LANGUAGES)
+    languages = list(dict.fromkeys(languages or bible.LANGUAGES))  # a language named twice counts once
+    if verses < 2:  # the probe is cross-validated over verses: two folds need two verses
+        raise DataError(None, None, f"--verses {verses}: a language-bias report needs at least 2 verses")
     unknown = [lang for lang in languages if lang not in bible.LANGUAGES]
     if unknown:
         raise DataError(None, None, f"no Bible text for {', '.join(unknown)}; languages: {', '.join(bible.LANGUAGES)}")
