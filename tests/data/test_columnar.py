@@ -63,6 +63,12 @@ def test_a_datasets_folder_trains(tmp_path: Path) -> None:
     datasets.Dataset.from_dict({"text": ["x"]}).save_to_disk(str(broken))
     with pytest.raises(DataError, match="needs source, target"):
         training_data.load_training_data(TrainConfig(backbone="tiny", parallel=[str(broken)]).validate())
+    empty = tmp_path / "hf-empty-row"
+    datasets.Dataset.from_dict({"query": ["a", None], "positive": ["b", "c"]}).save_to_disk(str(empty))
+    rows = training_data.load_training_data(TrainConfig(backbone="tiny", retrieval=[str(empty)], batch_size=2,
+                                                                aux_batch_size=2).validate()).retrieval
+    with pytest.raises(DataError, match=r"hf-empty-row: row 1: 'query' must be non-empty text, got None"):
+        list(rows)
 
 
 def test_a_negative_holding_the_list_separator_names_the_file_and_row(tmp_path: Path) -> None:

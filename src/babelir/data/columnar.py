@@ -168,6 +168,7 @@ class HFRows(RowSequence[T]):
         from babelir.utils.extras import require
 
         datasets = require("datasets", "train-st", "training from a datasets folder")
+        self.folder = Path(folder)
         self.dataset = datasets.load_from_disk(str(folder))
         self.record_type = record_type
         wanted = [f for f in fields(record_type)]
@@ -183,4 +184,10 @@ class HFRows(RowSequence[T]):
 
     def _row(self, i: int) -> T:
         row = self.dataset[i]
-        return self.record_type(**{n: tuple(row[n]) if isinstance(row[n], list) else row[n] for n in self.names})
+        values = {n: tuple(row[n]) if isinstance(row[n], list) else row[n] for n in self.names}
+        for name, value in values.items():  # every field of a record is text or a tuple of texts
+            texts = value if isinstance(value, tuple) else (value,)
+            if not all(isinstance(text, str) and text.strip() for text in texts):
+                raise DataError(self.folder, None, f"row {i}: {name!r} must be non-empty text, got {value!r}; fix "
+                                "or drop the row (datasets' Dataset.filter)")
+        return self.record_type(**values)
