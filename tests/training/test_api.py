@@ -21,6 +21,8 @@ def test_each_kind_of_config_with_keywords_last(tmp_path: Path):
     assert base.steps == 7  # the caller's config is not changed
     from_dict = resolve_config({"steps": 5, "semantic-weight": 1, "retrieval": tmp_path / "a.jsonl"})
     assert (from_dict.steps, from_dict.semantic_weight, from_dict.retrieval) == (5, 1.0, [str(tmp_path / "a.jsonl")])
+    given = resolve_config(TrainConfig(steps="100", retrieval=str(tmp_path / "a.jsonl")))  # type: ignore[arg-type]
+    assert (given.steps, given.retrieval) == (100, [str(tmp_path / "a.jsonl")])  # read as the flags would be
     config_file = tmp_path / "run.yaml"
     config_file.write_text("steps: 11\nlanguage_weight: 3\n", encoding="utf-8")
     for given in (config_file, str(config_file)):

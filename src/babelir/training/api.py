@@ -48,7 +48,7 @@ def resolve_config(config: ConfigLike = None, **overrides: Any) -> TrainConfig:
     if config is None:
         values: dict[str, Any] = {}
     elif isinstance(config, TrainConfig):
-        values = config.to_dict()
+        values = _checked(config.to_dict(), "<TrainConfig>")  # its fields are not type-checked when set
     elif isinstance(config, Mapping):
         values = _checked(config, "<config dict>")
     elif isinstance(config, str | os.PathLike):
