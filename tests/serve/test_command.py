@@ -17,6 +17,9 @@ from babelir.utils.errors import BabelirError
         (["--port", "http"], "'http' is not a port number"),
         (["--max-queue", "0"], "0 must be greater than 0"),
         (["--request-timeout", "-1"], "-1 must be greater than 0"),
+        (["--max-queries", "-1"], "-1 must be greater than 0"),
+        (["--max-query-chars", "0"], "0 must be greater than 0"),
+        (["--max-k", "0"], "0 must be greater than 0"),
     ],
 )
 def test_bad_numbers_are_one_line_usage_errors(flags: list[str], message: str, capsys) -> None:

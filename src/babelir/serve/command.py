@@ -67,9 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=f"query encoder: {BACKEND_HELP}")
     add_device_argument(p)
     p.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
-    p.add_argument("--max-k", type=int, default=100, help="largest k a request may ask for")
-    p.add_argument("--max-queries", type=int, default=32, help="most queries in one request")
-    p.add_argument("--max-query-chars", type=int, default=2000, help="longest query text")
+    p.add_argument("--max-k", type=_positive(int), default=100, help="largest k a request may ask for")
+    p.add_argument("--max-queries", type=_positive(int), default=32, help="most queries in one request")
+    p.add_argument("--max-query-chars", type=_positive(int), default=2000, help="longest query text")
     p.add_argument(
         "--max-queue",
         type=_positive(int),
