@@ -127,6 +127,12 @@ def test_a_folder_babelir_did_not_write_is_refused_and_resume_keeps_its_settings
     with pytest.raises(DataError, match="project: holds files that babelir train did not write"):
         CoTrainer(config, own).train()
     assert (own / "model" / "weights.bin").read_bytes() == b"mine" and not (own / "config.yaml").exists()
+    # a folder of step-* folders without babelir's trainer state is not a copied checkpoint either
+    lookalike = tmp_path / "lookalike"
+    (lookalike / "checkpoints" / "step-0000004").mkdir(parents=True)
+    (lookalike / "checkpoints" / "step-0000004" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="lookalike: holds files that babelir train did not write"):
+        CoTrainer(config, lookalike).train(resume=True)
     run = tmp_path / "run"
     CoTrainer(config, run).train()  # its checkpoints are kept (prune_checkpoints off)
     with pytest.raises(DataError, match=r"checkpoints were trained with other settings \(learning_rate\)"):

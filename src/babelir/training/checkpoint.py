@@ -117,6 +117,13 @@ def has_checkpoints(folder: Path) -> bool:
     return bool(_step_dirs(folder))
 
 
+def holds_babelir_checkpoints(folder: Path) -> bool:
+    """Whether ``folder`` holds step folders and each has the trainer state that :func:`save_checkpoint`
+    writes: a checkpoint copied on its own into a new run folder, to be continued there with ``--resume``."""
+    steps = _step_dirs(folder)
+    return bool(steps) and all((path / STATE_FILE).is_file() for _, path in steps)
+
+
 def refuse_fresh_start(folder: Path, resume: bool) -> None:
     """A run started without ``--resume`` prunes checkpoints as it goes: in a folder that holds an earlier
     run's checkpoints it would delete them, so it stops instead (nothing is lost by a forgotten flag)."""

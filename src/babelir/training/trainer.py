@@ -30,6 +30,7 @@ from babelir.losses import CoTrainingLoss
 from babelir.training.checkpoint import (
     Checkpoint,
     has_checkpoints,
+    holds_babelir_checkpoints,
     rank_rng_state,
     refuse_fresh_start,
     restore_rank_rng,
@@ -373,12 +374,15 @@ class CoTrainer:
 
 def refuse_foreign_output(out: Path) -> None:
     """A run writes config.yaml, train_log.jsonl, checkpoints/ and model/ into ``out`` and replaces them:
-    only a missing or empty folder, or an earlier run's (its config.yaml says so), may receive them."""
+    only a missing or empty folder, an earlier run's (its config.yaml says so), or one that holds nothing
+    but babelir checkpoints (copied there to continue with ``--resume``) may receive them."""
     if not out.exists():
         return
     if not out.is_dir():
         raise DataError(out, None, "is a file, not a run folder; choose another --output")
-    if any(out.iterdir()) and not is_run_config(out / "config.yaml"):
+    entries = {entry.name for entry in out.iterdir()}
+    only_checkpoints = entries == {CHECKPOINT_DIR} and holds_babelir_checkpoints(out / CHECKPOINT_DIR)
+    if entries and not only_checkpoints and not is_run_config(out / "config.yaml"):
         raise DataError(out, None, "holds files that babelir train did not write (no run config.yaml); they are "
                         "left as they are: choose a new or empty --output")
 
