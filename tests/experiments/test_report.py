@@ -28,13 +28,34 @@ def test_comparisons_gain_the_clustered_interval_p_and_holm(tmp_path):
 
 def test_a_condition_can_name_its_own_reference(tmp_path):
     exp, results = experiment_with_results(tmp_path)
-    exp.conditions[2].compare_to = "base"
+    exp.conditions[2].compare_to = ("base",)
     markdown = report_markdown(exp, results, "babelir experiment e.yaml")
     assert "| b (vs base) | no-parallel | +15.00 |" in markdown
     assert "| base | no-parallel | -10.00 |" in markdown
     path = tmp_path / "e.yaml"
     path.write_text(GOOD.replace("tolerance: 0.01}", "tolerance: 0.01, compare_to: nothing}"))
     with pytest.raises(DataError, match=r"e\.yaml:9: condition 'b': compare_to 'nothing' is not a condition"):
+        load_experiment(path)
+
+
+def test_a_condition_can_name_several_references(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("tolerance: 0.01}", "tolerance: 0.01, compare_to: [base, a, base]}"))
+    exp.conditions[2].compare_to = load_experiment(path).conditions[2].compare_to
+    assert exp.conditions[2].compare_to == ("base", "a")  # a name given twice is one block of rows
+    markdown = report_markdown(exp, results, "babelir experiment e.yaml")
+    assert "| b (vs base) | no-parallel | +15.00 |" in markdown and "| b | no-parallel | +5.00 |" in markdown
+    assert "Holm-corrected over the 6 rows" in markdown  # base vs a, b vs base, b vs a: two groups each
+    path.write_text(GOOD.replace("tolerance: 0.01}", "tolerance: 0.01, compare_to: [base, 3]}"))
+    with pytest.raises(DataError, match=r"e\.yaml:9: condition 'b': compare_to must name a condition or list"):
+        load_experiment(path)
+
+
+def test_a_condition_name_given_twice_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(GOOD.replace("{name: b, train: {}", "{name: a, train: {}"))
+    with pytest.raises(DataError, match=r"e\.yaml:9: condition 'a' is named twice \(first as condition 2\)"):
         load_experiment(path)
 
 

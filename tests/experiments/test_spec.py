@@ -123,7 +123,7 @@ def test_presets_give_named_conditions_and_settings_blocks(tmp_path):
     exp = load_experiment(child)
     base, ro, short_light, own = exp.conditions
     assert (base.name, base.train, base.description) == ("base", None, "as it is")
-    assert (ro.name, ro.train, ro.compare_to) == ("ro", {"semantic_weight": 0, "language_weight": 0}, "base")
+    assert (ro.name, ro.train, ro.compare_to) == ("ro", {"semantic_weight": 0, "language_weight": 0}, ("base",))
     # blocks in order, then the preset's train, then the condition's own keys
     assert short_light.name == "short light"
     assert short_light.train == {"steps": 3, "semantic_weight": 0, "language_weight": 4}

@@ -9,7 +9,9 @@ run a short file as a regression. ``--report-only`` rebuilds the markdown and th
 
 A condition is written once: ``presets: presets.yaml`` names a file of shared conditions (taken with
 ``preset: NAME``) and settings blocks (taken with ``use: [NAME, ...]``); ``extends: OTHER.yaml`` starts
-from another experiment file.
+from another experiment file. ``compare_to`` names the reference of the significance table (each row: the
+difference, its 95% cluster-bootstrap interval, the Holm-corrected p); a condition may name its own, or a
+list of them (one block of rows each, e.g. ``compare_to: [demo settings, defaults]`` for BM25).
 
 Example (``configs/experiments/regression.yaml``, shortened)::
 

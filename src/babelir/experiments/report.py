@@ -53,12 +53,12 @@ def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[st
                         labels: dict[str, str]) -> list[str]:
     """The comparisons table: the first test (queries as units, as earlier reports quote it), then the mean
     difference's cluster-bootstrap interval, the cluster-level p and that p Holm-corrected over the table."""
-    references = {c.name: c.compare_to or exp.compare_to for c in exp.conditions if c.name in conds}
-    references = {name: ref for name, ref in references.items() if ref in conds and ref != name}
-    if not references:
+    pairs = [(c.name, ref) for c in exp.conditions if c.name in conds for ref in c.compare_to or (exp.compare_to,)]
+    pairs = [(name, ref) for name, ref in pairs if ref in conds and ref != name]
+    if not pairs:
         return []
     rows = []
-    for name, reference in references.items():
+    for name, reference in pairs:
         ref = mean_per_query(results["conditions"][reference], benches)
         other = mean_per_query(results["conditions"][name], benches)
         label = name if reference == exp.compare_to else f"{name} (vs {reference})"

@@ -42,7 +42,8 @@ class Condition:
     expected: dict[str, float] = field(default_factory=dict)
     tolerance: float = 0.01
     description: str = ""
-    compare_to: str | None = None  # this condition's reference in the significance table (default: the file's)
+    # this condition's references in the significance table, one block of rows each (default: the file's)
+    compare_to: tuple[str, ...] = ()
     scoring: str = "auto"  # dense | maxsim | auto (maxsim for models trained with retriever: late-interaction)
     # | centered | lir:R (training-free language removal, babelir.evaluation.neutral)
 
@@ -235,7 +236,7 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
             expected={str(k): _number(v, where, f"{owner}expected score of {k}") for k, v in expected.items()},
             tolerance=_number(item.get("tolerance", 0.01), where, f"{owner}tolerance"),
             description=str(item.get("description", "")),
-            compare_to=item.get("compare_to"),
+            compare_to=_references(item.get("compare_to"), where, owner),
             scoring=str(item.get("scoring", "auto")),
         ))  # fmt: skip
     if not conditions:
@@ -251,10 +252,14 @@ def _check_conditions(path: Path, conditions: list[Condition], condition_line, d
 
     names = [c.name for c in conditions]
     for number, cond in enumerate(conditions, 1):  # (settings: known keys and types, from _conditions)
+        if cond.name in names[:number - 1]:  # results are saved by name: a second one would overwrite the first
+            raise DataError(path, condition_line(number), f"condition {cond.name!r} is named twice (first as "
+                            f"condition {names.index(cond.name) + 1}); give each condition its own name")
         if cond.scoring not in SCORINGS and not is_neutral_scoring(cond.scoring):
             raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {cond.scoring!r}")
-        if cond.compare_to is not None and cond.compare_to not in names:
-            raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {cond.compare_to!r} is not a condition")
+        for reference in cond.compare_to:
+            if reference not in names:
+                raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {reference!r} is not a condition")
         if cond.train is not None:
             try:
                 TrainConfig(**{**defaults, **cond.train}).validate(str(path))
@@ -304,6 +309,16 @@ def load_experiment(path: str | Path) -> Experiment:
         groups=_groups(raw.get("groups"), path, lines.get("groups")),
         description=str(raw.get("description", "")),
     )
+
+
+def _references(value: Any, where: tuple[Path, int | None], owner: str) -> tuple[str, ...]:
+    """A condition's ``compare_to``: one condition's name, or a list of them (one block of rows each)."""
+    if value is None:
+        return ()
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise DataError(*where, f"{owner}compare_to must name a condition or list condition names, got {value!r}")
+    return tuple(dict.fromkeys(names))
 
 
 def _number(value: Any, where: tuple[Path, int | None], what: str) -> float:
