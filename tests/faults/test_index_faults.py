@@ -226,3 +226,32 @@ def test_a_full_disk_while_sqlite_writes_is_not_called_damage(tmp_path: Path) ->
     assert err.value.errno == errno.ENOSPC and "docs.sqlite" in err.value.filename
     assert writer.finished_shards() == []  # rolled back: nothing half-recorded
     writer.close()
+
+
+@pytest.mark.parametrize(("flag", "value", "low"), [
+    ("--hnsw-m", "0", 1), ("--hnsw-m", "-3", 1), ("--ef-search", "0", 1), ("--ef-construction", "0", 1),
+    ("--nprobe", "0", 1), ("--nlist", "-1", 0), ("--pq-m", "-2", 0),
+])  # fmt: skip
+def test_ann_flags_below_their_minimum_are_one_line_before_anything_is_built(
+    flag: str, value: str, low: int, corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "idx"  # faiss aborted the process on --hnsw-m 0 and searched short at --ef-search 0
+    assert main(["index", "tiny", str(corpus_file), str(out), "--index-type", "hnsw", flag, value]) == 2
+    assert one_error(capsys).endswith(f": {flag} must be at least {low}, got {value}")
+    assert not out.exists()
+    with pytest.raises(ValueError, match=f"{flag[2:].replace('-', '_')} must be an integer of at least {low}"):
+        AnnSettings(**{flag[2:].replace("-", "_"): int(value)})
+
+
+def test_a_manifest_with_impossible_search_settings_is_named(
+    index_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["index"]["ef_search"] = 0
+    (index_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tviolin\n", encoding="utf-8")
+    assert main(["search", str(index_copy), "--queries", str(queries), "--output", str(tmp_path / "run.trec")]) == 2
+    line = one_error(capsys)
+    assert line.startswith(f"babelir: error: {index_copy / 'manifest.json'}: index settings: ef_search must be")
+    assert line.endswith("rebuild the index")

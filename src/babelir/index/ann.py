@@ -27,6 +27,14 @@ FLAT_MAX = 100_000
 HNSW_MAX = 2_000_000
 
 
+# the smallest value each numeric setting may take (0 for nlist and pq_m: chosen from the data)
+ANN_MINIMUMS = {"hnsw_m": 1, "ef_construction": 1, "ef_search": 1, "nlist": 0, "pq_m": 0, "nprobe": 1, "train_size": 1}
+
+
+def _int_at_least(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
 @dataclass
 class AnnSettings:
     """Build and search parameters; stored in the manifest so a loaded index searches as it was tuned."""
@@ -39,6 +47,14 @@ class AnnSettings:
     pq_m: int = 0  # 0: dim // 8 (48 one-byte codes for 384-d)
     nprobe: int = 32
     train_size: int = 100_000
+
+    def __post_init__(self) -> None:
+        # faiss aborts the whole process on an HNSW degree of 0, and efSearch / nprobe 0 silently return
+        # fewer hits than asked for: refused here, before anything is built or searched
+        bad = [f"{name} must be an integer of at least {low}, got {getattr(self, name)!r}"
+               for name, low in ANN_MINIMUMS.items() if not _int_at_least(getattr(self, name), low)]
+        if bad:
+            raise ValueError("; ".join(bad))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

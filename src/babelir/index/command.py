@@ -13,7 +13,7 @@ from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.encoding import BACKENDS
 from babelir.encoding.model import BACKEND_HELP
-from babelir.index.ann import INDEX_TYPES, AnnSettings
+from babelir.index.ann import ANN_MINIMUMS, INDEX_TYPES, AnnSettings
 from babelir.utils.commands import OneLineParser, add_command
 from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.verbosity import quiet
@@ -151,6 +151,10 @@ def _add_ann_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _ann_settings(args: argparse.Namespace) -> AnnSettings:
+    for name, low in ANN_MINIMUMS.items():
+        value = getattr(args, name, low)
+        if value < low:
+            raise _flag_error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
     return AnnSettings(
         index_type=args.index_type,
         hnsw_m=args.hnsw_m,

@@ -20,9 +20,10 @@ from typing import Any, overload
 import faiss
 import numpy as np
 
+from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.index.ann import AnnSettings, RowFilter, search_params
-from babelir.index.layout import rebuild_hint
+from babelir.index.layout import MANIFEST, rebuild_hint
 from babelir.index.store import DocStore
 from babelir.index.validate import checked_manifest, read_faiss, validate_index
 
@@ -65,7 +66,10 @@ class Index:
         self.faiss = faiss_index
         self.store = store
         idx = dict(manifest["index"])
-        self.settings = AnnSettings(**{k: v for k, v in idx.items() if k in AnnSettings.__dataclass_fields__})
+        try:
+            self.settings = AnnSettings(**{k: v for k, v in idx.items() if k in AnnSettings.__dataclass_fields__})
+        except ValueError as err:  # a manifest edited by hand: faiss would abort or return fewer hits
+            raise DataError(path / MANIFEST, None, f"index settings: {err}; rebuild the index") from None
         self._model: Any = None
         self._model_name: str = manifest["model"]["name"]
         self._model_path: str = manifest["model"].get("path", "")
