@@ -72,6 +72,7 @@ def test_qrels_header_optional_and_float_scores(tmp_path: Path) -> None:
         ),
         ("queries.jsonl", '{"_id": "q", "text": "  "}\n', 1, "empty text"),
         ("queries.jsonl", "[1, 2]\n", 1, "expected a JSON object"),
+        ("queries.jsonl", '{"_id": "q", "text": "a\\ud800b"}\n', 1, "escape \\ud800 is half of a surrogate pair"),
     ],
 )
 def test_jsonl_errors_name_file_and_line(

@@ -66,6 +66,7 @@ def test_hash_depends_on_content_not_formatting(tmp_path: Path) -> None:
         ("nolang.jsonl", '{"_id": "a", "text": "ok", "language": "klingon"}\n', ":1", "unknown language"),
         ("empty.jsonl", '{"_id": "a", "text": "  "}\n', ":1", "neither text nor title"),
         ("noid.jsonl", '{"text": "x"}\n', ":1", "missing field"),
+        ("half.jsonl", '{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "\\udc00"}\n', ":2", "surrogate pair"),
         ("cols.tsv", "a\tb\ten\textra\n", ":1", "columns"),
         ("notext.tsv", "a\t \n", ":1", "empty text"),
     ],

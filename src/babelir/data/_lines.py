@@ -64,6 +64,13 @@ def parse_json_object(path: PathLike, number: int, text: str) -> dict[str, Any]:
         raise DataError(path, number, f"malformed JSON: {err.msg} (column {err.colno})") from None
     if not isinstance(obj, dict):
         raise DataError(path, number, f"expected a JSON object, got {type(obj).__name__}")
+    if "\\u" in text:  # only an escape can carry a lone surrogate: a string no encoder or tokenizer accepts
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as err:
+            bad = err.object[err.start:err.end].encode("unicode_escape").decode("ascii")
+            raise DataError(path, number, f"the escape {bad} is half of a surrogate pair, not a character: "
+                            "write the character itself or both halves of its pair") from None
     return obj
 
 
