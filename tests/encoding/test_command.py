@@ -79,3 +79,34 @@ def test_bad_input_names_file_and_line(tmp_path: Path, capsys, name: str, conten
 def test_unknown_output_format_is_refused_before_encoding(tmp_path: Path, capsys) -> None:
     assert main(["encode", "tiny", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "e.csv")]) == 2
     assert "--output must end in .npy or .parquet" in capsys.readouterr().err
+
+
+def test_output_replaces_only_an_earlier_encode_result(tmp_path: Path, capsys) -> None:
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("".join(f"{i}\t{t}\n" for i, t in TEXTS.items()))
+    out = tmp_path / "emb.npy"
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 0
+    assert main(["encode", "tiny", str(texts), "--output", str(out), "--role", "query"]) == 0  # its own: replaced
+    capsys.readouterr()
+    mine = tmp_path / "mine.npy"  # a user's array (int64, no ids beside it) is not replaced
+    np.save(mine, np.arange(6).reshape(2, 3))
+    assert main(["encode", "tiny", str(texts), "--output", str(mine)]) == 2
+    assert f"{mine}: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert np.load(mine).dtype == np.int64 and not (tmp_path / "mine.ids.txt").exists()
+    notes = tmp_path / "notes.ids.txt"  # nor the ids file a .npy output would write beside it
+    notes.write_text("my notes\n")
+    assert main(["encode", "tiny", str(texts), "--output", str(tmp_path / "notes.npy")]) == 2
+    assert f"{notes}: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert notes.read_text() == "my notes\n" and not (tmp_path / "notes.npy").exists()
+    own_input = tmp_path / "lines.ids.txt"  # nor the texts file it reads
+    own_input.write_text("first\nsecond\n")
+    assert main(["encode", "tiny", str(own_input), "--output", str(tmp_path / "lines.npy")]) == 2
+    assert "is the texts file this command reads" in capsys.readouterr().err
+    assert own_input.read_text() == "first\nsecond\n"
+    table = tmp_path / "table.parquet"  # a Parquet file of other columns
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"name": ["x"]}), table)
+    assert main(["encode", "tiny", str(texts), "--output", str(table)]) == 2
+    assert pq.read_schema(table).names == ["name"]

@@ -43,6 +43,8 @@ Ids must be unique; an empty text, a missing field or invalid UTF-8 is an error 
   FILE.npy              an (n, dim) float32 array (numpy.load), plus FILE.ids.txt beside it: the id of
                         row i on line i+1
   FILE.parquet          one row per text, columns id (string) and embedding (fixed-size float32 list)
+An existing FILE is replaced only when babelir encode wrote it (its layout above); the texts file
+itself and anyone else's files are left as they are.
 
 examples:
   babelir encode me5-small corpus.jsonl --output corpus.npy
@@ -125,6 +127,33 @@ def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.n
     raise DataError(output, None, f"unknown output format; use one of {', '.join(OUTPUT_FORMATS)}")
 
 
+def _written_by_encode(output: Path) -> bool:
+    """Whether the existing ``output`` (and its ids file) has the layout ``babelir encode`` writes: an
+    (n, dim) float32 array with n ids beside it, or a Parquet table of exactly ``id`` and ``embedding``."""
+    try:
+        if output.suffix == ".npy":
+            array = np.load(output, mmap_mode="r", allow_pickle=False)
+            ids = ids_path(output).read_bytes()
+            return array.dtype == np.float32 and array.ndim == 2 and ids.count(b"\n") == array.shape[0]
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(output).names == ["id", "embedding"]
+    except (OSError, ValueError, ImportError):
+        return False
+
+
+def refuse_foreign_output(output: Path, texts: Path) -> None:
+    """``--output`` replaces only an earlier ``babelir encode`` result, never the texts it reads or a user's file."""
+    targets = [output, ids_path(output)] if output.suffix == ".npy" else [output]
+    for target in targets:
+        if target.exists() and texts.exists() and target.resolve() == texts.resolve():
+            raise DataError(target, None, "is the texts file this command reads; choose another --output")
+    existing = [target for target in targets if target.exists()]
+    if existing and not _written_by_encode(output):
+        raise DataError(existing[0], None, "exists and babelir encode did not write it (no embeddings and ids of "
+                        "its layout); it is left as it is: choose another --output or move the file")
+
+
 def run_encode(args: argparse.Namespace) -> int:
     from babelir.encoding.encode import encode
     from babelir.encoding.model import load_model
@@ -138,6 +167,7 @@ def run_encode(args: argparse.Namespace) -> int:
         from babelir.utils.extras import require
 
         require("pyarrow", "parquet", "Parquet output")
+    refuse_foreign_output(Path(args.output), Path(args.texts))
     texts = read_texts(args.texts)
     if not texts:
         raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")
