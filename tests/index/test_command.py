@@ -94,3 +94,23 @@ def test_a_model_folder_named_merge_builds_when_a_corpus_file_follows(tmp_path: 
     assert build.func.__name__ == "run_index" and (build.model, build.corpus) == ("merge", "c.jsonl")
     merge = parser.parse_args(["index", "merge", "shard-0", "--output", "out"])  # shard folders: still a merge
     assert merge.func.__name__ == "run_merge"
+
+
+def test_search_output_replaces_only_an_earlier_run(tmp_path: Path, built_index: Path, capsys: pytest.CaptureFixture) -> None:
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tviolin\n", encoding="utf-8")
+    run = tmp_path / "run.trec"
+    base = ["search", str(built_index), "--queries", str(queries)]
+    assert main([*base, "--output", str(run), "--k", "2"]) == 0
+    assert main([*base, "--output", str(run), "--k", "3"]) == 0  # its own earlier run: replaced
+    assert len(run.read_text().splitlines()) == 3
+    capsys.readouterr()
+    assert main([*base, "--output", str(queries)]) == 2  # the queries it reads
+    assert "is the queries file this command reads" in capsys.readouterr().err
+    assert queries.read_text(encoding="utf-8") == "q1\tviolin\n"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    assert main([*base, "--output", str(notes)]) == 2
+    assert f"{notes}: exists and is not a TREC run" in capsys.readouterr().err
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+    assert main([*base, "--output", str(tmp_path)]) == 2 and "is a folder" in capsys.readouterr().err

@@ -119,6 +119,18 @@ def _run_rows(path: PathLike) -> Iterator[tuple[int, RunRow]]:
         yield number, RunRow(qid, docid, rank_value, score_value, tag)
 
 
+def is_run_file(path: PathLike, rows: int = 100) -> bool:
+    """Whether ``path`` reads as a TREC run (its first ``rows`` rows; an empty file holds nothing to lose):
+    how a command that writes runs tells its own earlier output from a user's file."""
+    try:
+        for number, _ in _run_rows(path):
+            if number >= rows:
+                break
+    except DataError:
+        return False
+    return True
+
+
 def read_run(path: PathLike) -> Run:
     """``{qid: {docid: score}}``; a document listed twice for one query is an error (trec_eval rejects it)."""
     run: Run = {}

@@ -241,6 +241,21 @@ def run_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_foreign_run(output: Path, queries: Path) -> None:
+    """``--output`` replaces an earlier run file only: never the queries it reads, a folder or a user's file."""
+    from babelir.data.trec import is_run_file
+
+    if not output.exists():
+        return
+    if output.is_dir():
+        raise DataError(output, None, "is a folder; --output names the run file to write")
+    if queries.exists() and output.resolve() == queries.resolve():
+        raise DataError(output, None, "is the queries file this command reads; choose another --output")
+    if not is_run_file(output):
+        raise DataError(output, None, "exists and is not a TREC run (qid Q0 docid rank score tag): babelir search "
+                        "did not write it; it is left as it is: choose another --output or move the file")
+
+
 def run_search(args: argparse.Namespace) -> int:
     from babelir.data.trec import check_run_id, write_run
     from babelir.index.corpus import iter_query_file
@@ -250,6 +265,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise _flag_error("--k and --batch-size must be at least 1")
     if not args.tag or any(ch.isspace() for ch in args.tag):
         raise _flag_error(f"--tag {args.tag!r}: a TREC run tag is one word without whitespace")
+    _refuse_foreign_run(Path(args.output), Path(args.queries))
     index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device))
     if args.language is not None and args.language not in index.languages():
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
