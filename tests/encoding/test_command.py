@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from babelir.cli import main
@@ -32,8 +34,6 @@ def test_npy_rows_match_encode_and_ids_sit_beside_them(tmp_path: Path, tiny) -> 
 
 
 def test_parquet_has_id_and_embedding_columns(tmp_path: Path, tiny) -> None:
-    import pyarrow.parquet as pq
-
     texts = tmp_path / "texts.tsv"
     texts.write_text("".join(f"{i}\t{t}\n" for i, t in TEXTS.items()))
     out = tmp_path / "emb.parquet"
@@ -104,9 +104,26 @@ def test_output_replaces_only_an_earlier_encode_result(tmp_path: Path, capsys) -
     assert "is the texts file this command reads" in capsys.readouterr().err
     assert own_input.read_text() == "first\nsecond\n"
     table = tmp_path / "table.parquet"  # a Parquet file of other columns
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     pq.write_table(pa.table({"name": ["x"]}), table)
     assert main(["encode", "tiny", str(texts), "--output", str(table)]) == 2
+    assert f"{table}: exists and babelir encode did not write it" in capsys.readouterr().err
     assert pq.read_schema(table).names == ["name"]
+    np.savez(tmp_path / "packed.npz", a=np.zeros(2))  # a zip under a .npy name: one line, not a traceback
+    (tmp_path / "packed.npz").rename(tmp_path / "packed.npy")
+    assert main(["encode", "tiny", str(texts), "--output", str(tmp_path / "packed.npy")]) == 2
+    assert "packed.npy: exists and babelir encode did not write it" in capsys.readouterr().err
+
+
+def test_a_run_stopped_between_its_two_files_or_an_empty_file_is_replaced(tmp_path: Path) -> None:
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("".join(f"{i}\t{t}\n" for i, t in TEXTS.items()))
+    out = tmp_path / "emb.npy"
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 0
+    (tmp_path / "emb.ids.txt").unlink()  # killed after the array, before its ids
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 0
+    assert (tmp_path / "emb.ids.txt").read_text().splitlines() == list(TEXTS)
+    parquet = tmp_path / "emb.parquet"
+    parquet.touch()  # nothing to lose
+    assert main(["encode", "tiny", str(texts), "--output", str(parquet)]) == 0
+    assert main(["encode", "tiny", str(texts), "--output", str(parquet)]) == 0  # its own: replaced
+    assert pq.read_schema(parquet).names == ["id", "embedding"]

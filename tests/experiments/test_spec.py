@@ -50,6 +50,8 @@ def test_settings_are_read_as_their_types_like_a_config_file(tmp_path):
 
 @pytest.mark.parametrize(("old", "new", "problem"), [
     ("compare_to: a", "compare_to: a\nseeds: 42x", r":\d+: seeds must be an integer or a list of integers"),
+    ("compare_to: a", "compare_to: [a, b]", r":5: compare_to must name one condition of this file, got \['a'"),
+    ("compare_to: a", "compare_to: c", r":5: compare_to must name one condition of this file, got 'c'"),
     ("evaluation: {benchmarks: [bible-xref-en, bible-xref-sw], queries: 10, documents: 50}", "evaluation: [x]",
      r":3: evaluation must be a mapping"),
     ("defaults: {backbone: tiny, steps: 2}", "defaults: steps", r":2: defaults: expected a mapping"),

@@ -254,4 +254,4 @@ def test_a_manifest_with_impossible_search_settings_is_named(
     assert main(["search", str(index_copy), "--queries", str(queries), "--output", str(tmp_path / "run.trec")]) == 2
     line = one_error(capsys)
     assert line.startswith(f"babelir: error: {index_copy / 'manifest.json'}: index settings: ef_search must be")
-    assert line.endswith("rebuild the index")
+    assert line.endswith("set a positive value there, or rebuild the index")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,6 @@ def test_search_output_replaces_only_an_earlier_run(tmp_path: Path, built_index:
     assert f"{notes}: exists and is not a TREC run" in capsys.readouterr().err
     assert notes.read_text(encoding="utf-8") == "my notes\n"
     assert main([*base, "--output", str(tmp_path)]) == 2 and "is a folder" in capsys.readouterr().err
+    packed = tmp_path / "run.trec.gz"  # written compressed, so a rerun reads it back as its own
+    assert main([*base, "--output", str(packed)]) == 0 and main([*base, "--output", str(packed), "--k", "2"]) == 0
+    assert gzip.decompress(packed.read_bytes()).decode().count(" Q0 ") == 2

@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from babelir.data.errors import DataError
 from babelir.training.config import TrainConfig
 from babelir.training.trainer import CoTrainer
 
@@ -97,6 +98,11 @@ def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_p
     # a run that only got as far as the step-4 checkpoint, continued with --resume
     resumed_dir = tmp_path / "resumed"
     shutil.copytree(ckpt, resumed_dir / "checkpoints" / ckpt.name)
+    # the settings stored with a copied checkpoint guard it as the run config guards a whole run folder
+    with pytest.raises(DataError, match=r"checkpoints were trained with other settings \(learning_rate\)"):
+        CoTrainer(dataclasses.replace(small_config(data), learning_rate=1e-3), resumed_dir).train(resume=True)
+    assert sorted(p.name for p in resumed_dir.iterdir()) == ["checkpoints"]
+    (resumed_dir / "checkpoints" / "step-0000006").mkdir()  # a newer step copied only in part: falls back
     CoTrainer(small_config(data), resumed_dir).train(resume=True)
     assert_same_weights(full.model_path, resumed_dir / "model")
 
@@ -118,8 +124,6 @@ def test_finished_run_prunes_its_checkpoints_and_resume_hands_back_the_model(tmp
 
 
 def test_a_folder_babelir_did_not_write_is_refused_and_resume_keeps_its_settings(tmp_path):
-    from babelir.data.errors import DataError
-
     config = small_config(write_data(tmp_path / "data"), steps=8, prune_checkpoints=False)
     own = tmp_path / "project"
     (own / "model").mkdir(parents=True)
@@ -133,6 +137,10 @@ def test_a_folder_babelir_did_not_write_is_refused_and_resume_keeps_its_settings
     (lookalike / "checkpoints" / "step-0000004" / "notes.txt").write_text("mine")
     with pytest.raises(DataError, match="lookalike: holds files that babelir train did not write"):
         CoTrainer(config, lookalike).train(resume=True)
+    killed = tmp_path / "killed"  # stopped while writing its config.yaml: only atomic_open's hidden file
+    killed.mkdir()
+    (killed / ".config.yaml.x1y2.tmp").write_text("backbone: ti")
+    CoTrainer(dataclasses.replace(config, steps=2), killed).train()
     run = tmp_path / "run"
     CoTrainer(config, run).train()  # its checkpoints are kept (prune_checkpoints off)
     with pytest.raises(DataError, match=r"checkpoints were trained with other settings \(learning_rate\)"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import IO, Any
 from babelir.data.errors import DataError
 
 PathLike = str | os.PathLike
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud800-\udfff: half of a pair, or a whole pair
 
 
 def open_binary(path: PathLike) -> IO[bytes]:
@@ -64,7 +66,7 @@ def parse_json_object(path: PathLike, number: int, text: str) -> dict[str, Any]:
         raise DataError(path, number, f"malformed JSON: {err.msg} (column {err.colno})") from None
     if not isinstance(obj, dict):
         raise DataError(path, number, f"expected a JSON object, got {type(obj).__name__}")
-    if "\\u" in text:  # only an escape can carry a lone surrogate: a string no encoder or tokenizer accepts
+    if _SURROGATE_ESCAPE.search(text):  # only an escape can carry a lone surrogate, which no encoder accepts
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as err:

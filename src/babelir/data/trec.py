@@ -21,7 +21,7 @@ from pathlib import Path
 from babelir.data._lines import PathLike, iter_lines
 from babelir.data.collect import collect_judgements
 from babelir.data.errors import DataError
-from babelir.utils.atomic import atomic_open
+from babelir.utils.atomic import atomic_open_text
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
@@ -82,7 +82,7 @@ def read_qrels(path: PathLike) -> Qrels:
 
 def write_qrels(path: PathLike, qrels: Mapping[str, Mapping[str, int]]) -> None:
     """Write TREC qrels atomically: queries and documents in natural id order."""
-    with atomic_open(path) as handle:
+    with atomic_open_text(path) as handle:  # .gz: compressed, as the readers expect
         for qid in sorted(qrels, key=natural_key):
             check_run_id(qid, "query id", path)
             for docid in sorted(qrels[qid], key=natural_key):
@@ -157,7 +157,7 @@ def write_run(
     with ``repr`` precision so that reading the file back gives the same floats.
     """
     check_run_id(tag, "run tag", path)
-    with atomic_open(path) as handle:
+    with atomic_open_text(path) as handle:  # .gz: compressed, as the readers expect
         for qid in sorted(run, key=natural_key):
             check_run_id(qid, "query id", path)
             for rank, (docid, score) in enumerate(ranked(run[qid], depth), start=1):

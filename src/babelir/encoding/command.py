@@ -128,17 +128,20 @@ def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.n
 
 
 def _written_by_encode(output: Path) -> bool:
-    """Whether the existing ``output`` (and its ids file) has the layout ``babelir encode`` writes: an
-    (n, dim) float32 array with n ids beside it, or a Parquet table of exactly ``id`` and ``embedding``."""
+    """Whether the existing ``output`` has the layout ``babelir encode`` writes: an (n, dim) float32 array
+    (its ids file beside it may be missing or stale: the two files are written one after the other, and a
+    run stopped between them is still babelir's), or a Parquet table of exactly ``id`` and ``embedding``.
+    An empty file holds nothing to lose."""
     try:
+        if output.stat().st_size == 0:
+            return True
         if output.suffix == ".npy":
             array = np.load(output, mmap_mode="r", allow_pickle=False)
-            ids = ids_path(output).read_bytes()
-            return array.dtype == np.float32 and array.ndim == 2 and ids.count(b"\n") == array.shape[0]
+            return isinstance(array, np.ndarray) and array.dtype == np.float32 and array.ndim == 2
         import pyarrow.parquet as pq
 
         return pq.read_schema(output).names == ["id", "embedding"]
-    except (OSError, ValueError, ImportError):
+    except (OSError, ValueError, EOFError, ImportError):
         return False
 
 
@@ -146,12 +149,15 @@ def refuse_foreign_output(output: Path, texts: Path) -> None:
     """``--output`` replaces only an earlier ``babelir encode`` result, never the texts it reads or a user's file."""
     targets = [output, ids_path(output)] if output.suffix == ".npy" else [output]
     for target in targets:
-        if target.exists() and texts.exists() and target.resolve() == texts.resolve():
+        if target.exists() and texts.exists() and os.path.samefile(target, texts):
             raise DataError(target, None, "is the texts file this command reads; choose another --output")
-    existing = [target for target in targets if target.exists()]
-    if existing and not _written_by_encode(output):
-        raise DataError(existing[0], None, "exists and babelir encode did not write it (no embeddings and ids of "
-                        "its layout); it is left as it is: choose another --output or move the file")
+    if output.exists() and not _written_by_encode(output):
+        raise DataError(output, None, "exists and babelir encode did not write it (not embeddings of its layout); "
+                        "it is left as it is: choose another --output or move the file")
+    ids = ids_path(output)
+    if output.suffix == ".npy" and ids.exists() and not output.exists():  # ids with no embeddings: not ours
+        raise DataError(ids, None, "exists and babelir encode did not write it (no embeddings beside it); it is "
+                        "left as it is: choose another --output or move the file")
 
 
 def run_encode(args: argparse.Namespace) -> int:

@@ -296,16 +296,24 @@ def load_experiment(path: str | Path) -> Experiment:
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
     if evaluation.get("queries") and evaluation.get("documents"):
         _check_not_split(path, lines.get("evaluation"), [str(b) for b in evaluation["benchmarks"]])
+    defaults = coerce_settings(raw.get("defaults") or {}, (path, lines.get("defaults")), "defaults: ")
+    conditions = _conditions(path, raw, lines)
+    reference = raw.get("compare_to")
+    own = "compare_to" in lines  # an inherited one may name a condition this file does not repeat
+    if reference is not None and (not isinstance(reference, str)
+                                  or (own and reference not in {c.name for c in conditions})):
+        raise DataError(path, lines.get("compare_to"), f"compare_to must name one condition of this file, got "
+                        f"{reference!r} (a condition may list several references in its own compare_to)")
     return Experiment(
         name=str(raw.get("name") or path.stem),
         path=path,
-        defaults=coerce_settings(raw.get("defaults") or {}, (path, lines.get("defaults")), "defaults: "),
+        defaults=defaults,
         benchmarks=[str(b) for b in evaluation["benchmarks"]],
         queries=evaluation.get("queries"),
         documents=evaluation.get("documents"),
-        conditions=_conditions(path, raw, lines),
+        conditions=conditions,
         seeds=_seeds(raw.get("seeds"), path, lines.get("seeds")),
-        compare_to=raw.get("compare_to"),
+        compare_to=reference,
         groups=_groups(raw.get("groups"), path, lines.get("groups")),
         description=str(raw.get("description", "")),
     )

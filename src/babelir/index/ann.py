@@ -10,6 +10,7 @@ binary format, never pickle.
 from __future__ import annotations
 
 import errno
+import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -32,7 +33,7 @@ ANN_MINIMUMS = {"hnsw_m": 1, "ef_construction": 1, "ef_search": 1, "nlist": 0, "
 
 
 def _int_at_least(value: Any, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
 @dataclass

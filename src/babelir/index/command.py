@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -249,7 +250,7 @@ def _refuse_foreign_run(output: Path, queries: Path) -> None:
         return
     if output.is_dir():
         raise DataError(output, None, "is a folder; --output names the run file to write")
-    if queries.exists() and output.resolve() == queries.resolve():
+    if queries.exists() and os.path.samefile(output, queries):
         raise DataError(output, None, "is the queries file this command reads; choose another --output")
     if not is_run_file(output):
         raise DataError(output, None, "exists and is not a TREC run (qid Q0 docid rank score tag): babelir search "

@@ -57,6 +57,16 @@ class Hit:
     language: str
 
 
+def manifest_settings(path: Path, manifest: dict[str, Any]) -> AnnSettings:
+    """The search settings an index was built with, checked (a hand-edited 0 would abort faiss or cut hits)."""
+    stored = dict(manifest["index"])
+    try:
+        return AnnSettings(**{k: v for k, v in stored.items() if k in AnnSettings.__dataclass_fields__})
+    except ValueError as err:
+        raise DataError(path / MANIFEST, None, f"index settings: {err}; set a positive value there, or rebuild "
+                        "the index") from None
+
+
 class Index:
     """A loaded index: faiss vectors + document store + the query encoder (loaded on first search)."""
 
@@ -65,11 +75,7 @@ class Index:
         self.manifest = manifest
         self.faiss = faiss_index
         self.store = store
-        idx = dict(manifest["index"])
-        try:
-            self.settings = AnnSettings(**{k: v for k, v in idx.items() if k in AnnSettings.__dataclass_fields__})
-        except ValueError as err:  # a manifest edited by hand: faiss would abort or return fewer hits
-            raise DataError(path / MANIFEST, None, f"index settings: {err}; rebuild the index") from None
+        self.settings = manifest_settings(path, manifest)
         self._model: Any = None
         self._model_name: str = manifest["model"]["name"]
         self._model_path: str = manifest["model"].get("path", "")
@@ -92,6 +98,7 @@ class Index:
         """
         path = Path(path)
         manifest = checked_manifest(path)  # validate_index: each damaged file named, before faiss reads it
+        manifest_settings(path, manifest)  # before the vectors and the store are opened
         index = read_faiss(path, manifest)
         store = DocStore(path / manifest["docs"], rebuild_hint(path, manifest))
         out = cls(path, manifest, index, store)

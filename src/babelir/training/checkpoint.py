@@ -117,11 +117,24 @@ def has_checkpoints(folder: Path) -> bool:
     return bool(_step_dirs(folder))
 
 
+def newest_settings(folder: Path) -> dict[str, Any] | None:
+    """The training settings stored with the newest readable checkpoint (None: none stored them; checkpoints
+    of earlier versions did not)."""
+    for _, path in _step_dirs(folder):
+        try:
+            state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        settings = state.get("settings") if isinstance(state, dict) else None
+        return settings if isinstance(settings, dict) else None
+    return None
+
+
 def holds_babelir_checkpoints(folder: Path) -> bool:
-    """Whether ``folder`` holds step folders and each has the trainer state that :func:`save_checkpoint`
+    """Whether ``folder`` holds a step folder with the trainer state that :func:`save_checkpoint`
     writes: a checkpoint copied on its own into a new run folder, to be continued there with ``--resume``."""
     steps = _step_dirs(folder)
-    return bool(steps) and all((path / STATE_FILE).is_file() for _, path in steps)
+    return any((path / STATE_FILE).is_file() for _, path in steps)
 
 
 def refuse_fresh_start(folder: Path, resume: bool) -> None:

@@ -383,10 +383,13 @@ RESUMABLE_CHANGES = (*PLACEMENT_FIELDS, "progress", "num_threads", "checkpoint_e
                      "prune_checkpoints", "gradient_checkpointing")
 
 
-def changed_on_resume(path: Path, config: TrainConfig) -> list[str]:
-    """The settings of ``config`` that differ from the run config at ``path`` in what the run learns (a
-    field the older file lacks counts at its default)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def changed_on_resume(earlier_run: Path | dict[str, Any], config: TrainConfig) -> list[str]:
+    """The settings of ``config`` that differ in what the run learns from the earlier run's: its run config
+    at a path, or the settings its checkpoint stored (a field the older record lacks counts at its default)."""
+    if isinstance(earlier_run, Path):
+        path, raw = earlier_run, yaml.safe_load(earlier_run.read_text(encoding="utf-8")) or {}
+    else:
+        path, raw = Path("trainer_state.json"), earlier_run
     earlier = dataclasses.asdict(TrainConfig())
     earlier.update({k: _coerce(k, v, (str(path), None)) for k, v in raw.items() if k in FIELDS})
     earlier = dataclasses.asdict(TrainConfig(**earlier).validate())  # int -> float as the new config has it

@@ -31,6 +31,7 @@ from babelir.training.checkpoint import (
     Checkpoint,
     has_checkpoints,
     holds_babelir_checkpoints,
+    newest_settings,
     rank_rng_state,
     refuse_fresh_start,
     restore_rank_rng,
@@ -207,8 +208,11 @@ class CoTrainer:
         if main:
             refuse_foreign_output(out)
             refuse_fresh_start(out / CHECKPOINT_DIR, resume)
-            if resume and has_checkpoints(out / CHECKPOINT_DIR) and is_run_config(out / "config.yaml"):
-                changed = changed_on_resume(out / "config.yaml", cfg)
+            if resume and has_checkpoints(out / CHECKPOINT_DIR):
+                # the run config, or for checkpoints copied on their own the settings stored with them
+                stored = newest_settings(out / CHECKPOINT_DIR)
+                earlier = out / "config.yaml" if is_run_config(out / "config.yaml") else stored
+                changed = changed_on_resume(earlier, cfg) if earlier is not None else []
                 if changed:  # the checkpoints would continue under settings the model record would misstate
                     raise DataError(out, None, f"--resume: its checkpoints were trained with other settings "
                                     f"({', '.join(changed)}); resume with the same settings or choose a new --output")
@@ -303,7 +307,8 @@ class CoTrainer:
         os.fsync(log.fileno())
         save_checkpoint(
             self.output_dir / CHECKPOINT_DIR, step, self.model, self.optimizer, self.scheduler,
-            {"elapsed_s": elapsed, **({"grad_scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})},
+            {"elapsed_s": elapsed, "settings": self.config.to_dict(),
+             **({"grad_scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})},
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
 
@@ -380,7 +385,8 @@ def refuse_foreign_output(out: Path) -> None:
         return
     if not out.is_dir():
         raise DataError(out, None, "is a file, not a run folder; choose another --output")
-    entries = {entry.name for entry in out.iterdir()}
+    # (a run killed while writing config.yaml leaves atomic_open's hidden .tmp file: that is babelir's own)
+    entries = {entry.name for entry in out.iterdir() if not (entry.name.startswith(".") and entry.name.endswith(".tmp"))}
     only_checkpoints = entries == {CHECKPOINT_DIR} and holds_babelir_checkpoints(out / CHECKPOINT_DIR)
     if entries and not only_checkpoints and not is_run_config(out / "config.yaml"):
         raise DataError(out, None, "holds files that babelir train did not write (no run config.yaml); they are "

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
+import io
 import json
 import os
 import shutil
@@ -97,6 +99,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
+    """:func:`atomic_open` for UTF-8 text, gzip-compressed when ``path`` ends in ``.gz`` (as babelir's
+    readers expect of such a name)."""
+    if Path(path).suffix != ".gz":
+        with atomic_open(path) as handle:
+            yield handle
+        return
+    with atomic_open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
+            io.TextIOWrapper(packed, encoding="utf-8", newline="") as handle:  # fmt: skip
+        yield handle
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
