@@ -89,3 +89,10 @@ def test_runs_with_gradient_diagnostics_get_their_table(tmp_path):
     results["conditions"]["b"]["42"]["train"] = {"seconds": 1.0, "examples_per_s": 2.0, "gradients": gradients}
     markdown = report_markdown(exp, results, "babelir experiment e.yaml")
     assert "| b | 1 | retrieval 3.00 (75%); language 1.00 (25%) | retrieval~language +0.250 / -0.125 |" in markdown
+
+
+def test_the_seeds_line_names_the_seeds_with_results(tmp_path):
+    exp, results = experiment_with_results(tmp_path)
+    assert f"mean over seeds {exp.seeds};" in report_markdown(exp, results, "babelir experiment e.yaml")
+    exp.seeds = [42, 43]  # the file asks for two; one has run so far
+    assert "mean over seeds [42] (so far; the file names [42, 43]);" in report_markdown(exp, results, "e")

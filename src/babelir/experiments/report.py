@@ -84,6 +84,12 @@ def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[st
     return lines
 
 
+def _seeds_line(exp: Experiment, results: dict[str, Any], conds: list[str]) -> str:
+    """The seeds the table averages: those with results (a file's seeds may not all have run yet)."""
+    ran = sorted({int(seed) for name in conds for seed in results["conditions"][name]})
+    return str(ran) if ran == sorted(exp.seeds) else f"{ran} (so far; the file names {exp.seeds})"
+
+
 def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
     conds, benches = _reported(exp, results)
     if not conds:
@@ -91,7 +97,7 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
     labels = benchmark_labels(exp, benches)
     headers = ["condition", *(labels[b] for b in benches), *(f"mean {g}" for g in exp.groups), "train s", "examples/s"]
     lines = [f"### {exp.name}", "", exp.description.strip(), "", f"Command: `{command}`", "",
-             f"Main metric x100 (nDCG@10 unless the benchmark says otherwise), mean over seeds {exp.seeds}; "
+             f"Main metric x100 (nDCG@10 unless the benchmark says otherwise), mean over seeds {_seeds_line(exp, results, conds)}; "
              f"benchmarks: {', '.join(benches)}.", "",
              "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
     for name in conds:
