@@ -119,16 +119,19 @@ def _run_rows(path: PathLike) -> Iterator[tuple[int, RunRow]]:
         yield number, RunRow(qid, docid, rank_value, score_value, tag)
 
 
-def is_run_file(path: PathLike, rows: int = 100) -> bool:
-    """Whether ``path`` reads as a TREC run (its first ``rows`` rows; an empty file holds nothing to lose):
-    how a command that writes runs tells its own earlier output from a user's file."""
+def run_file_tags(path: PathLike, rows: int = 100) -> set[str] | None:
+    """The run tags of ``path``'s first ``rows`` rows, or None when it does not read as a TREC run (an empty
+    file: no tags, nothing to lose): how a command that writes runs tells its own earlier output (its tag)
+    from a user's file, a run from another system included."""
+    tags: set[str] = set()
     try:
-        for number, _ in _run_rows(path):
-            if number >= rows:
+        for number, row in _run_rows(path):
+            if number > rows:
                 break
+            tags.add(row.tag)
     except DataError:
-        return False
-    return True
+        return None
+    return tags
 
 
 def read_run(path: PathLike) -> Run:

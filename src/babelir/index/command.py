@@ -126,7 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("index", help="index folder written by 'babelir index'")
     s.add_argument("--queries", required=True, help="queries file or BEIR folder")
     s.add_argument("--k", type=int, default=100, help="hits per query")
-    s.add_argument("--output", required=True, help="TREC run file to write")
+    s.add_argument("--output", required=True, help="TREC run file to write (.gz: compressed); an existing file is replaced only when it is "
+                   "an earlier run with the same --tag")
     s.add_argument("--language", type=_language_flag, default=None,
                    help="only documents of this language (ISO 639-1; the index must hold some)")
     s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
@@ -242,9 +243,10 @@ def run_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_foreign_run(output: Path, queries: Path) -> None:
-    """``--output`` replaces an earlier run file only: never the queries it reads, a folder or a user's file."""
-    from babelir.data.trec import is_run_file
+def _refuse_foreign_run(output: Path, queries: Path, tag: str) -> None:
+    """``--output`` replaces an earlier run of this search only (a run file with the same ``--tag``): never the
+    queries it reads, a folder, a user's file or another system's run."""
+    from babelir.data.trec import run_file_tags
 
     if not output.exists():
         return
@@ -252,9 +254,13 @@ def _refuse_foreign_run(output: Path, queries: Path) -> None:
         raise DataError(output, None, "is a folder; --output names the run file to write")
     if queries.exists() and os.path.samefile(output, queries):
         raise DataError(output, None, "is the queries file this command reads; choose another --output")
-    if not is_run_file(output):
+    tags = run_file_tags(output)
+    if tags is None:
         raise DataError(output, None, "exists and is not a TREC run (qid Q0 docid rank score tag): babelir search "
                         "did not write it; it is left as it is: choose another --output or move the file")
+    if tags - {tag}:
+        raise DataError(output, None, f"exists and is a run tagged {', '.join(sorted(tags))}, not this search's "
+                        f"--tag {tag}: it is left as it is; choose another --output, or give its --tag to replace it")
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -266,7 +272,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise _flag_error("--k and --batch-size must be at least 1")
     if not args.tag or any(ch.isspace() for ch in args.tag):
         raise _flag_error(f"--tag {args.tag!r}: a TREC run tag is one word without whitespace")
-    _refuse_foreign_run(Path(args.output), Path(args.queries))
+    _refuse_foreign_run(Path(args.output), Path(args.queries), args.tag)
     index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device))
     if args.language is not None and args.language not in index.languages():
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
