@@ -62,3 +62,34 @@ def test_babelirs_own_report_files_are_recognised_without_their_json(tmp_path, m
     assert run_command(args) == 0
     output.unlink()  # the markdown and the chart left behind carry babelir's marks: a new run may replace them
     _check_report_files(output, None)
+
+
+def test_a_result_another_experiment_measured_is_taken_not_run_again(tmp_path, monkeypatch):
+    """Two files sharing a condition (same settings, evaluation, seed) share its measurement: the second
+    file takes the first's result and names where it came from; unrelated JSON beside it is passed over."""
+    import json
+
+    from babelir.experiments import load_experiment, result_key
+
+    from .helpers import GOOD, fake
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "first.yaml").write_text(GOOD)
+    (tmp_path / "second.yaml").write_text(GOOD.replace("name: t\n", "name: second\n")
+                                          .replace("compare_to: a", "compare_to: base"))
+    first, second = load_experiment(tmp_path / "first.yaml"), load_experiment(tmp_path / "second.yaml")
+    key = result_key(first, first.conditions[0], 42)
+    assert key == result_key(second, second.conditions[0], 42)  # the name of the file is not the measurement
+    record = fake({"bible-xref-en-mini": 0.2, "bible-xref-sw-mini": 0.1})["42"] | {"key": key}
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "first.json").write_text(json.dumps({"conditions": {"base": {"42": record}}}))
+    (reports / "notes.json").write_text('{"conditions": [1, 2]}')  # someone's own file: not a results file
+    (reports / "broken.json").write_text("{")
+    args = argparse.Namespace(file="second.yaml", runs_dir=str(tmp_path / "runs"), output="reports/second.json",
+                              conditions="base", report_only=False, device="cpu")  # fmt: skip
+    assert run_command(args) == 0
+    taken = json.loads((reports / "second.json").read_text())["conditions"]["base"]["42"]
+    assert taken["scores"] == record["scores"] and taken["reused_from"] == "first.json"
+    assert "Measured by first.json (same settings, evaluation and seeds): base." in (reports / "second.md").read_text()
+    assert not (tmp_path / "runs").exists()  # nothing was evaluated again

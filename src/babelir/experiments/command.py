@@ -6,6 +6,8 @@ tolerance, and the evaluation benchmarks. ``babelir experiment FILE`` trains wha
 runs are reused; interrupted ones resume), evaluates, writes JSON, markdown (with the command at the
 top) and a PNG bar chart of the scores, and exits non-zero when an expected score is missed, so CI can
 run a short file as a regression. ``--report-only`` rebuilds the markdown and the chart from the JSON.
+A condition that another results file beside the output measured with the same settings, evaluation and
+seed (e.g. the retrieval-only runs two claims files share) is taken from there, not run again.
 
 A condition is written once: ``presets: presets.yaml`` names a file of shared conditions (taken with
 ``preset: NAME``) and settings blocks (taken with ``use: [NAME, ...]``); ``extends: OTHER.yaml`` starts
@@ -86,7 +88,9 @@ def run_command(args: argparse.Namespace) -> int:
             atomic_write_json(output, partial)
 
         device = resolve_device(args.device)  # a CUDA request without a GPU stops here, before any training
-        results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save, device=device)
+        shared = _shared_results(output)
+        results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save, device=device,
+                                 shared=shared)
         save(results)
     markdown = report_markdown(exp, results, command)
     atomic_write_text(output.with_suffix(".md"), markdown)
@@ -112,6 +116,26 @@ def _previous_results(output: Path) -> dict[str, Any] | None:
         raise DataError(output, None, "is not a results file of babelir experiment (no 'conditions' mapping); "
                         "it is left as it is: give another --output")
     return results
+
+
+def _shared_results(output: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every result the other experiments' files beside ``output`` hold, by result key: a condition that
+    another file measured with the same settings, evaluation and seed is not trained and evaluated again.
+    Files that are not readable babelir results are passed over: they are other files, not this run's."""
+    shared: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path in sorted(output.parent.glob("*.json")):
+        if path.resolve() == output.resolve():
+            continue
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # ValueError: bad JSON or UTF-8
+            continue
+        conditions = results.get("conditions") if isinstance(results, dict) else None
+        for seeds in (conditions.values() if isinstance(conditions, dict) else ()):
+            for record in (seeds.values() if isinstance(seeds, dict) else ()):
+                if isinstance(record, dict) and isinstance(record.get("key"), str) and "per_query" in record:
+                    shared.setdefault(record["key"], (path.name, record))
+    return shared
 
 
 def _check_report_files(output: Path, previous: dict[str, Any] | None) -> None:

@@ -90,6 +90,17 @@ def _seeds_line(exp: Experiment, results: dict[str, Any], conds: list[str]) -> s
     return str(ran) if ran == sorted(exp.seeds) else f"{ran} (so far; the file names {exp.seeds})"
 
 
+def _reused_note(results: dict[str, Any], conds: list[str]) -> str:
+    """Which rows another experiment's file measured (the same settings, evaluation and seeds)."""
+    sources: dict[str, list[str]] = {}
+    for name in conds:
+        for source in dict.fromkeys(s.get("reused_from") for s in results["conditions"][name].values()):
+            if source:
+                sources.setdefault(source, []).append(name)
+    return "".join(f" Measured by {source} (same settings, evaluation and seeds): {', '.join(names)}."
+                   for source, names in sources.items())
+
+
 def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
     conds, benches = _reported(exp, results)
     if not conds:
@@ -98,7 +109,7 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
     headers = ["condition", *(labels[b] for b in benches), *(f"mean {g}" for g in exp.groups), "train s", "examples/s"]
     lines = [f"### {exp.name}", "", exp.description.strip(), "", f"Command: `{command}`", "",
              f"Main metric x100 (nDCG@10 unless the benchmark says otherwise), mean over seeds {_seeds_line(exp, results, conds)}; "
-             f"benchmarks: {', '.join(benches)}.", "",
+             f"benchmarks: {', '.join(benches)}.{_reused_note(results, conds)}", "",
              "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
     for name in conds:
         cond_results = results["conditions"][name]

@@ -1,7 +1,8 @@
 """Running an experiment: train what is missing (finished runs are reused, interrupted ones resume), evaluate.
 
 Saved results and trained models are keyed by the resolved training settings, so two experiments that
-share a condition (e.g. retrieval-only) share one trained model and one measurement.
+share a condition (e.g. retrieval-only) share one trained model and one measurement: a result another
+experiment's file holds under the same key (same settings, evaluation and seed) is taken, not re-run.
 """
 
 from __future__ import annotations
@@ -83,16 +84,18 @@ def run_experiment(
     previous: dict | None = None,
     on_result=None,
     device: str = "auto",
+    shared: dict[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every condition x seed not already in ``previous``; ``on_result(results)``
     runs after each one (the command saves the JSON there, so a crash loses at most one condition).
-    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) is where training and encoding run."""
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) is where training and encoding run. ``shared``
+    maps a result key to (the file, the result) of other experiments: the same measurement, taken as it is."""
     from babelir.data.trec import read_run
     from babelir.evaluation.loading import load_retriever
     from babelir.evaluation.metrics import evaluate_run
     from babelir.evaluation.runner import evaluate_benchmark
 
-    benches = _benchmarks(exp)
+    benches: list = []  # loaded on first use: an experiment whose results all exist reads no benchmark
     results: dict[str, Any] = {"conditions": {}}
     if previous:
         results["conditions"].update(previous.get("conditions", {}))
@@ -106,6 +109,14 @@ def run_experiment(
             if done and done.get("key") == key:
                 log(f"{cond.name} seed {seed}: reusing earlier results")
                 continue
+            if shared and key in shared:
+                source, record = shared[key]
+                results["conditions"].setdefault(cond.name, {})[str(seed)] = {**record, "reused_from": source}
+                log(f"{cond.name} seed {seed}: reusing the same measurement from {source}")
+                if on_result is not None:
+                    on_result(results)
+                continue
+            benches = benches or _benchmarks(exp)
             out = runs_dir / exp.name / cond.name / f"seed-{seed}"
             start = time.perf_counter()
             if cond.train is None:
