@@ -1,25 +1,27 @@
-"""Run the claims experiment files as parallel jobs on one GPU machine, results gathered in one folder.
+"""Finish the claims experiments on one GPU machine: parallel ``babelir experiment`` jobs, one results folder.
 
-Small models under-use a GPU, so several ``babelir experiment`` processes share it. Phase A: claims-test
-(held-out test queries, three jobs) and claims-controls-dev (the dev choices: SimCSE and distillation
-weights, LIR rank). Phase B, once the dev jobs are done: claims-test-controls with the dev choices
-written into it, and claims-defaults-dev (the dev view of claims-test's models). Every job writes its own
-JSON after each condition x seed; every 10 s ``OUT/results.json`` gathers them (``{job: results}``) with
-``OUT/log.txt``; ``scripts/split_claims_jobs.py`` turns that into ``reports/experiments/*.json``.
+What is left (issue "Does the language loss pay?"): claims-test-controls, every control at the shipped
+defaults on the test queries over five seeds, and claims-defaults-dev, the dev view of claims-test's models.
+Small models under-use a GPU, so several processes share it. Each job starts from the committed results of
+its experiment (``reports/experiments/NAME.json`` copied to ``RES/JOB.json``), so what finished is not run
+again, and every committed results file is copied into ``RES`` as well: a condition another file measured
+with the same settings, evaluation and seed (the defaults' and retrieval-only's test runs in
+claims-test.json) is taken from there, not retrained. Every job writes its JSON after each condition x
+seed; every 10 s ``OUT/results.json`` gathers them (``{job: results}``) with ``OUT/log.txt``;
+``scripts/split_claims_jobs.py`` merges that into ``reports/experiments/*.json``.
 
 Usage (from the repository root, on a machine with a GPU; a stopped run keeps what finished)::
 
     OUT=/tmp/claims-out python scripts/claims_jobs.py        # env: DEVICE (cuda), RUNS (/tmp/runs),
                                                              # LAUNCH_S (420), STOP_S (520), RES, EXP
 
-BM25 (CPU, bm25s) is not run here: ``babelir experiment configs/experiments/claims-test.yaml
---conditions BM25`` adds it afterwards, reusing the rest. Each process is run through
-``babelir.experiments.command`` directly, so a machine without faiss (not needed to evaluate) runs it.
+Each process is run through ``babelir.experiments.command`` directly, so a machine without faiss (not
+needed to evaluate) runs it.
 """
 import contextlib
 import json
 import os
-import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -30,33 +32,25 @@ REPO = Path.cwd()
 OUT = Path(os.environ["OUT"])
 RES = Path(os.environ.get("RES", "/tmp/res"))
 EXP = Path(os.environ.get("EXP", REPO / "configs/experiments"))
+REPORTS = Path(os.environ.get("REPORTS", REPO / "reports/experiments"))
 RUNS = os.environ.get("RUNS", "/tmp/runs")
 DEVICE = os.environ.get("DEVICE", "cuda")
 T0 = time.time()
 LAUNCH_UNTIL = T0 + float(os.environ.get("LAUNCH_S", "420"))
 STOP_AT = T0 + float(os.environ.get("STOP_S", "520"))
 RES.mkdir(parents=True, exist_ok=True)
-NO_PARALLEL = ("sw", "hi", "ko", "ar", "vi")
 
-PHASE_A = [
-    ("test-a", "claims-test.yaml", "base,retrieval-only"),
-    ("test-b", "claims-test.yaml", "defaults"),
-    ("dev-simcse", "claims-controls-dev.yaml", "SimCSE 1,SimCSE 10"),
-    ("dev-kd", "claims-controls-dev.yaml", "distillation 1,distillation 10"),
-    ("dev-lir", "claims-controls-dev.yaml", "base LIR 1,base LIR 2,base LIR 4"),
-    ("test-c", "claims-test.yaml", "retrieval-only (demo settings),demo settings"),
+CONTROLS = "claims-test-controls.yaml"
+JOBS = [  # (name, file, conditions, jobs it waits for: two jobs never train one model folder at once)
+    ("ctl-simcse", CONTROLS, "SimCSE control", ()),
+    ("ctl-kd", CONTROLS, "distillation", ()),
+    ("ctl-xref", CONTROLS, "retrieval-only (English cross-references)", ()),
+    ("ctl-compute", CONTROLS, "retrieval-only (same texts encoded)", ()),
+    ("ctl-neutral", CONTROLS,  # defaults and retrieval-only: claims-test's results; their centering trains
+     "defaults,retrieval-only,base centered,base LIR,retrieval-only centered,retrieval-only LIR", ()),
+    ("dev-defaults", "claims-defaults-dev.yaml",  # retrieval-only's models: ctl-neutral's
+     "base,retrieval-only,defaults,retrieval-only (demo settings),demo settings", ("ctl-neutral",)),
 ]
-PHASE_B = [  # (name, file, conditions, jobs it waits for besides the dev ones)
-    ("ctl-simcse", "claims-test-controls.yaml", "SimCSE control", ()),
-    ("ctl-kd", "claims-test-controls.yaml", "distillation", ()),
-    ("ctl-xref", "claims-test-controls.yaml", "retrieval-only (English cross-references)", ()),
-    ("ctl-neutral", "claims-test-controls.yaml",
-     "base centered,base LIR,retrieval-only centered,retrieval-only LIR", ("test-a",)),  # its models: test-a's
-    ("ctl-compute", "claims-test-controls.yaml", "retrieval-only (same texts encoded)", ()),
-    ("dev-defaults", "claims-defaults-dev.yaml",
-     "base,retrieval-only,defaults,retrieval-only (demo settings),demo settings", ("test-a", "test-b", "test-c")),
-]
-DEV_JOBS = ("dev-simcse", "dev-kd", "dev-lir")
 ONE_EXPERIMENT = """
 import argparse, sys
 from babelir.experiments.command import run_command
@@ -77,6 +71,9 @@ def log(msg: str) -> None:
 
 
 def start(name: str, file: str, conditions: str) -> None:
+    committed = REPORTS / file.replace(".yaml", ".json")
+    if committed.is_file() and not (RES / f"{name}.json").exists():  # what finished is reused, not run again
+        shutil.copy(committed, RES / f"{name}.json")
     env = dict(os.environ, OMP_NUM_THREADS="3", TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
     out = open(RES / f"{name}.log", "w")  # noqa: SIM115 -- the child writes it; closed at exit
     cmd = [sys.executable, "-c", ONE_EXPERIMENT, str(EXP / file), str(RES / f"{name}.json"), conditions, DEVICE, RUNS]
@@ -87,7 +84,7 @@ def start(name: str, file: str, conditions: str) -> None:
 def sync() -> None:
     with lock:
         results = {}
-        for path in sorted(RES.glob("*.json")):
+        for path in sync_paths():
             with contextlib.suppress(OSError, ValueError):
                 results[path.stem] = json.loads(path.read_text())
         tmp = OUT / "results.json.tmp"
@@ -106,33 +103,6 @@ def syncer() -> None:
         sync()
 
 
-def weight_choice(job: str, prefix: str) -> float:
-    """The weight with the higher mean no-parallel dev nDCG@10 (ties: the smaller)."""
-    results = json.loads((RES / f"{job}.json").read_text())["conditions"]
-    best = None
-    for name, seeds in results.items():
-        if not name.startswith(prefix):
-            continue
-        scores = seeds["42"]["scores"]
-        mean = sum(v for b, v in scores.items() if b.split("-")[2] in NO_PARALLEL) / len(NO_PARALLEL)
-        weight = float(name.split()[-1])
-        log(f"dev {name}: mean no-parallel {mean:.4f}")
-        if best is None or mean > best[0] or (mean == best[0] and weight < best[1]):
-            best = (mean, weight)
-    return best[1]
-
-
-def write_controls(simcse: float, kd: float, lir: float) -> None:
-    """The dev choices into claims-test-controls.yaml (its provisional values replaced)."""
-    text = (EXP / "claims-test-controls.yaml").read_text()
-    text = re.sub(r"(simcse_weight: )[0-9.]+", rf"\g<1>{simcse:g}", text)
-    text = re.sub(r"(distillation_weight: )[0-9.]+", rf"\g<1>{kd:g}", text)
-    text = re.sub(r'"lir:[0-9]+"', f'"lir:{lir:g}"', text)
-    (EXP / "claims-test-controls.yaml").write_text(text)
-    (OUT / "claims-test-controls.yaml").write_text(text)
-    log(f"controls: simcse_weight {simcse:g}, distillation_weight {kd:g}, LIR rank {lir:g}")
-
-
 PREWARM = """
 import sys
 from babelir.encoding import load_model
@@ -145,37 +115,41 @@ load_training_data(training_config(exp, exp.conditions[2], 42))  # the default d
 for f in sys.argv[1:]:
     print(f, [b.name for b in _benchmarks(load_experiment(f))], flush=True)
 """
+
+
+def shared_results() -> None:
+    """Every committed results file into RES, so a job finds the measurements other experiments made."""
+    for path in REPORTS.glob("*.json"):
+        if not (RES / path.name).exists():
+            shutil.copy(path, RES / path.name)
+
+
+def sync_paths() -> list[Path]:
+    return [RES / f"{name}.json" for name, *_ in JOBS]
+
+
+shared_results()
 threading.Thread(target=syncer, daemon=True).start()
 with open(RES / "prewarm.log", "w") as out:
-    rc = subprocess.call([sys.executable, "-c", PREWARM, str(EXP / "claims-test.yaml"), str(EXP / "claims-controls-dev.yaml")],
+    rc = subprocess.call([sys.executable, "-c", PREWARM, str(EXP / CONTROLS), str(EXP / "claims-defaults-dev.yaml")],
                          stdout=out, stderr=subprocess.STDOUT)
 log(f"prewarm rc {rc}")
-for job in PHASE_A:
-    start(*job)
-phase_b_started = False
-pending_b = list(PHASE_B)
-while running or (pending_b and phase_b_started):
+pending = list(JOBS)
+while running or pending:
+    for job in [j for j in pending if all(d in done for d in j[3])]:
+        if time.time() > LAUNCH_UNTIL:
+            break
+        pending.remove(job)
+        start(*job[:3])
+    if time.time() > LAUNCH_UNTIL and pending:
+        log(f"not started (time): {[j[0] for j in pending]}")
+        pending = []
     time.sleep(2)
     for name, proc in list(running.items()):
         if proc.poll() is not None:
             done[name] = proc.returncode
             del running[name]
             log(f"done {name}: rc {proc.returncode}")
-    if not phase_b_started and all(job in done for job in DEV_JOBS):
-        phase_b_started = True
-        try:
-            write_controls(weight_choice("dev-simcse", "SimCSE"), weight_choice("dev-kd", "distillation"),
-                           weight_choice("dev-lir", "base LIR"))
-        except Exception as err:  # a failed dev job: no phase B
-            log(f"no controls: {err!r}")
-            pending_b = []
-    if phase_b_started and time.time() < LAUNCH_UNTIL:
-        for job in [j for j in pending_b if all(d in done for d in j[3])]:
-            pending_b.remove(job)
-            start(*job[:3])
-    if time.time() > LAUNCH_UNTIL and pending_b:
-        log(f"not started (time): {[j[0] for j in pending_b]}")
-        pending_b = []
     if time.time() > STOP_AT and running:
         for name, proc in running.items():
             log(f"stopping {name} (time)")
@@ -186,4 +160,3 @@ while running or (pending_b and phase_b_started):
         break
 sync()
 log("driver finished")
-sync()
