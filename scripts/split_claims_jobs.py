@@ -10,6 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from babelir.experiments.run import result_key  # noqa: E402
 from babelir.experiments.spec import load_experiment  # noqa: E402
+from babelir.utils.atomic import atomic_write_json  # noqa: E402
 
 combined = json.loads(Path(sys.argv[1]).read_text())
 reports = Path(sys.argv[2] if len(sys.argv) > 2 else str(Path(__file__).resolve().parents[1] / "reports/experiments"))
@@ -30,4 +31,4 @@ for name, jobs in groups.items():
             if entry["key"] != result_key(exp, cond, int(seed)):
                 print(f"{name}: {cond.name} seed {seed}: key does not match the file")
     print(name, {c: len(s) for c, s in results["conditions"].items()})
-    path.write_text(json.dumps(results, indent=1) + "\n")
+    atomic_write_json(path, results)  # the format babelir experiment writes: a merge diffs as added seeds
