@@ -109,6 +109,23 @@ def test_compare_clusters_a_query_across_benchmarks_and_pool_languages(tmp_path)
     assert compare(pooled, better, [("pool", q) for q in pooled["42"]["per_query"]["pool"]]).p_clusters == 0.5
 
 
+def test_compare_pairs_seeds_by_name_not_by_saved_order():
+    """A seed whose scores move both conditions alike cancels out once the runs are paired by seed."""
+    units = [("x", f"q{i}") for i in range(8)]
+
+    def runs(order: list[str], shift: float) -> dict:
+        level = {"42": 0.2, "43": 0.6}  # seed 43 lifts every query: the seed effect pairing removes
+        return {s: {"per_query": {"x": {q: level[s] + shift + 0.01 * i for i, (_, q) in enumerate(units)}}}
+                for s in order}  # fmt: skip
+
+    got = compare(runs(["43", "42"], 0.0), runs(["42", "43"], 0.05), units)
+    assert got.interval.mean == pytest.approx(0.05)
+    assert got.interval.low == pytest.approx(0.05) and got.interval.high == pytest.approx(0.05)
+    three_seeds = runs(["42", "43"], 0.05) | {"44": runs(["43"], 0.05)["43"]}
+    unpaired = compare(runs(["42", "43"], 0.0), three_seeds, units)  # other seeds: drawn apart, the seed effect stays
+    assert unpaired.interval.high - unpaired.interval.low > 0.1
+
+
 def test_means_over_seeds_and_expected_scores(tmp_path):
     exp, results = experiment_with_results(tmp_path)
     seeds = {"42": {"scores": {"x": 0.2}, "per_query": {"x": {"q1": 0.2, "q2": 0.4}}},

@@ -184,12 +184,15 @@ class Comparison:
 
 
 def compare(reference: dict[str, Any], other: dict[str, Any], units: list[tuple[str, str]]) -> Comparison:
-    """Compare two conditions' saved results on ``units``; seeds are paired when both ran the same ones."""
+    """Compare two conditions' saved results on ``units``; seeds are paired when both ran the same ones,
+    by seed, whatever order each file saved them in (a seed added later, or rows taken from another file)."""
     from babelir.evaluation.benchmarks.base import item_of
 
+    paired = set(reference) == set(other)
+    if paired:
+        reference, other = ({seed: runs[seed] for seed in sorted(runs, key=int)} for runs in (reference, other))
     ref, oth = score_matrix(reference, units), score_matrix(other, units)
     clusters = [item_of(q) for _, q in units]
-    paired = list(reference) == list(other)
     return Comparison(
         interval=cluster_bootstrap(ref, oth, clusters, paired_seeds=paired),
         p_clusters=cluster_permutation_test(ref, oth, clusters),
