@@ -10,8 +10,11 @@ import babelir.index
 from babelir.index.ann import AnnSettings
 from babelir.index.layout import index_manifest, plan_path, shard_path
 
+# what an index built before language identification and neutralization holds, in order
 MANIFEST_KEYS = ["format", "model", "corpus", "encoding", "index", "counts", "docs", "build_seconds",
                  "created", "versions"]  # fmt: skip
+# a build now adds the identifier to the plan and the neutralization entry after the documents
+BUILT_KEYS = [*MANIFEST_KEYS[:4], "languages", *MANIFEST_KEYS[4:7], "neutralization", *MANIFEST_KEYS[7:]]
 
 
 def _index_imports() -> dict[str, set[str]]:
@@ -49,7 +52,7 @@ def test_index_modules_import_each_other_without_cycles() -> None:
 
 def test_built_and_merged_manifests_come_from_one_builder(built_index: Path) -> None:
     on_disk = json.loads((built_index / "manifest.json").read_text(encoding="utf-8"))
-    assert list(on_disk) == MANIFEST_KEYS  # the format existing indexes were written in
+    assert list(on_disk) == BUILT_KEYS
     plan = {k: on_disk[k] for k in ("format", "model", "corpus", "encoding")}
     settings = AnnSettings(**{k: v for k, v in on_disk["index"].items() if k not in ("metric", "file")})
     common = {"settings": settings, "documents": 25, "shards": 3, "dimension": on_disk["counts"]["dimension"]}

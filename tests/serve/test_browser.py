@@ -33,12 +33,25 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server_url(built_index: Path) -> Iterator[str]:
+def neutral_index(tmp_path_factory: pytest.TempPathFactory, corpus_file: Path) -> Path:
+    """The session corpus (about six documents per language) indexed with language statistics: the
+    default minimum of documents per language is lowered so that every language has them."""
+    from babelir.encoding.neutral import NeutralSettings
+    from babelir.index import build_index
+
+    out = tmp_path_factory.mktemp("neutral-index") / "idx"
+    build_index("tiny", corpus_file, out, neutralization=NeutralSettings(min_documents=2, query_sample=4))
+    return out
+
+
+@pytest.fixture(scope="module")
+def server_url(neutral_index: Path) -> Iterator[str]:
     import uvicorn
 
     from babelir.index import Index
     from babelir.serve import create_app
 
+    built_index = neutral_index
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -96,3 +109,33 @@ def test_language_filter_in_the_page(page) -> None:
     expect(page.locator("li.hit")).to_have_count(6)
     expect(page.locator("li.hit[data-language='de']")).to_have_count(6)
     page.select_option("#language", "")
+
+
+def test_the_search_lives_in_the_address_and_the_back_button_returns(page, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server_url + "/?q=violin&language=de")  # a linked search runs on load, filter included
+    expect(page.locator("li.hit[data-language='de']")).to_have_count(6)
+    assert page.input_value("#q") == "violin" and page.input_value("#language") == "de"
+    page.select_option("#language", "")
+    page.fill("#q", "Кошка спит на коврике")
+    page.press("#q", "Enter")
+    expect(page).to_have_url(server_url + "/?q=%D0%9A%D0%BE%D1%88%D0%BA%D0%B0+%D1%81%D0%BF%D0%B8%D1%82+"
+                             "%D0%BD%D0%B0+%D0%BA%D0%BE%D0%B2%D1%80%D0%B8%D0%BA%D0%B5")
+    expect(page.locator("li.hit")).to_have_count(10)
+    page.go_back()
+    expect(page).to_have_url(server_url + "/?q=violin&language=de")
+    expect(page.locator("li.hit[data-language='de']")).to_have_count(6)
+    assert page.input_value("#q") == "violin"
+
+
+def test_the_status_says_how_many_languages_and_what_neutralization_did(page, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server_url + "/?q=" + "the cat sleeps on the mat".replace(" ", "+"))
+    expect(page.locator("li.hit")).to_have_count(10)
+    spanned = len(set(page.locator("li.hit .lang").all_inner_texts()))
+    status = page.inner_text("#status")
+    assert f"in {spanned} language" in status
+    assert "identified as en, its language statistics removed" in status  # the fixture index has statistics
+    assert "language neutralization: centered" in page.inner_text("#about")

@@ -41,10 +41,15 @@ def load_retriever(
     ``retriever: late-interaction``, else ``dense``. ``device`` places a model loaded here
     (:func:`babelir.utils.devices.resolve_device`; default ``auto``).
     """
-    from babelir.evaluation.neutral import LanguageNeutralRetriever, is_neutral_scoring
+    from babelir.evaluation.neutral import (
+        CorpusNeutralRetriever,
+        LanguageNeutralRetriever,
+        is_corpus_neutral,
+        is_neutral_scoring,
+    )
 
     if scoring not in SCORINGS and not is_neutral_scoring(scoring):
-        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {scoring!r}")
+        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered, lir:R or neutral[:METHOD[@STATISTICS]], got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):
@@ -61,6 +66,8 @@ def load_retriever(
         if name.lower() in USE_NAMES:
             return DenseRetriever(UniversalSentenceEncoder(), cache_root, use_cache)
         encoder = SentenceTransformerEncoder.load(name, device=device)
+        if is_corpus_neutral(scoring):
+            return CorpusNeutralRetriever(encoder, scoring, cache_root, use_cache)
         if is_neutral_scoring(scoring):
             return LanguageNeutralRetriever(encoder, scoring, cache_root, use_cache)
         if scoring == "auto" and encoder.path is not None:

@@ -176,3 +176,22 @@ def own_language_share(
         top = lists.get(qid, [])
         observed[qid] = sum(doc_language[d] == lang for d in top) / len(top) if top else 0.0
     return {"observed": observed, "relevance": relevance}
+
+
+def other_language_recall(
+    run: Run,
+    query_language: Mapping[str, str],
+    doc_language: Mapping[str, str],
+    qrels: Qrels,
+    depth: int = 100,
+) -> dict[str, float]:
+    """Per query, the share of its relevant documents written in *other* languages that the top
+    ``depth`` holds: what a language-agnostic retriever adds over a monolingual one in a pool."""
+    out: dict[str, float] = {}
+    lists = ranked_lists(run, depth)
+    for qid, docs in qrels.items():
+        lang = query_language[qid]
+        others = {d for d, g in docs.items() if g > 0 and doc_language[d] != lang}
+        if others:
+            out[qid] = len(others.intersection(lists.get(qid, []))) / len(others)
+    return out

@@ -1,7 +1,14 @@
 """Training-free removal of language identity from a dense model's embeddings, at search time.
 
-Two methods from the field, each a post-processing of embeddings that needs no training, computed per
-language from *reference* sentences of that language (never from the benchmark's own texts):
+Two families of scoring:
+
+* ``neutral[:METHOD][@QUERY_STATISTICS]`` measures what ``babelir index`` deploys: the statistics of
+  :mod:`babelir.encoding.neutral` fitted on the benchmark's own corpus (documents; a sample of them in
+  the query role), each query's language *identified* as a server would (:mod:`babelir.data.langid`,
+  among the corpus's languages), queries of an unknown language searched as they are.
+  :class:`CorpusNeutralRetriever`; ``neutral`` alone is the shipped default.
+* ``centered`` / ``lir:R`` (the older, reference-sentence form below, :class:`LanguageNeutralRetriever`),
+  statistics from Old Testament verses of each language, never from the benchmark's texts:
 
 * ``centered``: per-language mean centering (Libovický, Rosa and Fraser 2020, "On the Language
   Neutrality of Pre-trained Multilingual Representations", Findings of EMNLP): subtract the mean
@@ -26,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from babelir.data.errors import DataError
+from babelir.encoding.neutral import NeutralSettings, fit_neutralizer
 from babelir.evaluation.retrievers import DenseRetriever
 from babelir.utils.seeding import derive_seed
 
@@ -34,8 +42,21 @@ _LIR = re.compile(r"lir:([1-9][0-9]?)")
 
 
 def is_neutral_scoring(scoring: str) -> bool:
-    """``centered`` or ``lir:R`` (R in 1..99)."""
-    return scoring == "centered" or _LIR.fullmatch(scoring) is not None
+    """``centered`` or ``lir:R`` (R in 1..99), or ``neutral[:...]``."""
+    return scoring == "centered" or _LIR.fullmatch(scoring) is not None or is_corpus_neutral(scoring)
+
+
+def is_corpus_neutral(scoring: str) -> bool:
+    """``neutral``, ``neutral:METHOD`` or ``neutral:METHOD@QUERY_STATISTICS`` (statistics from the corpus)."""
+    return scoring == "neutral" or scoring.startswith("neutral:")
+
+
+def corpus_neutral_settings(scoring: str) -> NeutralSettings:
+    """The settings a ``neutral...`` scoring names (``neutral`` alone: the shipped default)."""
+    try:
+        return NeutralSettings.parse(scoring.partition(":")[2]) if scoring != "neutral" else NeutralSettings()
+    except ValueError as err:
+        raise DataError(None, None, f"--scoring {scoring}: {err}") from None
 
 
 def reference_texts(language: str, n: int = REFERENCE_SENTENCES, seed: int = 0) -> list[str]:
@@ -100,3 +121,48 @@ class LanguageNeutralRetriever(DenseRetriever):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "type": "dense-language-neutral", "scoring": self.scoring,
                 "reference_sentences": REFERENCE_SENTENCES}
+
+
+class CorpusNeutralRetriever(DenseRetriever):
+    """Dense retrieval after the language neutralization ``babelir index`` fits and ``search`` applies.
+
+    Documents' languages come from the benchmark where it records them, else from the identifier (as
+    an index of a corpus without a language field); queries' languages are always identified, so the
+    score is what a server answering unlabelled queries gets. ``self.identification`` keeps, per
+    benchmark, how many queries were identified correctly, wrongly or not at all.
+    """
+
+    def __init__(self, encoder, scoring: str, cache_root=None, use_cache: bool = True):
+        super().__init__(encoder, cache_root, use_cache)
+        self.scoring = scoring
+        self.settings = corpus_neutral_settings(scoring)
+        self.identification: dict[str, dict[str, int]] = {}
+
+    def adjust(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray,
+               batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        from babelir.data.langid import LanguageIdentifier
+
+        doc_langs = [bench.doc_language(d) for d in dids]
+        if any(lang is None for lang in doc_langs):
+            found = LanguageIdentifier().identify_many([bench.corpus[d] for d in dids])
+            doc_langs = [lang or found[i] for i, lang in enumerate(doc_langs)]
+        neutralizer = fit_neutralizer(
+            self.settings, d_emb, doc_langs, lambda rows: [bench.corpus[dids[r]] for r in rows], dids,
+            lambda texts, role: self.embed(texts, role, batch_size)[0],
+        )
+        q_langs: list[str | None] = [None] * len(qids)
+        if neutralizer.needs_language:
+            q_langs = LanguageIdentifier(neutralizer.languages).identify_many([bench.queries[q] for q in qids])
+            truth = [bench.query_language(q) for q in qids]
+            self.identification[bench.name] = {
+                "right": sum(g is not None and g == t for g, t in zip(q_langs, truth, strict=True)),
+                "wrong": sum(g is not None and t is not None and g != t for g, t in zip(q_langs, truth, strict=True)),
+                "unknown": sum(g is None for g in q_langs),
+            }
+        q_out, _ = neutralizer.apply(q_emb, q_langs, "query")
+        d_out, _ = neutralizer.apply(d_emb, doc_langs, "document")
+        return q_out, d_out
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "type": "dense-language-neutral", "scoring": self.scoring,
+                "neutralization": self.settings.to_dict(), "query_language_identification": self.identification}

@@ -27,6 +27,7 @@ from babelir.evaluation.metrics import (
     document_language_share,
     evaluate_run,
     ideal_scores,
+    other_language_recall,
     own_language_share,
 )
 from babelir.evaluation.retrievers import Retriever
@@ -158,21 +159,25 @@ def evaluate_benchmark(
 
 
 def _pool_extras(bench: Benchmark, run: dict, per_query: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """Own-language share of the top 20 vs relevance alone, the AP@20 ceiling, and splits by language."""
+    """Own-language share of the top 10 and 20 vs relevance alone, recall of the relevant documents in
+    other languages, the AP@20 ceiling, and each split by query language."""
     qlang = {q: bench.query_language(q) for q in bench.queries}
     dlang = {d: bench.doc_language(d) for d in bench.corpus}
-    shares = own_language_share(run, qlang, dlang, bench.qrels, depth=20)
+    shares = {depth: own_language_share(run, qlang, dlang, bench.qrels, depth=depth) for depth in (10, 20)}
+    recall = other_language_recall(run, qlang, dlang, bench.qrels, depth=100)
+    pooled = {
+        "own_language_share@10": shares[10]["observed"],
+        "own_language_share@20": shares[20]["observed"],
+        "other_language_recall@100": recall,
+        "relevance_share": shares[20]["relevance"],
+    }
     by_lang: dict[str, dict[str, float]] = {}
     for lang in bench.meta.languages:
         qids = [q for q in bench.queries if qlang[q] == lang]
-        row = aggregate(per_query, qids)
-        row["own_language_share@20"] = _mean(shares["observed"], qids)
-        row["relevance_share"] = _mean(shares["relevance"], qids)
-        by_lang[lang] = row
+        by_lang[lang] = {**aggregate(per_query, qids), **{k: _mean(v, qids) for k, v in pooled.items()}}
     return {
-        "own_language_share@20": _mean(shares["observed"]),
+        **{k: _mean(v) for k, v in pooled.items()},
         "document_language_share@20": document_language_share(run, dlang.__getitem__, depth=20),
-        "relevance_share": _mean(shares["relevance"]),
         "ceiling": ideal_scores(bench.qrels, bench.meta.measures),
         "by_query_language": by_lang,
     }

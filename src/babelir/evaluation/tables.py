@@ -92,7 +92,7 @@ def benchmark_table(results: Results) -> str:
     for res in results.benchmarks.values():
         measures.extend(m for m in res.metrics if m not in measures)
     has_pool = any(_has_language_shares(res.family) for res in results.benchmarks.values())
-    extra_cols = ["own-lang@20", "relevance share", "mAP@20 ceiling"] if has_pool else []
+    extra_cols = ["own-lang@10", "own-lang@20", "relevance share", "other-lang R@100", "mAP@20 ceiling"] if has_pool else []
     headers = ["benchmark", "main"] + [display(m) for m in measures] + extra_cols + ["s"]
     lines = ["| " + " | ".join(headers) + " |", "|---|---|" + "---:|" * (len(headers) - 2)]
     for res in results.benchmarks.values():
@@ -101,8 +101,10 @@ def benchmark_table(results: Results) -> str:
         if has_pool:
             ex = res.extra
             row += [
+                _fmt(ex.get("own_language_share@10")),
                 _fmt(ex.get("own_language_share@20")),
                 _fmt(ex.get("relevance_share")),
+                _fmt(ex.get("other_language_recall@100")),
                 _fmt(ex.get("ceiling", {}).get("AP@20")),
             ]
         row.append(f"{res.timings.get('total_s', 0):.0f}")
@@ -189,7 +191,8 @@ def comparison_markdown(saved: list[dict[str, Any]], labels: list[str] | None = 
                 pool_rows.append(
                     f"| {label} | {_fmt(m.get('nAP@20'))} | {_fmt(m.get('AP@20'))} | "
                     f"{_fmt(ex.get('ceiling', {}).get('AP@20'))} | {_fmt(m.get('nDCG@10'))} | "
-                    f"{_fmt(ex.get('own_language_share@20'))} | {_fmt(ex.get('relevance_share'))} |"
+                    f"{_fmt(ex.get('own_language_share@20'))} | {_fmt(ex.get('relevance_share'))} | "
+                    f"{_fmt(ex.get('other_language_recall@100'))} |"
                 )
     if pool_rows:
         parts.append(
@@ -198,8 +201,8 @@ def comparison_markdown(saved: list[dict[str, Any]], labels: list[str] | None = 
                     f"#### {' / '.join(pool_families)} overall (x100)",
                     "",
                     "| model | mAP@20 ÷min(R,20) | mAP@20 (trec_eval) | its ceiling | nDCG@10 | "
-                    "own-language share of top 20 | share from relevance alone |",
-                    "|---|---:|---:|---:|---:|---:|---:|",
+                    "own-language share of top 20 | share from relevance alone | other-language recall@100 |",
+                    "|---|---:|---:|---:|---:|---:|---:|---:|",
                     *pool_rows,
                 ]
             )

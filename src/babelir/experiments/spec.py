@@ -256,7 +256,7 @@ def _check_conditions(path: Path, conditions: list[Condition], condition_line, d
             raise DataError(path, condition_line(number), f"condition {cond.name!r} is named twice (first as "
                             f"condition {names.index(cond.name) + 1}); give each condition its own name")
         if cond.scoring not in SCORINGS and not is_neutral_scoring(cond.scoring):
-            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered or lir:R, got {cond.scoring!r}")
+            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered, lir:R or neutral[:METHOD[@STATISTICS]], got {cond.scoring!r}")
         for reference in cond.compare_to:
             if reference not in names:
                 raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {reference!r} is not a condition")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,9 @@ def new_index(settings: AnnSettings, dim: int) -> faiss.Index:
     raise ValueError(f"unknown index type {kind!r}")
 
 
-def training_sample(shards: Sequence[Path], total: int, size: int, seed: int = 0) -> np.ndarray:
+def training_sample(
+    shards: Sequence[Path], total: int, size: int, seed: int = 0, transform: Transform | None = None
+) -> np.ndarray:
     """A uniform sample of rows across shard files, read through mmap so memory stays ~``size`` rows."""
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(total, size=min(size, total), replace=False))
@@ -118,18 +120,30 @@ def training_sample(shards: Sequence[Path], total: int, size: int, seed: int = 0
         emb = np.load(shard, mmap_mode="r")
         local = picks[(picks >= start) & (picks < start + len(emb))] - start
         if len(local):
-            parts.append(np.asarray(emb[local], dtype=np.float32))
+            rows = np.asarray(emb[local], dtype=np.float32)
+            parts.append(transform(rows, local + start) if transform is not None else rows)
         start += len(emb)
     return np.ascontiguousarray(np.concatenate(parts))
 
 
-def build_from_shards(settings: AnnSettings, shards: Sequence[Path], total: int, dim: int) -> faiss.Index:
-    """Train (IVF-PQ) and fill an index shard by shard: only one shard is in memory besides the index."""
+Transform = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (vectors, their global rows) -> vectors
+
+
+def build_from_shards(
+    settings: AnnSettings, shards: Sequence[Path], total: int, dim: int, transform: Transform | None = None
+) -> faiss.Index:
+    """Train (IVF-PQ) and fill an index shard by shard: only one shard is in memory besides the index.
+    ``transform`` changes each shard's vectors first (language neutralization: :mod:`babelir.index.neutral`)."""
     index = new_index(settings, dim)
     if not index.is_trained:
-        index.train(training_sample(shards, total, settings.train_size))
+        index.train(training_sample(shards, total, settings.train_size, transform=transform))
+    start = 0
     for shard in shards:
-        index.add(np.ascontiguousarray(np.load(shard), dtype=np.float32))
+        vectors = np.load(shard)
+        if transform is not None:
+            vectors = transform(vectors, np.arange(start, start + len(vectors)))
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        start += len(vectors)
     return index
 
 

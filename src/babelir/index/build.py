@@ -18,6 +18,7 @@ was finished, else asks for ``--overwrite``; a run that finished no shard remove
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from babelir.data.errors import DataError
+from babelir.data.langid import LanguageIdentifier
+from babelir.encoding.neutral import NeutralSettings
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import CorpusReader, Document, passage
 from babelir.index.folders import build_lock, check_writable, staging_path, written_by_babelir
@@ -40,6 +43,8 @@ from babelir.index.layout import (
     FORMAT,
     INDEX_FILE,
     MANIFEST,
+    NEUTRAL_FILE,
+    NEUTRAL_INDEX_FILE,
     SHARDS_DIR,
     check_shard,
     index_entry,
@@ -50,6 +55,7 @@ from babelir.index.layout import (
     shard_path,
     write_shard,
 )
+from babelir.index.neutral import fit_index_neutralizer, identify_missing
 from babelir.index.search import shared_encoder
 from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
@@ -81,6 +87,7 @@ class _Job:
     say: Callable[[str], None]
     sharding: ShardSpec | None
     device: str | None = None  # where the torch backend encodes (None: auto)
+    neutral: NeutralSettings | None = None  # language neutralization to fit (None: none)
 
 
 def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
@@ -179,8 +186,10 @@ def _skip_done(
     return done, start, stream
 
 
-def _complete(folder: Path, settings: AnnSettings) -> dict[str, Any] | None:
-    """The manifest when ``folder`` already holds this index, intact; a damaged one is rebuilt."""
+def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | None) -> dict[str, Any] | None:
+    """The manifest when ``folder`` already holds this index (the same faiss settings and language
+    neutralization), intact; a damaged one is rebuilt, and one with other settings is rebuilt from its
+    shards (nothing is encoded again)."""
     if not (folder / MANIFEST).is_file():
         return None
     try:
@@ -191,7 +200,10 @@ def _complete(folder: Path, settings: AnnSettings) -> dict[str, Any] | None:
         return None
     counts = manifest["counts"]
     wanted = resolved(settings, int(counts["documents"]), int(counts["dimension"]))
-    return manifest if index_entry(wanted) == manifest["index"] else None
+    has = (manifest.get("neutralization") or {}).get("settings")
+    if index_entry(wanted) != manifest["index"] or has != (neutral.to_dict() if neutral else None):
+        return None
+    return manifest
 
 
 def _forget_failed(folder: Path, created: bool, writer: DocWriter) -> None:
@@ -219,7 +231,7 @@ def _build_folder(folder: Path, job: _Job, discard: bool) -> tuple[dict[str, Any
     try:
         verify = _reconcile(folder, writer, job, discard)
         _trusted(folder, writer, checksums=False)
-        if (previous := _complete(folder, job.settings)) is not None:
+        if (previous := _complete(folder, job.settings, job.neutral)) is not None:
             job.say(f"{folder} is already complete (same model, corpus and settings)")
             return previous, False
         shard, row = _encode(folder, writer, job, *_trusted(folder, writer, checksums=True), verify)
@@ -236,6 +248,8 @@ def _encode(folder: Path, writer: DocWriter, job: _Job, done: int, start: int, v
     from babelir.encoding import encode
 
     stream = job.sharding.select(job.reader) if job.sharding else iter(job.reader)  # every n-th (shards.py)
+    if job.plan.get("languages", {}).get("identify_missing"):
+        stream = identify_missing(stream, LanguageIdentifier().identify_many)
     if start:
         done, start, stream = _skip_done(stream, writer, done, start, verify)
         job.say(f"resuming after {done} finished shards ({start} documents)")
@@ -271,11 +285,25 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
     for extra in (folder / SHARDS_DIR).glob("*.npy"):  # left by a longer corpus before a resume
         if extra not in shards:
             extra.unlink()
+    for stale in (NEUTRAL_FILE, NEUTRAL_INDEX_FILE):  # an earlier build's: refitted below, or not wanted
+        (folder / stale).unlink(missing_ok=True)
     dim = check_shard(shards[0])[1]
     final = resolved(job.settings, row, dim)
     job.say(f"building {final.index_type} index over {row} vectors of dimension {dim}")
     t1 = time.perf_counter()
     write_index(build_from_shards(final, shards, row, dim), folder / INDEX_FILE)
+    seconds = {"index": round(time.perf_counter() - t1, 3)}
+    neutral = None
+    if job.neutral is not None:
+        from babelir.encoding import encode
+
+        def encode_sample(texts: list[str], role: str) -> np.ndarray:
+            model = shared_encoder(str(job.model_path), job.backend, job.device)
+            return encode(model, texts, role=role, batch_size=job.batch_size)  # type: ignore[arg-type]
+
+        neutral = fit_index_neutralizer(folder, job.neutral, final, shard, row, encode_sample, job.say)
+        if neutral.get("file"):
+            seconds["neutralization"] = neutral["seconds"]
     written = index_manifest(
         job.plan,
         corpus_sha256=job.reader.sha256,
@@ -283,7 +311,8 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
         documents=row,
         shards=shard,
         dimension=dim,
-        build_seconds={"index": round(time.perf_counter() - t1, 3)},
+        build_seconds=seconds,
+        neutralization=neutral,
     )
     atomic_write_json(folder / MANIFEST, written)
     return written
@@ -303,6 +332,8 @@ def build_index(
     progress: Callable[[str], None] | None = None,
     sharding: ShardSpec | None = None,
     device: str | None = None,
+    neutralization: NeutralSettings | bool = True,
+    identify_languages: bool = True,
 ) -> dict[str, Any]:
     """Build (or resume, or re-index) the index of ``corpus`` under ``out``; returns the manifest.
 
@@ -313,6 +344,9 @@ def build_index(
     ``sharding`` keeps every n-th document only (``--shard-id/--shard-count``; merge with
     :func:`babelir.index.shards.merge_shards`): the way to encode one corpus on several machines.
     ``overwrite`` replaces an index folder babelir wrote (never another folder), once the new one is built.
+    ``neutralization``: fit language statistics (:mod:`babelir.index.neutral`) with these settings
+    (``True``: the shipped default, ``False``: none); ``identify_languages``: give documents without a
+    language field the one :mod:`babelir.data.langid` finds. Both are part of the build plan.
     """
     from babelir.backbones import resolve_backbone
     from babelir.identity import model_fingerprint, trained_retriever
@@ -337,9 +371,16 @@ def build_index(
         "encoding": {"shard_size": shard_size, "backend": backend, "role": "document", "normalize": True},
         **({"shard": sharding.to_dict()} if sharding else {}),  # identity: a resume keeps its shard
     }
+    if identify_languages:  # recorded: another identifier could store other languages, so a resume checks it
+        plan["languages"] = {"identify_missing": f"py3langid {importlib.metadata.version('py3langid')}"}
+    neutral = NeutralSettings() if neutralization is True else (neutralization or None)
+    if neutral is not None and sharding is not None:
+        say("note: a shard of a split build has no language statistics of its own; the merged index is "
+            "built without them")
+        neutral = None
     plan = json.loads(json.dumps(plan))  # as build.json will read back (lists, not tuples)
     job = _Job(plan, reader, model_path, settings or AnnSettings(), shard_size, batch_size, backend,
-               stop_after_shards, say, sharding, device)
+               stop_after_shards, say, sharding, device, neutral)
     with build_lock(out):
         check_writable(out)
         if not (overwrite and written_by_babelir(out)):

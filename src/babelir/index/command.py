@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="build OUT again from scratch; an existing OUT must be an index folder babelir "
                    "wrote, and it is replaced only once the new index is built")
+    p.add_argument("--neutralization", default="centered", metavar="METHOD[@STATISTICS]",
+                   type=_neutralization_flag,
+                   help="language statistics to fit from the corpus and remove at search time: centered "
+                   "(each language's mean), lir:R (its top R directions) or leace (one map for every "
+                   "language), optionally @documents-as-queries | @documents | @short-documents-as-queries "
+                   "(how the query side is estimated); none: no statistics. Which wins where: "
+                   "reports/neutralization.md (default: %(default)s)")
+    p.add_argument("--no-language-id", dest="identify_languages", action="store_false",
+                   help="do not identify the language of documents that have no language field (they then "
+                   "get no statistics and no language filter)")
     p.add_argument("--shard-id", type=int, default=None, metavar="I",
                    help="encode only documents I, I+N, I+2N, ... (0-based; with --shard-count N)")
     p.add_argument("--shard-count", type=int, default=None, metavar="N",
@@ -130,6 +141,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "an earlier run with the same --tag")
     s.add_argument("--language", type=_language_flag, default=None,
                    help="only documents of this language (ISO 639-1; the index must hold some)")
+    s.add_argument("--query-language", type=_language_flag, default=None,
+                   help="the queries' language, for language neutralization (default: identified per query)")
+    s.add_argument("--no-neutralize", dest="neutralize", action="store_false",
+                   help="search without the index's language statistics (as an index built without them)")
     s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     add_device_argument(s)
     s.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
@@ -176,6 +191,18 @@ def _language_flag(value: str) -> str:
         raise argparse.ArgumentTypeError(err.problem) from None
 
 
+def _neutralization_flag(value: str) -> Any:
+    """``--neutralization``: ``none`` or settings :class:`babelir.encoding.neutral.NeutralSettings` parses."""
+    from babelir.encoding.neutral import NeutralSettings
+
+    if value == "none":
+        return False
+    try:
+        return NeutralSettings.parse(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _flag_error(message: str) -> DataError:
     """A bad combination of flags: raised, and printed as one line by ``babelir.cli.main``."""
     return DataError(None, None, message)
@@ -215,6 +242,8 @@ def run_index(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=_progress,
         sharding=sharding,
+        neutralization=args.neutralization,
+        identify_languages=args.identify_languages,
     )
     print(_summary(args.out, manifest))
     return 0
@@ -273,7 +302,8 @@ def run_search(args: argparse.Namespace) -> int:
     if not args.tag or any(ch.isspace() for ch in args.tag):
         raise _flag_error(f"--tag {args.tag!r}: a TREC run tag is one word without whitespace")
     _refuse_foreign_run(Path(args.output), Path(args.queries), args.tag)
-    index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device))
+    index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device),
+                       neutralize=args.neutralize)
     if args.language is not None and args.language not in index.languages():
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
         raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
@@ -281,15 +311,23 @@ def run_search(args: argparse.Namespace) -> int:
     for qid, _ in queries:  # found before any query is encoded, not when the run is written
         check_run_id(qid, "query id", args.queries)
     run: dict[str, dict[str, float]] = {}
+    as_is: Counter[str] = Counter()
     t0 = time.perf_counter()
     for i in range(0, len(queries), args.batch_size):
         chunk = queries[i : i + args.batch_size]
-        results = index.search([text for _, text in chunk], k=args.k, language=args.language)
-        for (qid, _), hits in zip(chunk, results, strict=True):
+        results = index.query([text for _, text in chunk], k=args.k, language=args.language,
+                              query_language=args.query_language)
+        for (qid, _), result in zip(chunk, results, strict=True):
             if qid in run:
                 raise DataError(args.queries, None, f"duplicate query id {qid!r}")
-            run[qid] = {hit.id: hit.score for hit in hits}
+            run[qid] = {hit.id: hit.score for hit in result.hits}
+            if index.neutralizer is not None and not result.language.neutralized:
+                as_is[result.language.note] += 1
     write_run(args.output, run, tag=args.tag)
     took = time.perf_counter() - t0
     print(f"{args.output}: {len(run)} queries, top {args.k} ({took:.1f} s)", file=sys.stderr)
+    if index.neutralizer is not None:
+        done = len(run) - sum(as_is.values())
+        print(f"language neutralization ({index.neutralizer.method}): {done} of {len(run)} queries"
+              + "".join(f"; {n}: {note}" for note, n in as_is.most_common()), file=sys.stderr)
     return 0

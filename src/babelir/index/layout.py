@@ -5,6 +5,8 @@ Layout of an index folder::
     OUT/manifest.json        written last: its presence means the index is complete
     OUT/index.faiss          faiss.write_index (binary, no pickle)
     OUT/docs.sqlite          faiss id (row) -> id, title, text, language; plus the finished-shard ledger
+    OUT/neutral.npz          language statistics (babelir.index.neutral), when the index has them
+    OUT/index.neutral.faiss  the documents' vectors with their language statistics removed
     OUT/shards/build.json    what is being built (model, corpus, settings): guards a resume
     OUT/shards/NNNNN.npy     float32 embeddings of shard NNNNN (``shard_size`` documents)
 
@@ -33,6 +35,8 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 INDEX_FILE = "index.faiss"
 DOCS_FILE = "docs.sqlite"
+NEUTRAL_FILE = "neutral.npz"
+NEUTRAL_INDEX_FILE = "index.neutral.faiss"
 SHARDS_DIR = "shards"
 BUILD_PLAN = "build.json"
 
@@ -165,6 +169,7 @@ def index_manifest(
     dimension: int,
     build_seconds: dict[str, float],
     merged_from: list[dict[str, Any]] | None = None,
+    neutralization: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a complete index: the build plan plus what was built, when and with what.
 
@@ -178,6 +183,7 @@ def index_manifest(
         "counts": {"documents": documents, "shards": shards, "dimension": dimension},
         "docs": DOCS_FILE,
         **({"merged_from": merged_from} if merged_from is not None else {}),
+        **({"neutralization": neutralization} if neutralization is not None else {}),
         "build_seconds": build_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),

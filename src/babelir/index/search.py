@@ -4,6 +4,12 @@ Queries are encoded with the model named in the manifest (``query`` role, so e5'
 searched in faiss with the efSearch / nprobe the index was built with, and the hits are completed from
 the SQLite document store. A language filter restricts the search inside faiss (an id bitmap), so a
 filtered search still returns ``k`` hits when the language has that many documents.
+
+Language neutralization (:mod:`babelir.index.neutral`): when the index has statistics, each query's
+language is taken as given (``query_language``) or identified among the index's languages, the query's
+statistics are removed and the neutral index is searched. A query whose language is unknown or has no
+statistics is searched as it is in the raw index; :meth:`Index.query` says which happened
+(:class:`QueryLanguage`). ``Index.load(..., neutralize=False)`` searches raw, as before.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.index.ann import AnnSettings, RowFilter, search_params
-from babelir.index.layout import MANIFEST, rebuild_hint
+from babelir.index.layout import MANIFEST, NEUTRAL_INDEX_FILE, rebuild_hint
 from babelir.index.store import DocStore
 from babelir.index.validate import checked_manifest, read_faiss, validate_index
+from babelir.utils.errors import IndexFileError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hit", "Index", "shared_encoder", "validate_index"]  # validate_index: for the server's checks
+__all__ = ["Hit", "Index", "QueryLanguage", "QueryResult", "shared_encoder", "validate_index"]  # validate_index: for the server's checks
 
 
 @functools.lru_cache(maxsize=2)
@@ -57,6 +64,29 @@ class Hit:
     language: str
 
 
+@dataclass(frozen=True, slots=True)
+class QueryLanguage:
+    """What language neutralization did to one query.
+
+    ``language``: the language used (given or identified; ``None``: unknown); ``source``: ``given``,
+    ``identified``, ``unknown`` or ``none`` (the index has no statistics, or they are turned off);
+    ``neutralized``: whether its statistics were removed; ``note``: why not, in words, when not.
+    """
+
+    language: str | None
+    source: str
+    neutralized: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """The hits of one query and what neutralization did to it."""
+
+    hits: list[Hit]
+    language: QueryLanguage
+
+
 def manifest_settings(path: Path, manifest: dict[str, Any]) -> AnnSettings:
     """The search settings an index was built with, checked (a hand-edited 0 would abort faiss or cut hits)."""
     stored = dict(manifest["index"])
@@ -70,8 +100,12 @@ def manifest_settings(path: Path, manifest: dict[str, Any]) -> AnnSettings:
 class Index:
     """A loaded index: faiss vectors + document store + the query encoder (loaded on first search)."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], faiss_index: faiss.Index, store: DocStore):
+    def __init__(self, path: Path, manifest: dict[str, Any], faiss_index: faiss.Index, store: DocStore,
+                 neutralizer: Any = None, neutral_faiss: faiss.Index | None = None):
         self.path = path
+        self.neutralizer = neutralizer  # a babelir.encoding.neutral.LanguageNeutralizer, or None: raw search
+        self.neutral_faiss = neutral_faiss
+        self._identifier: Any = None
         self.manifest = manifest
         self.faiss = faiss_index
         self.store = store
@@ -87,21 +121,33 @@ class Index:
     @classmethod
     def load(
         cls, path: str | os.PathLike, model: str | None = None, backend: str = "torch", model_obj: Any = None,
-        device: str | None = None,
+        device: str | None = None, neutralize: bool = True,
     ) -> Index:
         """Open an index folder written by ``babelir index``.
 
         ``model`` overrides the query encoder named in the manifest (e.g. a moved model directory);
         ``backend`` picks ``torch``, ``onnx`` or ``onnx-int8`` for queries; ``model_obj`` injects an
         already loaded encoder (tests, or a server sharing one model between indexes); ``device`` is where
-        the query encoder runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``; the torch backend only).
+        the query encoder runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``; the torch backend only);
+        ``neutralize`` uses the index's language statistics when it has them (an index built without
+        them, or before babelir had them, searches raw either way).
         """
         path = Path(path)
         manifest = checked_manifest(path)  # validate_index: each damaged file named, before faiss reads it
         manifest_settings(path, manifest)  # before the vectors and the store are opened
         index = read_faiss(path, manifest)
         store = DocStore(path / manifest["docs"], rebuild_hint(path, manifest))
-        out = cls(path, manifest, index, store)
+        neutralizer, neutral_faiss = None, None
+        entry = manifest.get("neutralization") if isinstance(manifest.get("neutralization"), dict) else {}
+        if neutralize and entry.get("file"):
+            from babelir.encoding.neutral import LanguageNeutralizer
+
+            hint = f"{rebuild_hint(path, manifest)}, or search without language statistics (--no-neutralize)"
+            if not (path / entry["file"]).is_file():
+                raise IndexFileError(path / entry["file"], None, f"missing; {hint}")
+            neutralizer = LanguageNeutralizer.load(path / entry["file"])
+            neutral_faiss = read_faiss(path, manifest, entry.get("index_file", NEUTRAL_INDEX_FILE), hint)
+        out = cls(path, manifest, index, store, neutralizer, neutral_faiss)
         if model:
             out._model_name, out._model_path = model, ""
         out._backend = backend
@@ -153,9 +199,11 @@ class Index:
         return encode(self.model, texts, role="query")
 
     def search_vectors(
-        self, vectors: np.ndarray, k: int = 10, language: str | None = None
+        self, vectors: np.ndarray, k: int = 10, language: str | None = None, neutral: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Raw faiss search: ``(scores, rows)``, rows ``-1`` where fewer than ``k`` documents qualify."""
+        """Faiss search: ``(scores, rows)``, rows ``-1`` where fewer than ``k`` documents qualify; ``neutral``
+        searches the documents' neutralized vectors (the vectors given must be neutralized too)."""
+        index = self.neutral_faiss if neutral and self.neutral_faiss is not None else self.faiss
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         selector = None
         if language is not None:
@@ -165,9 +213,7 @@ class Index:
                 return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
             selector = filt.selector
         k_eff = min(k, len(self))
-        scores, rows = self.faiss.search(
-            vectors, k_eff, params=search_params(self.faiss, self.settings, selector)
-        )
+        scores, rows = index.search(vectors, k_eff, params=search_params(index, self.settings, selector))
         return scores, rows
 
     def hits(self, scores: np.ndarray, rows: np.ndarray) -> list[list[Hit]]:
@@ -184,6 +230,66 @@ class Index:
             out.append(hits)
         return out
 
+    def query_languages(self, texts: list[str], given: str | None = None) -> list[QueryLanguage]:
+        """How each query would be neutralized: its language given or identified, and whether the index
+        has statistics for it."""
+        n = self.neutralizer
+        if n is None:
+            return [QueryLanguage(None, "none", False, "this index has no language statistics")] * len(texts)
+        if not n.needs_language:
+            return [QueryLanguage(given, "given" if given else "none", True)] * len(texts)
+        if given is not None:
+            lang = language_code(given, "given as the query language")
+            if n.covers(lang):
+                return [QueryLanguage(lang, "given", True)] * len(texts)
+            return [QueryLanguage(lang, "given", False, f"no language statistics for {lang!r} in this index: "
+                                  "searched as it is")] * len(texts)
+        if self._identifier is None:
+            from babelir.data.langid import LanguageIdentifier
+
+            self._identifier = LanguageIdentifier(n.languages)
+        out = []
+        for lang in self._identifier.identify_many(texts):
+            if lang is None:
+                out.append(QueryLanguage(None, "unknown", False, "language not identified: searched as it is"))
+            else:
+                out.append(QueryLanguage(lang, "identified", True))
+        return out
+
+    def query(
+        self, texts: list[str], k: int = 10, language: str | None = None, query_language: str | None = None
+    ) -> list[QueryResult]:
+        """Top ``k`` documents for each query and what neutralization did to it (:class:`QueryResult`).
+
+        ``language`` filters the documents; ``query_language`` says the queries' language instead of
+        identifying it (neutralization only).
+        """
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        if not texts:
+            return []
+        return self.search_encoded(texts, self.encode_queries(texts), k, language, query_language)
+
+    def search_encoded(
+        self, texts: list[str], vectors: np.ndarray, k: int = 10, language: str | None = None,
+        query_language: str | None = None,
+    ) -> list[QueryResult]:
+        """:meth:`query` for queries already encoded (``vectors``, raw): the server encodes the queries of
+        several requests in one forward pass, then searches each request here."""
+        langs = self.query_languages(texts, query_language)
+        scores = np.empty((len(texts), min(k, len(self))), dtype=np.float32)
+        rows = np.empty(scores.shape, dtype=np.int64)
+        neutral = np.array([q.neutralized for q in langs], dtype=bool)
+        if neutral.any():
+            assert self.neutralizer is not None
+            changed, _ = self.neutralizer.apply(
+                vectors[neutral], [q.language for q, on in zip(langs, neutral, strict=True) if on], "query"
+            )
+            scores[neutral], rows[neutral] = self.search_vectors(changed, k, language, neutral=True)
+        if (~neutral).any():
+            scores[~neutral], rows[~neutral] = self.search_vectors(vectors[~neutral], k, language)
+        return [QueryResult(hits, lang) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
+
     @overload
     def search(self, texts: str, k: int = 10, language: str | None = None) -> list[Hit]: ...
 
@@ -191,13 +297,11 @@ class Index:
     def search(self, texts: list[str], k: int = 10, language: str | None = None) -> list[list[Hit]]: ...
 
     def search(self, texts: str | list[str], k: int = 10, language: str | None = None):
-        """Top ``k`` documents for each query text (a single string gives a single list of hits)."""
+        """Top ``k`` documents for each query text (a single string gives a single list of hits);
+        :meth:`query` also says what language neutralization did to each query."""
         single = isinstance(texts, str)
         batch = [texts] if single else list(texts)
         if k < 1:
             raise ValueError("k must be at least 1")
-        if not batch:
-            return []
-        scores, rows = self.search_vectors(self.encode_queries(batch), k, language)
-        results = self.hits(scores, rows)
+        results = [r.hits for r in self.query(batch, k, language)]
         return results[0] if single else results

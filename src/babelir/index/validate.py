@@ -100,10 +100,11 @@ def _check_docs(path: Path, manifest: dict[str, Any], hint: str) -> None:
         raise IndexFileError(path, None, f"holds {held} rows, {MANIFEST} says {documents}; {hint}")
 
 
-def read_faiss(folder: Path, manifest: dict[str, Any]) -> faiss.Index:
-    """``faiss.read_index`` of the folder's index, its failure and a count mismatch naming the file."""
-    path = folder / manifest["index"]["file"]
-    hint = rebuild_hint(folder, manifest)
+def read_faiss(folder: Path, manifest: dict[str, Any], file: str | None = None, hint: str = "") -> faiss.Index:
+    """``faiss.read_index`` of the folder's index (or of ``file`` in it), its failure and a count mismatch
+    naming the file; ``hint`` says what to do instead of the default (rebuild)."""
+    path = folder / (file or manifest["index"]["file"])
+    hint = hint or rebuild_hint(folder, manifest)
     try:
         index = faiss.read_index(str(path))
     except (RuntimeError, MemoryError) as err:

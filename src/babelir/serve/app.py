@@ -1,7 +1,9 @@
 """The HTTP API and search page over one :class:`~babelir.index.Index`.
 
-* ``POST /search`` JSON ``{"query": str}`` or ``{"queries": [str, ...]}``, optional ``k`` and ``language``
-  -> ``{"results": [{"query", "hits": [{"id", "score", "rank", "text", "title", "language"}]}], ...}``
+* ``POST /search`` JSON ``{"query": str}`` or ``{"queries": [str, ...]}``, optional ``k``, ``language``
+  (a document filter) and ``query_language`` -> ``{"results": [{"query", "hits": [{"id", "score", "rank",
+  "text", "title", "language"}], "query_language": {"language", "source", "neutralized", "note"}}], ...}``
+  (``query_language``: what language neutralization did to the query, :class:`babelir.index.QueryLanguage`)
 * ``GET /health`` -> status, document count, languages, model, limits (the page reads its filter list
   here); 503 with ``reason`` when the index or the model is not usable (:mod:`babelir.serve.health`)
 * ``GET /openapi.json`` -> the API's OpenAPI schema; ``GET /`` -> the search page (``static/``)
@@ -44,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
-from babelir.index.search import Hit, Index
+from babelir.index.search import Hit, Index, QueryLanguage
 from babelir.serve.batching import QueryBatcher, QueueFull
 from babelir.serve.guard import GuardMiddleware, key_matches
 from babelir.serve.health import HealthCheck
@@ -65,6 +67,7 @@ class Limits:
 class QueryResult(BaseModel):
     query: str
     hits: list[Hit]  # the search's own dataclass: the API's hit fields cannot drift from the library's
+    query_language: QueryLanguage  # what language neutralization did to this query (and why not, if not)
 
 
 class SearchResponse(BaseModel):
@@ -85,6 +88,9 @@ def request_model(limits: Limits) -> type[BaseModel]:
         queries: list[Text] | None = Field(None, min_length=1, max_length=limits.max_queries)
         k: int = Field(10, ge=1, le=limits.max_k, description="hits per query")
         language: str | None = Field(None, max_length=16, description="only documents of this language")
+        query_language: str | None = Field(
+            None, max_length=16, description="the queries' language (default: identified per query)"
+        )
 
         @model_validator(mode="after")
         def _check(self) -> "SearchRequest":
@@ -93,11 +99,13 @@ def request_model(limits: Limits) -> type[BaseModel]:
             for text in self.texts():
                 if not text.strip():
                     raise ValueError("query texts must not be blank")
-            if self.language is not None:
-                try:
+            try:
+                if self.language is not None:
                     self.language = language_code(self.language)
-                except DataError as err:
-                    raise ValueError(err.problem) from None  # the problem alone: there is no file here
+                if self.query_language is not None:
+                    self.query_language = language_code(self.query_language)
+            except DataError as err:
+                raise ValueError(err.problem) from None  # the problem alone: there is no file here
             return self
 
         def texts(self) -> list[str]:
@@ -189,6 +197,10 @@ def create_app(
                 "languages": index.languages(),
                 "model": manifest["model"]["name"],
                 "index_type": manifest["index"]["index_type"],
+                "neutralization": (
+                    {"method": index.neutralizer.method, "languages": sorted(index.neutralizer.languages)}
+                    if index.neutralizer is not None else None
+                ),
                 "limits": {
                     "max_k": limits.max_k,
                     "max_queries": limits.max_queries,
@@ -209,7 +221,7 @@ def create_app(
         t0 = time.perf_counter()
         texts = body.texts()
         try:
-            future = batcher.submit(texts, body.k, body.language)
+            future = batcher.submit(texts, body.k, body.language, body.query_language)
         except QueueFull as full:
             return busy(
                 f"server busy: {full.waiting} requests already waiting; retry later", full.retry_after
@@ -221,7 +233,10 @@ def create_app(
             detail = f"server busy: no answer within the {limits.request_timeout:g} s time limit; retry later"
             return busy(detail, batcher.retry_after())
         return SearchResponse(
-            results=[QueryResult(query=text, hits=hits) for text, hits in zip(texts, results, strict=True)],
+            results=[
+                QueryResult(query=text, hits=result.hits, query_language=result.language)
+                for text, result in zip(texts, results, strict=True)
+            ],
             k=body.k,
             language=body.language,
             took_ms=round((time.perf_counter() - t0) * 1000, 3),

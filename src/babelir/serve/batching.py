@@ -21,7 +21,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from babelir.index.search import Hit, Index
+from babelir.index.search import Index, QueryResult
 
 
 class QueueFull(Exception):
@@ -38,11 +38,13 @@ class _Request:
     texts: list[str]
     k: int
     language: str | None
+    query_language: str | None = None
     future: Future = field(default_factory=Future)
 
 
 class QueryBatcher:
-    """Submit ``(texts, k, language)``; get a ``Future`` of one hit list per text."""
+    """Submit ``(texts, k, language[, query_language])``; get a ``Future`` of one
+    :class:`~babelir.index.search.QueryResult` per text."""
 
     def __init__(self, index: Index, max_batch: int = 64, max_queue: int = 64):
         if max_queue < 1:
@@ -80,10 +82,10 @@ class QueryBatcher:
             self._queue.put(None)
             thread.join(timeout)
 
-    def submit(self, texts: list[str], k: int, language: str | None) -> Future:
+    def submit(self, texts: list[str], k: int, language: str | None, query_language: str | None = None) -> Future:
         """Queue one request; :class:`QueueFull` when ``max_queue`` requests already wait."""
         self.start()
-        request = _Request(list(texts), k, language)
+        request = _Request(list(texts), k, language, query_language)
         with self._lock:
             if self._waiting >= self.max_queue:
                 raise QueueFull(self._waiting, self._retry_after_locked())
@@ -151,8 +153,8 @@ class QueryBatcher:
             part = vectors[start : start + len(r.texts)]
             start += len(r.texts)
             try:
-                scores, rows = self.index.search_vectors(part, r.k, r.language)
-                result: list[list[Hit]] = self.index.hits(scores, rows)
+                result: list[QueryResult] = self.index.search_encoded(r.texts, part, r.k, r.language,
+                                                                      r.query_language)
                 r.future.set_result(result)
             except Exception as err:
                 r.future.set_exception(err)

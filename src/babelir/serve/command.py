@@ -67,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=f"query encoder: {BACKEND_HELP}")
     add_device_argument(p)
     p.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
+    p.add_argument("--no-neutralize", dest="neutralize", action="store_false",
+                   help="answer without the index's language statistics (see 'babelir index --neutralization')")
     p.add_argument("--max-k", type=_positive(int), default=100, help="largest k a request may ask for")
     p.add_argument("--max-queries", type=_positive(int), default=32, help="most queries in one request")
     p.add_argument("--max-query-chars", type=_positive(int), default=2000, help="longest query text")
@@ -132,7 +134,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     key = api_key(args)  # before loading: a refused bind should not wait for the model
     index = Index.load(  # errors name the bad file
-        args.index, model=args.model, backend=args.backend, device=resolve_device(args.device)
+        args.index, model=args.model, backend=args.backend, device=resolve_device(args.device),
+        neutralize=args.neutralize,
     )
     index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
     limits = Limits(

@@ -59,7 +59,7 @@ class Spec:
 def _specs() -> dict[str, Spec]:
     from babelir.data.sources import bible as bible_source
     from babelir.data.sources import wiki as wiki_source
-    from babelir.evaluation.benchmarks import bible, splits, wiki, wiki_xling
+    from babelir.evaluation.benchmarks import bible, pool, splits, wiki, wiki_xling
 
     specs: dict[str, Spec] = {}
     split_parents: list[str] = []
@@ -101,6 +101,9 @@ def _specs() -> dict[str, Spec]:
                 functools.partial(splits.split_meta, parent, split),
                 functools.partial(splits.build_split, parent, split),
             )
+    for split in wiki_xling.SPLITS:  # the Wikipedia pool: dev and test only, like wiki-xling
+        add(pool.wiki_pool_name(split), functools.partial(pool.wiki_pool_meta, split),
+            functools.partial(pool.build_wiki_pool, split))
     for query_lang, doc_lang in wiki_xling.DIRECTIONS:  # dev and test only: not in the default suite
         for split in wiki_xling.SPLITS:
             add(
@@ -113,9 +116,10 @@ def _specs() -> dict[str, Spec]:
 
 @functools.lru_cache(maxsize=1)
 def _families() -> dict[str, BenchmarkFamily]:
-    from babelir.evaluation.benchmarks import bible, wiki, wiki_xling
+    from babelir.evaluation.benchmarks import bible, pool, wiki, wiki_xling
 
-    return {family.name: family for family in (*bible.FAMILIES, *wiki.FAMILIES, *wiki_xling.FAMILIES, BEIR_FAMILY)}
+    families = (*bible.FAMILIES, *wiki.FAMILIES, *wiki_xling.FAMILIES, *pool.FAMILIES, BEIR_FAMILY)
+    return {family.name: family for family in families}
 
 
 def family_info(family: str) -> BenchmarkFamily:
@@ -150,6 +154,15 @@ def _split_path(item: str) -> tuple[str, str | None]:
     return path, split or None
 
 
+def _split_names(item: str) -> list[str]:
+    """Comma-separated names; a ``pool:LANG=PATH,LANG=PATH`` spec keeps its own commas (it ends the list,
+    or is given on its own)."""
+    head, sep, pool_spec = item.partition("pool:")
+    if not sep or (head and not head.endswith(",")):
+        return item.split(",")
+    return [*head.split(","), f"pool:{pool_spec}"]
+
+
 def resolve_names(items: str | Iterable[str]) -> list[str]:
     """Expand comma-separated names, suites and globs into benchmark names (order kept, no repeats).
 
@@ -157,7 +170,7 @@ def resolve_names(items: str | Iterable[str]) -> list[str]:
     """
     if isinstance(items, str):
         items = [items]
-    parts = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
+    parts = [p.strip() for item in items for p in _split_names(str(item)) if p.strip()]
     specs = _specs()
     out: list[str] = []
     for part in parts:
@@ -172,7 +185,7 @@ def resolve_names(items: str | Iterable[str]) -> list[str]:
                 raise UnknownBenchmarkError(
                     None, None, f"no benchmark matches {part!r}; see 'babelir evaluate --list-benchmarks'"
                 )
-        elif Path(_split_path(part)[0]).is_dir():
+        elif Path(_split_path(part)[0]).is_dir() or part.startswith("pool:"):
             found = [part]
         else:
             raise UnknownBenchmarkError(
@@ -222,6 +235,10 @@ def load_benchmark(name: str, rebuild: bool = False, root: str | os.PathLike | N
     """
     spec = _specs().get(name)
     if spec is None:
+        from babelir.evaluation.benchmarks.pool import folder_pool, is_folder_pool
+
+        if is_folder_pool(name):
+            return folder_pool(name)
         path, split = _split_path(name)
         if Path(path).is_dir():
             return read_folder(path, split=split, name=name if split else None)

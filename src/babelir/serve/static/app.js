@@ -57,7 +57,10 @@ async function loadHealth() {
       option.value = code;
       langSelect.appendChild(option);
     }
-    about.textContent = `${info.documents} documents · model ${info.model} · ${info.index_type} index`;
+    const neutral = info.neutralization
+      ? ` · language neutralization: ${info.neutralization.method} (${info.neutralization.languages.length} languages)`
+      : " · no language neutralization";
+    about.textContent = `${info.documents} documents · model ${info.model} · ${info.index_type} index${neutral}`;
   } catch (err) {
     about.textContent = "server unreachable";
   }
@@ -82,10 +85,46 @@ function render(result) {
   }
 }
 
-async function search(event) {
-  event.preventDefault();
+// What language neutralization did, in words (the server says; see babelir.index.QueryLanguage).
+function describeLanguage(info) {
+  if (!info || info.source === "none") return "";
+  if (info.neutralized) {
+    const how = info.source === "identified" ? "identified as" : "given as";
+    return info.language ? ` · query ${how} ${info.language}, its language statistics removed` : " · language statistics removed";
+  }
+  return info.note ? ` · ${info.note}` : "";
+}
+
+// The search lives in the address (?q=&language=&k=): a search can be linked, reloaded, and the back
+// button returns to the previous one.
+function stateFromForm() {
+  const state = new URLSearchParams();
+  state.set("q", input.value.trim());
+  if (langSelect.value) state.set("language", langSelect.value);
+  if (kSelect.value !== "10") state.set("k", kSelect.value);
+  return state;
+}
+
+function formFromState(state) {
+  input.value = state.get("q") || "";
+  const language = state.get("language") || "";
+  if (language && ![...langSelect.options].some((o) => o.value === language)) {
+    const option = el("option", "", language);  // before /health answers: keep the linked filter
+    option.value = language;
+    langSelect.appendChild(option);
+  }
+  langSelect.value = language;
+  const k = state.get("k") || "10";
+  if ([...kSelect.options].some((o) => o.value === k)) kSelect.value = k;
+}
+
+async function runSearch() {
   const query = input.value.trim();
-  if (!query) return;
+  if (!query) {
+    list.replaceChildren();
+    statusLine.textContent = "";
+    return;
+  }
   const payload = { query, k: Number(kSelect.value) };
   if (langSelect.value) payload.language = langSelect.value;
   statusLine.textContent = "Searching…";
@@ -98,8 +137,10 @@ async function search(event) {
     }
     const result = data.results[0];
     render(result);
+    const spanned = new Set(result.hits.map((hit) => hit.language).filter(Boolean)).size;
     statusLine.textContent = result.hits.length
-      ? `${result.hits.length} results in ${data.took_ms.toFixed(0)} ms`
+      ? `${result.hits.length} results in ${spanned} language${spanned === 1 ? "" : "s"}, ` +
+        `${data.took_ms.toFixed(0)} ms${describeLanguage(result.query_language)}`
       : "No results.";
   } catch (err) {
     list.replaceChildren();
@@ -108,5 +149,26 @@ async function search(event) {
   }
 }
 
+function search(event) {
+  event.preventDefault();
+  if (!input.value.trim()) return;
+  const state = stateFromForm();
+  if (state.toString() !== new URLSearchParams(location.search).toString()) {
+    history.pushState(null, "", `${location.pathname}?${state}`);
+  }
+  runSearch();
+}
+
+window.addEventListener("popstate", () => {
+  formFromState(new URLSearchParams(location.search));
+  runSearch();
+});
+
 form.addEventListener("submit", search);
-loadHealth();
+loadHealth().then(() => {
+  const state = new URLSearchParams(location.search);
+  if (state.get("q")) {
+    formFromState(state);
+    runSearch();
+  }
+});
