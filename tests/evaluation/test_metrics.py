@@ -10,6 +10,7 @@ from babelir.evaluation.metrics import (
     aggregate,
     evaluate_run,
     ideal_scores,
+    other_language_recall,
     own_language_share,
     ranked_lists,
 )
@@ -100,3 +101,11 @@ def test_own_language_share() -> None:
     shares = own_language_share(run, qlang, dlang, qrels, depth=3)
     assert shares["observed"]["en:1"] == pytest.approx(2 / 3)  # top 3: en, en, de
     assert shares["relevance"]["en:1"] == pytest.approx(1 / 4)  # 1 of 4 relevant is English
+
+
+def test_other_language_recall_counts_only_relevant_documents_in_other_languages() -> None:
+    qrels = {"en:1": {"en:2": 1, "de:2": 1, "fr:2": 1, "ja:2": 1}, "de:5": {"de:6": 1}}
+    run = {"en:1": {"en:2": 0.9, "de:2": 0.8, "en:3": 0.7, "fr:2": 0.1}, "de:5": {"de:6": 1.0}}
+    dlang = {d: d.split(":")[0] for docs in (*qrels.values(), *run.values()) for d in docs}
+    recall = other_language_recall(run, {"en:1": "en", "de:5": "de"}, dlang, qrels, depth=3)
+    assert recall == {"en:1": pytest.approx(1 / 3)}  # de:2 of (de, fr, ja) in the top 3; de:5 has no others

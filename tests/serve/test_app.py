@@ -43,6 +43,17 @@ def test_search_one_query_matches_python_api(client: TestClient, built_index: Pa
     assert [h["id"] for h in hits] == [h.id for h in expected]
 
 
+def test_each_result_says_what_language_neutralization_did(client: TestClient) -> None:
+    body = client.post("/search", json={"queries": ["violin", "Brücke"], "k": 2, "query_language": "DE"}).json()
+    # the shared index has too few documents per language for statistics: searched as it is, and said so
+    for result in body["results"]:
+        assert result["query_language"] == {"language": None, "source": "none", "neutralized": False,
+                                            "note": "this index has no language statistics"}
+    assert client.get("/health").json()["neutralization"] is None
+    bad = client.post("/search", json={"query": "x", "query_language": "klingon"})
+    assert bad.status_code == 422 and "unknown language code 'klingon'" in bad.json()["detail"]
+
+
 def test_search_many_queries_with_language_filter(client: TestClient) -> None:
     body = client.post("/search", json={"queries": ["violin", "Brücke"], "k": 10, "language": "FR"}).json()
     assert body["language"] == "fr" and len(body["results"]) == 2

@@ -267,8 +267,13 @@ def fit_neutralizer(
 def _fit_leace(groups: list[np.ndarray], labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LEACE's eraser over vectors labelled by language: each group is one language's vectors of one role
     (documents, and the query side's sample), so the map erases the language from both roles at once."""
+    import warnings
+
     import torch
-    from concept_erasure import LeaceFitter
+
+    with warnings.catch_warnings():  # concept-erasure 0.2.4 decorates with torch.jit.script (deprecated)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from concept_erasure import LeaceFitter
 
     languages = sorted(set(labels))
     if len(languages) < 2:

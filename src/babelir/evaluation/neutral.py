@@ -132,10 +132,11 @@ class CorpusNeutralRetriever(DenseRetriever):
     benchmark, how many queries were identified correctly, wrongly or not at all.
     """
 
-    def __init__(self, encoder, scoring: str, cache_root=None, use_cache: bool = True):
+    def __init__(self, encoder, scoring: str, cache_root=None, use_cache: bool = True,
+                 settings: NeutralSettings | None = None):
         super().__init__(encoder, cache_root, use_cache)
         self.scoring = scoring
-        self.settings = corpus_neutral_settings(scoring)
+        self.settings = settings or corpus_neutral_settings(scoring)  # settings: e.g. a small corpus's minimum
         self.identification: dict[str, dict[str, int]] = {}
 
     def adjust(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray,
