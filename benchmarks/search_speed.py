@@ -10,10 +10,17 @@ high intrinsic dimension, so every neighbour is nearly as far as any other point
 embeddings concentrate on a low-dimensional manifold. ``--data structured`` (clusters in a
 32-dimensional subspace plus small noise) gives a rough idea of that easier, realistic case.
 
+``--index DIR`` measures instead what a search of a built index costs end to end (``Index.query``: encode
+the query, identify its language, remove its language statistics, search the neutral index, fetch the
+documents), one query per call, with language neutralization and without it (``neutralize=False``), the
+two alternating query by query so that both see the same machine load; ``--queries-file`` gives the
+queries (TSV ``id<TAB>text`` or JSONL), else the index's own documents' first words are used.
+
 Usage::
 
     nice python benchmarks/search_speed.py                       # 1M x 384, the target setting
     nice python benchmarks/search_speed.py --n 100000 --queries 300   # quick
+    python benchmarks/search_speed.py --index indexes/john --queries 200   # neutralization's cost
 """
 
 from __future__ import annotations
@@ -82,8 +89,45 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth, strict=True)]))
 
 
+def neutralization_cost(path: str, n: int, k: int, queries_file: str | None) -> None:
+    """End-to-end latency of ``Index.query`` with and without the index's language statistics."""
+    from babelir.index.corpus import iter_query_file
+    from babelir.index.search import Index
+
+    with_stats, without = Index.load(path), Index.load(path, neutralize=False)
+    if with_stats.neutralizer is None:
+        raise SystemExit(f"{path} has no language statistics: build it with babelir index (default settings)")
+    without._model = with_stats.model  # one encoder for both: the difference is neutralization alone
+    if queries_file:
+        texts = [text for _, text in iter_query_file(queries_file)][:n]
+    else:
+        docs = with_stats.store.get(np.random.default_rng(0).choice(len(with_stats), min(n, len(with_stats)), replace=False))
+        texts = [" ".join(doc[2].split()[:8]) for doc in docs.values()]
+    for warm in texts[:5]:  # first calls load the identifier and warm the caches
+        with_stats.query([warm], k), without.query([warm], k)
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    neutralized = 0
+    for text in texts:
+        for name, index in (("with", with_stats), ("without", without)):
+            t0 = time.perf_counter()
+            [result] = index.query([text], k)
+            times[name].append(time.perf_counter() - t0)
+            neutralized += name == "with" and result.language.neutralized
+    print(f"# {path}: {len(with_stats):,} documents, {with_stats.manifest['index']['index_type']} index, "
+          f"neutralization {with_stats.neutralizer.method}; {len(texts)} queries, k={k}, one per call, "
+          f"alternating; {neutralized} neutralized; {platform.processor() or platform.machine()}")
+    print(f"{'search':<26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for name, label in (("without", "without neutralization"), ("with", "with neutralization")):
+        ms = np.array(times[name]) * 1000
+        print(f"{label:<26} {np.percentile(ms, 50):>8.2f} {np.percentile(ms, 99):>8.2f} {ms.mean():>8.2f}")
+    ratio = np.mean(times["with"]) / np.mean(times["without"])
+    print(f"# mean latency with / without: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", help="a built index folder: measure neutralization's end-to-end cost instead")
+    ap.add_argument("--queries-file", help="with --index: the queries (TSV or JSONL)")
     ap.add_argument("--n", type=int, default=1_000_000, help="database vectors")
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=1000)
@@ -99,6 +143,9 @@ def main() -> None:
     ap.add_argument("--nprobe", default="8,16,32,64,128")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.index:
+        neutralization_cost(args.index, args.queries, args.k, args.queries_file)
+        return
     faiss.omp_set_num_threads(args.threads)
     types = args.types.split(",")
 

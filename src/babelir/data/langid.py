@@ -17,15 +17,14 @@ returned. Accuracy on the benchmark languages: ``reports/language-identification
 
 from __future__ import annotations
 
+import copy
 import functools
-import threading
 from collections.abc import Iterable, Sequence
 
 from babelir.data.errors import DataError
 from babelir.data.languages import ISO_639_1, normalize_language
 
 DEFAULT_MIN_CONFIDENCE = 0.5  # of py3langid's length-calibrated probability; chosen in the report above
-_LOCK = threading.Lock()  # set_languages mutates the identifier: one restriction at a time per process
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,8 +65,13 @@ class LanguageIdentifier:
             raise DataError(None, None, "none of the languages given can be identified "
                             f"({', '.join(sorted(self.unsupported)) or 'none given'})")
         self.min_confidence = min_confidence
-        # a model of its own when restricted: set_languages changes the shared model's columns
         self._restricted = languages is not None and self.languages != supported
+        self._model = _model()
+        if self._restricted:
+            # a shallow copy restricted once: set_languages slices the copy's own score matrices and leaves
+            # the shared model (and its large transition tables, shared by reference) as they are
+            self._model = copy.copy(self._model)
+            self._model.set_languages(sorted(self.languages))
 
     def identify(self, text: str) -> tuple[str | None, float]:
         """The text's language and the model's confidence in it (``None`` below ``min_confidence``)."""
@@ -78,21 +82,13 @@ class LanguageIdentifier:
         return [code for code, _ in self.identify_with_confidence(texts)]
 
     def identify_with_confidence(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
-        """``(language or None, confidence)`` per text, under one lock for the whole batch."""
-        model = _model()
+        """``(language or None, confidence)`` per text (thread-safe: the model is only read)."""
         out: list[tuple[str | None, float]] = []
-        with _LOCK:
-            if self._restricted:
-                model.set_languages(sorted(self.languages))
-            try:
-                for text in texts:
-                    if not isinstance(text, str) or not any(ch.isalpha() for ch in text):
-                        out.append((None, 0.0))
-                        continue
-                    code, confidence = model.rank(text)[0]
-                    keep = code in self.languages and confidence >= self.min_confidence
-                    out.append((self._full.get(code, code) if keep else None, float(confidence)))
-            finally:
-                if self._restricted:
-                    model.set_languages(None)
+        for text in texts:
+            if not isinstance(text, str) or not any(ch.isalpha() for ch in text):
+                out.append((None, 0.0))
+                continue
+            code, confidence = self._model.classify(text)
+            keep = code in self.languages and confidence >= self.min_confidence
+            out.append((self._full.get(code, code) if keep else None, float(confidence)))
         return out
