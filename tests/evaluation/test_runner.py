@@ -97,8 +97,11 @@ def test_pool_extras_by_language_and_hub_share() -> None:
     extras = _pool_extras(bench, run, evaluate_run(bench.qrels, run, meta.measures))
     assert extras["by_query_language"]["de"] == {
         "nAP@20": 0.5,
+        "own_language_share@10": 0.0,
         "own_language_share@20": 0.0,
+        "other_language_recall@100": 1.0,  # de:1 found en:2, its one relevant document in another language
         "relevance_share": 0.5,
     }
+    assert extras["by_query_language"]["en"]["other_language_recall@100"] == 1.0
     assert extras["own_language_share@20"] == 0.25 and extras["relevance_share"] == 0.5
     assert extras["document_language_share@20"] == {"de": pytest.approx(1 / 3), "en": pytest.approx(2 / 3)}

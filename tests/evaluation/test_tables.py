@@ -33,7 +33,9 @@ def test_per_language_columns_come_from_family_declarations() -> None:
     table = language_table(results)
     assert table.splitlines()[0] == "| language | bitext→en nDCG@10 | pool nDCG@10 | pool own-lang@20 |"
     assert "| sw | 30.0 |  |  |" in table and "| de |  | 40.0 | 60.0 |" in table and "90.0" not in table
-    assert "| own-lang@20 | relevance share | mAP@20 ceiling |" in benchmark_table(results)  # pool extras
+    assert "| own-lang@10 | own-lang@20 | relevance share | other-lang R@100 | mAP@20 ceiling |" in benchmark_table(
+        results
+    )  # pool extras
     assert "own-lang@20" not in benchmark_table(results_of(result("x", "bible-xref", ["en"], 0.1)))
 
 

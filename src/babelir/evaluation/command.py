@@ -9,6 +9,7 @@ from pathlib import Path
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
 from babelir.utils.commands import add_command
+from babelir.encoding.model import BACKEND_HELP, BACKENDS
 from babelir.utils.devices import add_device_argument
 from babelir.utils.verbosity import quiet, show_progress
 
@@ -88,10 +89,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SCORING",
         help="dense: one pooled vector per text (cosine); maxsim: ColBERT-style late interaction over token "
         "vectors; auto: maxsim for a model folder trained with --retriever late-interaction, else dense; "
-        "centered / lir:R: dense after removing each language's mean / top-R language directions, training-free "
-        "(babelir.evaluation.neutral) (default: %(default)s)",
+        "neutral[:METHOD[@STATISTICS]]: dense after the language neutralization babelir index fits, from the "
+        "benchmark's own corpus, each query's language identified as a server would (neutral alone: index's "
+        "default; METHOD centered, lir:R or leace); centered / lir:R: the same from Old Testament reference "
+        "verses (babelir.evaluation.neutral) (default: %(default)s)",
     )
     add_device_argument(ev)
+    ev.add_argument("--backend", choices=BACKENDS, default="torch",
+                    help=f"how a model is encoded, as babelir index/search/serve --backend: {BACKEND_HELP}")
     ev.add_argument(
         "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
     )
@@ -220,6 +225,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         log=_log,
         scoring=args.scoring,
         device=args.device,
+        backend=args.backend,
     )
     table = results.to_markdown()
     print(table)

@@ -68,19 +68,25 @@ def _dimension(model) -> int | None:
 class SentenceTransformerEncoder(Encoder):
     """A ``SentenceTransformer`` encoded through ``babelir.encoding.encode`` (prompts from the model)."""
 
-    def __init__(self, model, name: str | None = None, path: str | os.PathLike | None = None):
+    def __init__(self, model, name: str | None = None, path: str | os.PathLike | None = None,
+                 backend: str = "torch"):
         self.model = model
         self.path = Path(path) if path is not None else None
         self.name = name or (self.path.name if self.path else type(model).__name__)
+        self.backend = backend  # the encoding backend (babelir.encoding.BACKENDS): index and serve take the same
         self._fingerprint: str | None = None
 
     @classmethod
-    def load(cls, name_or_path: str, device: str | None = None) -> SentenceTransformerEncoder:
+    def load(cls, name_or_path: str, device: str | None = None, backend: str = "torch") -> SentenceTransformerEncoder:
+        """The model through :func:`babelir.encoding.load_model` with ``backend`` (``torch``, ``torch-bf16``,
+        ``onnx``, ``onnx-int8``): the loader ``babelir index``, ``search`` and ``serve`` use, so
+        ``evaluate --backend X`` measures the vectors ``serve --backend X`` computes."""
         from babelir.backbones import resolve_backbone
         from babelir.encoding import load_model
 
         path = resolve_backbone(name_or_path)
-        encoder = cls(load_model(name_or_path, device=device), name=name_or_path, path=path)
+        encoder = cls(load_model(name_or_path, device=device, backend=backend), name=name_or_path, path=path,  # type: ignore[arg-type]
+                      backend=backend)
         encoder.languages = BACKBONE_LANGUAGES.get(name_or_path)
         return encoder
 
@@ -93,6 +99,8 @@ class SentenceTransformerEncoder(Encoder):
                 "max_seq_length": getattr(self.model, "max_seq_length", None),
                 "prompts": {r: prompt_for(self.model, r) for r in ROLES},
             }
+            if self.backend != "torch":  # other numerics, other vectors (torch's key stays as cached before)
+                settings["backend"] = self.backend
             blob = json.dumps(settings, sort_keys=True).encode()
             self._fingerprint = "st-" + hashlib.sha256(blob).hexdigest()[:24]
         return self._fingerprint
@@ -117,6 +125,7 @@ class SentenceTransformerEncoder(Encoder):
             max_seq_length=getattr(self.model, "max_seq_length", None),
             dimension=_dimension(self.model),
             prompts={r: prompt_for(self.model, r) for r in ROLES},
+            backend=self.backend,
         )
         return info
 

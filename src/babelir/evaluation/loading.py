@@ -32,6 +32,7 @@ def load_retriever(
     use_cache: bool = True,
     scoring: str = "auto",
     device: str | None = None,
+    backend: str = "torch",
 ) -> Retriever:
     """A :class:`Retriever` for a name (``bm25``, ``use-multilingual``, a backbone, a model directory),
     a loaded ``SentenceTransformer``, an :class:`Encoder` or a ready :class:`Retriever`.
@@ -39,7 +40,8 @@ def load_retriever(
     ``scoring`` (sentence-transformers models): ``dense`` (one pooled vector, cosine), ``maxsim``
     (:class:`LateInteractionRetriever`) or ``auto``: ``maxsim`` for a model folder trained with
     ``retriever: late-interaction``, else ``dense``. ``device`` places a model loaded here
-    (:func:`babelir.utils.devices.resolve_device`; default ``auto``).
+    (:func:`babelir.utils.devices.resolve_device`; default ``auto``); ``backend`` encodes it as
+    ``babelir index/serve --backend`` do (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``).
     """
     from babelir.evaluation.neutral import (
         CorpusNeutralRetriever,
@@ -65,7 +67,9 @@ def load_retriever(
             return BM25Retriever()
         if name.lower() in USE_NAMES:
             return DenseRetriever(UniversalSentenceEncoder(), cache_root, use_cache)
-        encoder = SentenceTransformerEncoder.load(name, device=device)
+        if backend != "torch" and scoring == "maxsim":
+            raise DataError(name, None, f"--backend {backend} encodes pooled vectors; scoring 'maxsim' needs torch")
+        encoder = SentenceTransformerEncoder.load(name, device=device, backend=backend)
         if is_corpus_neutral(scoring):
             return CorpusNeutralRetriever(encoder, scoring, cache_root, use_cache)
         if is_neutral_scoring(scoring):

@@ -207,6 +207,7 @@ def evaluate(
     log=None,
     scoring: str = "auto",
     device: str | None = None,
+    backend: str = "torch",
 ) -> Results:
     """Evaluate a model (name, path, ``SentenceTransformer``, Encoder or Retriever) on benchmarks.
 
@@ -215,13 +216,14 @@ def evaluate(
     ``<babelir cache>/embeddings``), so evaluating the same model again encodes nothing and gives
     identical numbers. ``log(message)`` receives one line per benchmark. ``scoring``: ``dense``, ``maxsim``
     (late interaction) or ``auto`` (what the model folder was trained for; see :func:`load_retriever`).
-    ``device``: where a model loaded by name or path encodes (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+    ``device``: where a model loaded by name or path encodes (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
+    ``backend``: how (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``: as ``babelir index/serve --backend``).
     """
     start = time.perf_counter()
     cpu_start = time.process_time()
     names = resolve_names(benchmarks)
     retriever = load_retriever(
-        model_or_name, cache_root=cache_root, use_cache=use_cache, scoring=scoring, device=device
+        model_or_name, cache_root=cache_root, use_cache=use_cache, scoring=scoring, device=device, backend=backend
     )
     if run_dir is not None:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
