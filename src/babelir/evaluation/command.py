@@ -8,8 +8,8 @@ from pathlib import Path
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
-from babelir.utils.commands import add_command
 from babelir.encoding.model import BACKEND_HELP, BACKENDS
+from babelir.utils.commands import add_command
 from babelir.utils.devices import add_device_argument
 from babelir.utils.verbosity import quiet, show_progress
 
