@@ -93,3 +93,23 @@ def test_a_result_another_experiment_measured_is_taken_not_run_again(tmp_path, m
     assert taken["scores"] == record["scores"] and taken["reused_from"] == "first.json"
     assert "Measured by first.json (same settings, evaluation and seeds): base." in (reports / "second.md").read_text()
     assert not (tmp_path / "runs").exists()  # nothing was evaluated again
+
+
+def test_seeds_run_a_subset_now_and_the_rest_later(tmp_path, monkeypatch):
+    """``--seeds 43`` trains and evaluates only seed 43 of each trained condition (the untrained base once);
+    a seed the file does not list is one error before anything runs."""
+    import json
+
+    from .helpers import GOOD
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.yaml").write_text(GOOD.replace("compare_to: a\n", "compare_to: a\nseeds: [42, 43]\n")
+                                     .replace("  - {name: b, train: {}, expected: {bible-xref-sw-mini: 0.30}, tolerance: 0.01}\n", ""))
+    args = argparse.Namespace(file="t.yaml", runs_dir=str(tmp_path / "runs"), output=str(tmp_path / "t.json"),
+                              conditions=None, report_only=False, device="cpu", seeds="44")  # fmt: skip
+    with pytest.raises(DataError, match="--seeds: 44 not among the file's seeds"):
+        run_command(args)
+    args.seeds = "43"
+    assert run_command(args) == 0
+    done = json.loads((tmp_path / "t.json").read_text())["conditions"]
+    assert sorted(done["a"]) == ["43"] and sorted(done["base"]) == ["42"]

@@ -60,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--runs-dir", default="runs", help="where models and runs go (default: %(default)s)")
     parser.add_argument("--output", help="results JSON (default: reports/experiments/NAME.json)")
     parser.add_argument("--conditions", help="comma-separated subset of conditions to run")
+    parser.add_argument("--seeds", help="comma-separated subset of the file's seeds to train and evaluate now "
+                        "(e.g. every condition's first seed before the second); the rest stay for a later run")
     parser.add_argument("--report-only", action="store_true", help="rebuild the markdown from the JSON")
     add_device_argument(parser)
     parser.set_defaults(func=run_command)
@@ -87,10 +89,20 @@ def run_command(args: argparse.Namespace) -> int:
         def save(partial: dict[str, Any]) -> None:
             atomic_write_json(output, partial)
 
+        seeds_only = None
+        if getattr(args, "seeds", None):
+            try:
+                seeds_only = [int(s) for s in args.seeds.split(",") if s.strip()]
+            except ValueError:
+                raise DataError(args.file, None, f"--seeds {args.seeds!r}: give seeds as integers, e.g. 42,43") from None
+            missing = sorted(set(seeds_only) - set(exp.seeds))
+            if missing:
+                raise DataError(args.file, None, f"--seeds: {', '.join(map(str, missing))} not among the file's "
+                                f"seeds ({', '.join(map(str, exp.seeds))})")
         device = resolve_device(args.device)  # a CUDA request without a GPU stops here, before any training
         shared = _shared_results(output)
         results = run_experiment(exp, Path(args.runs_dir), only, previous=previous, on_result=save, device=device,
-                                 shared=shared)
+                                 shared=shared, seeds_only=seeds_only)
         save(results)
     markdown = report_markdown(exp, results, command)
     atomic_write_text(output.with_suffix(".md"), markdown)

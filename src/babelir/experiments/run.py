@@ -85,8 +85,10 @@ def run_experiment(
     on_result=None,
     device: str = "auto",
     shared: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    seeds_only: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Train and evaluate every condition x seed not already in ``previous``; ``on_result(results)``
+    """Train and evaluate every condition x seed not already in ``previous`` (``seeds_only``: of those
+    seeds alone, e.g. every condition's first seed before any second one); ``on_result(results)``
     runs after each one (the command saves the JSON there, so a crash loses at most one condition).
     ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) is where training and encoding run. ``shared``
     maps a result key to (the file, the result) of other experiments: the same measurement, taken as it is."""
@@ -104,6 +106,8 @@ def run_experiment(
             continue
         seeds = exp.seeds if cond.train is not None else exp.seeds[:1]
         for seed in seeds:
+            if seeds_only is not None and seed not in seeds_only and cond.train is not None:
+                continue
             key = result_key(exp, cond, seed)
             done = results["conditions"].get(cond.name, {}).get(str(seed))
             if done and done.get("key") == key:
@@ -126,14 +130,17 @@ def run_experiment(
                 model, train_info = _train(exp, cond, seed, runs_dir, device)
             log(f"{cond.name} seed {seed}: evaluating {model}")
             retriever = load_retriever(model, scoring=cond.scoring, device=device)
-            scores, per_query = {}, {}
+            scores, per_query, extras = {}, {}, {}
             for bench in benches:
                 res = evaluate_benchmark(retriever, bench, 32, out / "runs", False)
                 scores[bench.name] = res.main_score
+                # the pooled summaries (own-language shares, other-language recall): reported beside the score
+                extras[bench.name] = {k: v for k, v in res.extra.items() if isinstance(v, float)}
                 run = read_run(res.run_file)
                 per_query[bench.name] = evaluate_run(bench.qrels, run, [res.main_metric])[res.main_metric]
             results["conditions"].setdefault(cond.name, {})[str(seed)] = {
                 "key": key, "model": model, "scores": scores, "per_query": per_query, "train": train_info,
+                **({"extras": extras} if any(extras.values()) else {}),
                 "seconds": time.perf_counter() - start,
             }
             log(f"{cond.name} seed {seed}: " + ", ".join(f"{b} {s:.4f}" for b, s in scores.items()))
