@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from babelir.data.errors import DataError
+from babelir.evaluation.embeddings import CacheStats
 from babelir.evaluation.neutral import is_neutral_scoring, reference_texts, remove_language
 
 
@@ -61,3 +62,25 @@ def test_the_retriever_scores_a_bible_benchmark_and_refuses_bm25() -> None:
     assert 0.0 <= score <= 1.0 and results.model["type"] == "dense-language-neutral"
     with pytest.raises(DataError, match="bm25 has none"):
         load_retriever("bm25", scoring="lir:2")
+
+
+def test_znorm_standardises_each_languages_scores_so_no_language_wins_by_offset(tiny_encoder) -> None:
+    """Documents of language 'b' sit closer to every query (an offset); within each language the order
+    is the same. After per-language z-scores the two languages interleave instead of 'b' filling the top."""
+    from babelir.evaluation.benchmarks.base import Benchmark
+    from babelir.evaluation.benchmarks.pool import pool_meta
+    from babelir.evaluation.neutral import LanguageNormalizedRetriever
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(5, 8))
+    docs = {f"a:{i}": base[i] for i in range(5)} | {f"b:{i}": base[i] + 4.0 for i in range(5)}
+    query = base[0] + 0.1
+    bench = Benchmark(pool_meta("p", ["a", "b"], ""), {"a:q": "q"}, {d: d for d in docs}, {"a:q": {"a:0": 1}},
+                      query_lang="prefix", doc_lang="prefix", exclude_rule="none")
+    retriever = LanguageNormalizedRetriever(tiny_encoder, use_cache=False)
+    vectors = {"q": query, **docs}
+    retriever.embed = lambda texts, role, *a, **k: (np.array([vectors[t] for t in texts]), CacheStats())  # type: ignore[method-assign]
+    run, _ = retriever.search(bench, k=4, batch_size=8, show_progress=False)
+    top = list(run["a:q"])
+    assert {d.split(":")[0] for d in top[:2]} == {"a", "b"}  # raw dot products would put four b's first
+    assert sorted(run["a:q"].values(), reverse=True) == list(run["a:q"].values())

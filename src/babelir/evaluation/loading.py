@@ -46,8 +46,10 @@ def load_retriever(
     from babelir.evaluation.neutral import (
         CorpusNeutralRetriever,
         LanguageNeutralRetriever,
+        LanguageNormalizedRetriever,
         is_corpus_neutral,
         is_neutral_scoring,
+        is_score_normalized,
     )
 
     if scoring not in SCORINGS and not is_neutral_scoring(scoring):
@@ -72,6 +74,8 @@ def load_retriever(
         encoder = SentenceTransformerEncoder.load(name, device=device, backend=backend)
         if is_corpus_neutral(scoring):
             return CorpusNeutralRetriever(encoder, scoring, cache_root, use_cache)
+        if is_score_normalized(scoring):
+            return LanguageNormalizedRetriever(encoder, cache_root, use_cache)
         if is_neutral_scoring(scoring):
             return LanguageNeutralRetriever(encoder, scoring, cache_root, use_cache)
         if scoring == "auto" and encoder.path is not None:

@@ -43,7 +43,13 @@ _LIR = re.compile(r"lir:([1-9][0-9]?)")
 
 def is_neutral_scoring(scoring: str) -> bool:
     """``centered`` or ``lir:R`` (R in 1..99), or ``neutral[:...]``."""
-    return scoring == "centered" or _LIR.fullmatch(scoring) is not None or is_corpus_neutral(scoring)
+    return (scoring == "centered" or _LIR.fullmatch(scoring) is not None or is_corpus_neutral(scoring)
+            or is_score_normalized(scoring))
+
+
+def is_score_normalized(scoring: str) -> bool:
+    """``znorm``: per-language score normalisation (:class:`LanguageNormalizedRetriever`)."""
+    return scoring == "znorm"
 
 
 def is_corpus_neutral(scoring: str) -> bool:
@@ -167,3 +173,40 @@ class CorpusNeutralRetriever(DenseRetriever):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "type": "dense-language-neutral", "scoring": self.scoring,
                 "neutralization": self.settings.to_dict(), "query_language_identification": self.identification}
+
+
+class LanguageNormalizedRetriever(DenseRetriever):
+    """Per-language score normalisation: a query's cosine scores against each language's documents are
+    standardised within that language (z-scores, over all of its documents) before the languages are
+    merged into one ranking, so no language wins by sitting closer to the query as a whole (the
+    score-level counterpart of centering; cf. the per-language calibration of Roy et al. 2020's LAReQA
+    analysis). Exact search only: it needs every document's score, which an ANN index does not give,
+    so it is measured here, in ``babelir evaluate --scoring znorm``, and not offered by ``babelir index``.
+    """
+
+    def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
+        import time
+
+        from babelir.evaluation.search import rank_scores
+
+        qids, dids = list(bench.queries), list(bench.corpus)
+        q_emb, q_stats = self.embed([bench.queries[q] for q in qids], bench.meta.query_role, batch_size, show_progress)
+        d_emb, d_stats = self.embed([bench.corpus[d] for d in dids], bench.meta.document_role, batch_size, show_progress)
+        langs = [bench.doc_language(d) for d in dids]
+        if any(lang is None for lang in langs):
+            raise DataError(bench.path or bench.name, None, "scoring 'znorm' needs each document's language")
+        columns = {lang: np.array([i for i, lg in enumerate(langs) if lg == lang]) for lang in sorted(set(langs))}
+        start = time.perf_counter()
+        run: dict[str, dict[str, float]] = {}
+        for first in range(0, len(qids), 256):
+            scores = q_emb[first : first + 256] @ d_emb.T
+            for cols in columns.values():
+                part = scores[:, cols]
+                scores[:, cols] = (part - part.mean(axis=1, keepdims=True)) / np.maximum(part.std(axis=1, keepdims=True), 1e-6)
+            run.update(rank_scores(scores, qids[first : first + 256], dids, k, bench.exclude))
+        return run, {"encode_s": round(q_stats.seconds + d_stats.seconds, 3),
+                     "search_s": round(time.perf_counter() - start, 3),
+                     "encoded_texts": q_stats.encoded + d_stats.encoded, "cached_texts": q_stats.cached + d_stats.cached}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "type": "dense-language-normalized", "scoring": "znorm"}
