@@ -146,3 +146,16 @@ def test_search_command_says_how_many_queries_were_neutralized(neutral_index: Pa
     assert main(["search", str(neutral_index), "--queries", str(queries), "--output", str(tmp_path / "r.trec")]) == 0
     err = capsys.readouterr().err
     assert "language neutralization (centered): 1 of 2 queries; 1: language not identified" in err
+
+
+def test_encode_removes_an_indexs_statistics_as_its_search_does(neutral_index: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    texts = ["Die Katze schläft auf der Matte", "Le pont a été fermé", "12345"]
+    (tmp_path / "t.tsv").write_text("".join(f"q{i}\t{t}\n" for i, t in enumerate(texts)), encoding="utf-8")
+    command = ["encode", "tiny", str(tmp_path / "t.tsv"), "--output", str(tmp_path / "v.npy"), "--role", "query",
+               "--neutral-statistics", str(neutral_index / "neutral.npz")]
+    assert main(command) == 0
+    assert "language statistics removed from 2 of 3" in capsys.readouterr().out
+    index = Index.load(neutral_index)
+    expected, _ = index.neutralizer.apply(index.encode_queries(texts), ["de", "fr", None], "query")
+    assert np.allclose(np.load(tmp_path / "v.npy"), expected, atol=1e-5)

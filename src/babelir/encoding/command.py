@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=ROLES, default="document", help="whose prompt the texts get (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="texts encoded together (default: %(default)s)")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
+    p.add_argument("--neutral-statistics", metavar="FILE.npz",
+                   help="remove each text's language statistics as an index does at search time: the "
+                   "neutral.npz inside an index folder built with this model (babelir index)")
+    p.add_argument("--language", default=None,
+                   help="with --neutral-statistics: the texts' language (default: identified per text)")
     add_device_argument(p)
     p.set_defaults(func=run_encode)
 
@@ -174,11 +179,40 @@ def run_encode(args: argparse.Namespace) -> int:
 
         require("pyarrow", "parquet", "Parquet output")
     refuse_foreign_output(Path(args.output), Path(args.texts))
+    neutralizer = None
+    if args.neutral_statistics:
+        from babelir.encoding.neutral import LanguageNeutralizer
+
+        if not Path(args.neutral_statistics).is_file():
+            raise DataError(args.neutral_statistics, None, "no such file; give the neutral.npz of an index folder")
+        neutralizer = LanguageNeutralizer.load(args.neutral_statistics)
+    elif args.language:
+        raise DataError(None, None, "--language goes with --neutral-statistics")
     texts = read_texts(args.texts)
     if not texts:
         raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")
     model = load_model(args.model, device=resolve_device(args.device), backend=args.backend)
     embeddings = encode(model, list(texts.values()), role=args.role, batch_size=args.batch_size)
+    note = ""
+    if neutralizer is not None:
+        embeddings, changed = _neutralize(neutralizer, list(texts.values()), embeddings, args.role, args.language)
+        note = f"; language statistics removed from {int(changed.sum())} of {len(texts)}"
     written = write_embeddings(args.output, list(texts), embeddings)
-    print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}: {', '.join(map(str, written))}")
+    print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}{note}: {', '.join(map(str, written))}")
     return 0
+
+
+def _neutralize(neutralizer, texts: list[str], embeddings: np.ndarray, role: str, language: str | None):
+    """The statistics removed as ``Index.query`` removes them: a given language, else each text's identified
+    among the statistics' languages (unknown ones are left as they are)."""
+    if not neutralizer.needs_language:
+        return neutralizer.apply(embeddings, [None] * len(texts), role)
+    if language:
+        from babelir.data.languages import language_code
+
+        languages: list[str | None] = [language_code(language, "given as --language")] * len(texts)
+    else:
+        from babelir.data.langid import LanguageIdentifier
+
+        languages = LanguageIdentifier(neutralizer.languages).identify_many(texts)
+    return neutralizer.apply(embeddings, languages, role)
