@@ -11,3 +11,25 @@ def test_demo_table_marks_parallel_languages_and_averages_only_the_others():
     assert lines[3] == "| de | yes | 20.0 | 30.0 | +10.0 |"
     assert lines[4] == "| sw | none | 10.0 | 12.0 | +2.0 |"
     assert lines[-1] == "| mean, no parallel data | | 15.0 | 19.0 | +4.0 |"  # sw and ko, not de or en
+
+
+def test_the_demo_end_to_end_on_the_tiny_backbone_adds_the_pool_of_its_languages(tmp_path, capsys):
+    """`babelir demo` as a user runs it, made small: trains, scores each language, then pools them."""
+    import json
+
+    from babelir.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--backbone", "tiny", "--steps", "2", "--batch-size", "4", "--queries", "10",
+                 "--documents", "40", "--languages", "en,de,fr", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[5/5] the same verses of all these languages in one collection" in printed
+    saved = json.loads((out / "demo_results.json").read_text(encoding="utf-8"))
+    assert set(saved["scores"]) == {"en", "de", "fr"}
+    assert list(saved["pool"]) == ["base", "trained", "trained + neutralization"]
+    for row in saved["pool"].values():
+        assert 0 <= row["nAP@20"] <= 1 and 0 <= row["own_language_share@10"] <= 1
+    # neutralization pulls other languages into the top 10: the query's own language takes less of it
+    assert saved["pool"]["trained + neutralization"]["own_language_share@10"] < saved["pool"]["trained"]["own_language_share@10"]
+    table = (out / "demo_results.md").read_text(encoding="utf-8")
+    assert "| trained + neutralization |" in table and "| de | yes |" in table
