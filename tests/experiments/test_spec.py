@@ -31,6 +31,11 @@ def test_load_experiment_and_validate_settings(tmp_path):
     path.write_text(GOOD.replace("{name: base, train: false}", "{name: base, train: false, scoring: colbert}"))
     with pytest.raises(DataError, match=r"e\.yaml:7: condition 'base': scoring must be one of auto, dense, maxsim"):
         load_experiment(path)
+    path.write_text(GOOD.replace("{name: base, train: false}", "{name: base, train: false, scoring: 'neutral:lir:0'}"))
+    with pytest.raises(DataError, match=r"e\.yaml:7: condition 'base': --scoring neutral:lir:0: neutralization method"):
+        load_experiment(path)
+    path.write_text(GOOD.replace("{name: base, train: false}", "{name: base, train: false, scoring: 'neutral:leace'}"))
+    assert load_experiment(path).conditions[0].scoring == "neutral:leace"
     path.write_text(GOOD.replace("{name: base, train: false}", "{train: false}"))
     with pytest.raises(DataError, match=r"e\.yaml:7: condition 1: a condition needs a name"):
         load_experiment(path)
