@@ -51,7 +51,9 @@ METHOD_PATTERN = re.compile(r"centered|leace|lir:([1-9][0-9]?)")
 QUERY_STATISTICS = ("documents-as-queries", "documents", "short-documents-as-queries")
 SHORT_WORDS = 12
 MIN_DOCUMENTS = 20  # fewer documents than this in a language: no statistics for it (too noisy)
-QUERY_SAMPLE = 200  # per language at most: the mean of 200 unit vectors is stable to ~0.01 in cosine
+# per language at most; chosen on pool dev (reports/neutralization.md): 10 to 200 documents scored within
+# 0.6 points of each other, and 50 keeps the extra encoding near 5% of a corpus of ~900 per language
+QUERY_SAMPLE = 50
 FORMAT = 1
 
 Encode = Callable[[list[str], str], np.ndarray]  # (texts, role) -> L2-normalised rows
