@@ -112,6 +112,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="model directory or backbone name")
     ap.add_argument("--screenshot", type=Path, help="write the search page for the query here (PNG)")
+    ap.add_argument("--neutralization", default="centered",
+                    help="babelir index --neutralization for the neutral build (default: %(default)s)")
     ap.add_argument("--keep", type=Path, help="build the indexes here and keep them (default: a temporary folder)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="john-pool-"))
@@ -120,7 +122,7 @@ def main() -> None:
     print(f"# {len(truth)} verses of John in {', '.join(LANGUAGES)}, no language field; model {args.model}; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     plain = timed_index(args.model, work / "john.jsonl", work / "plain", "--neutralization", "none")
-    neutral = timed_index(args.model, work / "john.jsonl", work / "neutral")
+    neutral = timed_index(args.model, work / "john.jsonl", work / "neutral", "--neutralization", args.neutralization)
     manifest = json.loads((work / "neutral" / "manifest.json").read_text(encoding="utf-8"))
     print(f"babelir index: {plain:.1f} s without neutralization, {neutral:.1f} s with "
           f"({100 * (neutral / plain - 1):+.1f}%; statistics and neutral index "
