@@ -20,14 +20,19 @@ POOLS = ("bible-xref-pool-test", "wiki-pool-test")
 ONE_LANGUAGE = ("en", "de", "ru", "sw", "hi", "ko", "ar", "vi")
 
 
+def _mean(runs: list[dict], get) -> float:
+    """100 x the mean of ``get(run)`` over the runs that have it (nan when none does)."""
+    values = [v for v in (get(r) for r in runs) if v is not None]
+    return 100 * statistics.mean(values) if values else float("nan")
+
+
 def rows(results: dict) -> list[str]:
     out = []
     for name, seeds in results["conditions"].items():
         runs = list(seeds.values())
 
-        def mean(get) -> float:
-            values = [v for v in (get(r) for r in runs) if v is not None]
-            return 100 * statistics.mean(values) if values else float("nan")
+        def mean(get, runs=runs) -> float:
+            return _mean(runs, get)
 
         pools = [mean(lambda r, b=b: r["scores"].get(b)) for b in POOLS]
         own = mean(lambda r: r.get("extras", {}).get(POOLS[0], {}).get("own_language_share@10"))
