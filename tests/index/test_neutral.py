@@ -159,3 +159,10 @@ def test_encode_removes_an_indexs_statistics_as_its_search_does(neutral_index: P
     index = Index.load(neutral_index)
     expected, _ = index.neutralizer.apply(index.encode_queries(texts), ["de", "fr", None], "query")
     assert np.allclose(np.load(tmp_path / "v.npy"), expected, atol=1e-5)
+
+
+def test_a_language_filter_with_no_documents_and_a_large_k_gives_no_hits(neutral_index: Path) -> None:
+    index = Index.load(neutral_index)
+    results = index.query(["Die Katze", "12345"], k=500, language="ko")  # one neutralized, one not
+    assert [r.hits for r in results] == [[], []]
+    assert len(index.query(["Die Katze", "12345"], k=500)[0].hits) == len(index)

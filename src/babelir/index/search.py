@@ -277,17 +277,21 @@ class Index:
         """:meth:`query` for queries already encoded (``vectors``, raw): the server encodes the queries of
         several requests in one forward pass, then searches each request here."""
         langs = self.query_languages(texts, query_language)
-        scores = np.empty((len(texts), min(k, len(self))), dtype=np.float32)
-        rows = np.empty(scores.shape, dtype=np.int64)
         neutral = np.array([q.neutralized for q in langs], dtype=bool)
+        parts = []  # (which queries, scores, rows): searched neutralized, and searched as they are
         if neutral.any():
             assert self.neutralizer is not None
             changed, _ = self.neutralizer.apply(
                 vectors[neutral], [q.language for q, on in zip(langs, neutral, strict=True) if on], "query"
             )
-            scores[neutral], rows[neutral] = self.search_vectors(changed, k, language, neutral=True)
+            parts.append((neutral, *self.search_vectors(changed, k, language, neutral=True)))
         if (~neutral).any():
-            scores[~neutral], rows[~neutral] = self.search_vectors(vectors[~neutral], k, language)
+            parts.append((~neutral, *self.search_vectors(vectors[~neutral], k, language)))
+        width = max(part[1].shape[1] for part in parts)  # an empty language filter answers k columns of -1
+        scores = np.full((len(texts), width), -np.inf, dtype=np.float32)
+        rows = np.full((len(texts), width), -1, dtype=np.int64)
+        for which, part_scores, part_rows in parts:
+            scores[which, : part_scores.shape[1]], rows[which, : part_rows.shape[1]] = part_scores, part_rows
         return [QueryResult(hits, lang) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
 
     @overload
