@@ -166,3 +166,14 @@ def test_a_language_filter_with_no_documents_and_a_large_k_gives_no_hits(neutral
     results = index.query(["Die Katze", "12345"], k=500, language="ko")  # one neutralized, one not
     assert [r.hits for r in results] == [[], []]
     assert len(index.query(["Die Katze", "12345"], k=500)[0].hits) == len(index)
+
+
+def test_an_index_built_before_identification_is_rebuilt_from_its_shards_not_refused(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    out = tmp_path / "idx"
+    build_index("tiny", corpus, out, shard_size=10, neutralization=False, identify_languages=False)
+    logs: list[str] = []
+    build_index("tiny", corpus, out, shard_size=10, neutralization=SMALL, progress=logs.append)
+    assert any("built without language identification" in line for line in logs)
+    assert not any("documents encoded" in line for line in logs)  # its shards were kept
+    assert Index.load(out).neutralizer is not None

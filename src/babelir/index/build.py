@@ -186,6 +186,15 @@ def _skip_done(
     return done, start, stream
 
 
+def _earlier_plan(folder: Path) -> dict[str, Any] | None:
+    """The build plan an earlier build left in ``folder`` (None: none, or not readable: checked later)."""
+    try:
+        previous = json.loads(plan_path(folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return previous if isinstance(previous, dict) else None
+
+
 def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | None) -> dict[str, Any] | None:
     """The manifest when ``folder`` already holds this index (the same faiss settings and language
     neutralization), intact; a damaged one is rebuilt, and one with other settings is rebuilt from its
@@ -373,6 +382,12 @@ def build_index(
     }
     if identify_languages:  # recorded: another identifier could store other languages, so a resume checks it
         plan["languages"] = {"identify_missing": f"py3langid {importlib.metadata.version('py3langid')}"}
+        earlier = _earlier_plan(Path(out))
+        if earlier is not None and "languages" not in earlier and not overwrite:
+            # built before babelir identified languages: go on as it was built (its shards stay usable)
+            say(f"{out} was built without language identification; documents without a language stay "
+                "without one (--overwrite builds it again with identification)")
+            del plan["languages"]
     neutral = NeutralSettings() if neutralization is True else (neutralization or None)
     if neutral is not None and sharding is not None:
         say("note: a shard of a split build has no language statistics of its own; the merged index is "
