@@ -29,6 +29,11 @@ CORPUS is a JSONL file ({"_id"|"id", "text", "title"?, "language"?}), a TSV file
 (id<TAB>text[<TAB>language]), a BEIR folder, or packaged text: bible (John in 7 languages),
 bible:LANGS[:BOOKS] (e.g. bible:en,fr,ru:43) or wiki:LANGS (e.g. wiki:en,es,fr).
 
+Mixed-language corpora: a document without a language field gets the one py3langid finds
+(--no-language-id: none), and each language's statistics are fitted from the corpus and stored in OUT
+(--neutralization; none: not fitted); search and serve remove them from queries and documents, so a
+query finds its answer in every language (reports/neutralization.md).
+
 Several machines: each runs the command with --shard-id I --shard-count N (every N-th document, its own
 OUT), then 'babelir index merge SHARD_DIR... --output OUT' builds one index over all of them (see
 'babelir index merge --help').
