@@ -212,7 +212,5 @@ def _neutralize(neutralizer, texts: list[str], embeddings: np.ndarray, role: str
 
         languages: list[str | None] = [language_code(language, "given as --language")] * len(texts)
     else:
-        from babelir.data.langid import LanguageIdentifier
-
-        languages = LanguageIdentifier(neutralizer.languages).identify_many(texts)
+        languages = neutralizer.identify(texts)
     return neutralizer.apply(embeddings, languages, role)

@@ -28,6 +28,7 @@ and ``evaluate --scoring neutral``.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -124,6 +125,17 @@ class LanguageNeutralizer:
     @property
     def needs_language(self) -> bool:
         return self.method != "leace"
+
+    @functools.cached_property
+    def _identifier(self) -> Any:
+        from babelir.data.langid import LanguageIdentifier
+
+        return LanguageIdentifier(self.languages)
+
+    def identify(self, texts: Sequence[str]) -> list[str | None]:
+        """Each text's language among those with statistics (``None``: not identified), as an index's
+        search identifies its queries (:mod:`babelir.data.langid`; the identifier is built once)."""
+        return self._identifier.identify_many(texts)
 
     def covers(self, language: str | None) -> bool:
         """Whether a text of ``language`` (``None``: unknown) is neutralized."""

@@ -159,7 +159,7 @@ class CorpusNeutralRetriever(DenseRetriever):
         )
         q_langs: list[str | None] = [None] * len(qids)
         if neutralizer.needs_language:
-            q_langs = LanguageIdentifier(neutralizer.languages).identify_many([bench.queries[q] for q in qids])
+            q_langs = neutralizer.identify([bench.queries[q] for q in qids])
             truth = [bench.query_language(q) for q in qids]
             self.identification[bench.name] = {
                 "right": sum(g is not None and g == t for g, t in zip(q_langs, truth, strict=True)),
@@ -184,29 +184,21 @@ class LanguageNormalizedRetriever(DenseRetriever):
     so it is measured here, in ``babelir evaluate --scoring znorm``, and not offered by ``babelir index``.
     """
 
-    def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
-        import time
-
+    def rank(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray, k: int) -> dict:
         from babelir.evaluation.search import rank_scores
 
-        qids, dids = list(bench.queries), list(bench.corpus)
-        q_emb, q_stats = self.embed([bench.queries[q] for q in qids], bench.meta.query_role, batch_size, show_progress)
-        d_emb, d_stats = self.embed([bench.corpus[d] for d in dids], bench.meta.document_role, batch_size, show_progress)
         langs = [bench.doc_language(d) for d in dids]
         if any(lang is None for lang in langs):
             raise DataError(bench.path or bench.name, None, "scoring 'znorm' needs each document's language")
-        columns = {lang: np.array([i for i, lg in enumerate(langs) if lg == lang]) for lang in sorted(set(langs))}
-        start = time.perf_counter()
+        columns = [np.array([i for i, lg in enumerate(langs) if lg == lang]) for lang in sorted(set(langs))]
         run: dict[str, dict[str, float]] = {}
         for first in range(0, len(qids), 256):
             scores = q_emb[first : first + 256] @ d_emb.T
-            for cols in columns.values():
+            for cols in columns:
                 part = scores[:, cols]
                 scores[:, cols] = (part - part.mean(axis=1, keepdims=True)) / np.maximum(part.std(axis=1, keepdims=True), 1e-6)
             run.update(rank_scores(scores, qids[first : first + 256], dids, k, bench.exclude))
-        return run, {"encode_s": round(q_stats.seconds + d_stats.seconds, 3),
-                     "search_s": round(time.perf_counter() - start, 3),
-                     "encoded_texts": q_stats.encoded + d_stats.encoded, "cached_texts": q_stats.cached + d_stats.cached}
+        return run
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "type": "dense-language-normalized", "scoring": "znorm"}

@@ -96,7 +96,7 @@ class DenseRetriever(Retriever):
         )  # fmt: skip
         start = time.perf_counter()
         q_emb, d_emb = self.adjust(bench, qids, dids, q_emb, d_emb, batch_size)
-        run = exact_search(q_emb, d_emb, qids, dids, k=k, exclude=bench.exclude)
+        run = self.rank(bench, qids, dids, q_emb, d_emb, k)
         return run, {
             "encode_s": round(q_stats.seconds + d_stats.seconds, 3),
             "search_s": round(time.perf_counter() - start, 3),
@@ -108,6 +108,10 @@ class DenseRetriever(Retriever):
                batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """The vectors search compares (as encoded here; a subclass may correct them first)."""
         return q_emb, d_emb
+
+    def rank(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray, k: int) -> dict:
+        """The run from the vectors search compares (by cosine here; a subclass may score otherwise)."""
+        return exact_search(q_emb, d_emb, qids, dids, k=k, exclude=bench.exclude)
 
     def describe(self) -> dict[str, Any]:
         return {"type": "dense", **self.encoder.describe()}

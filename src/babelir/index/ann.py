@@ -115,15 +115,20 @@ def training_sample(
     """A uniform sample of rows across shard files, read through mmap so memory stays ~``size`` rows."""
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(total, size=min(size, total), replace=False))
+    sample = read_rows(shards, picks)
+    return np.ascontiguousarray(transform(sample, picks) if transform is not None else sample)
+
+
+def read_rows(shards: Sequence[Path], rows: np.ndarray) -> np.ndarray:
+    """The vectors of sorted global ``rows`` across shard files (memory-mapped: only those rows are read)."""
     parts, start = [], 0
     for shard in shards:
         emb = np.load(shard, mmap_mode="r")
-        local = picks[(picks >= start) & (picks < start + len(emb))] - start
+        local = rows[(rows >= start) & (rows < start + len(emb))] - start
         if len(local):
-            rows = np.asarray(emb[local], dtype=np.float32)
-            parts.append(transform(rows, local + start) if transform is not None else rows)
+            parts.append(np.asarray(emb[local], dtype=np.float32))
         start += len(emb)
-    return np.ascontiguousarray(np.concatenate(parts))
+    return np.concatenate(parts)
 
 
 Transform = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (vectors, their global rows) -> vectors

@@ -186,13 +186,12 @@ def _skip_done(
     return done, start, stream
 
 
-def _earlier_plan(folder: Path) -> dict[str, Any] | None:
-    """The build plan an earlier build left in ``folder`` (None: none, or not readable: checked later)."""
+def _earlier_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The build plan an earlier build left in ``folder`` (None: none, or damaged: the build reports that)."""
     try:
-        previous = json.loads(plan_path(folder).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return _read_plan(folder, plan)
+    except IndexFileError:
         return None
-    return previous if isinstance(previous, dict) else None
 
 
 def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | None) -> dict[str, Any] | None:
@@ -382,7 +381,7 @@ def build_index(
     }
     if identify_languages:  # recorded: another identifier could store other languages, so a resume checks it
         plan["languages"] = {"identify_missing": f"py3langid {importlib.metadata.version('py3langid')}"}
-        earlier = _earlier_plan(Path(out))
+        earlier = _earlier_plan(Path(out), plan)
         if earlier is not None and "languages" not in earlier and not overwrite:
             # built before babelir identified languages: go on as it was built (its shards stay usable)
             say(f"{out} was built without language identification; documents without a language stay "

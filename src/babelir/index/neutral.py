@@ -28,7 +28,7 @@ import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.encoding.neutral import NeutralSettings, fit_neutralizer
-from babelir.index.ann import AnnSettings, build_from_shards, write_index
+from babelir.index.ann import AnnSettings, build_from_shards, read_rows, write_index
 from babelir.index.corpus import Document
 from babelir.index.layout import DOCS_FILE, NEUTRAL_FILE, NEUTRAL_INDEX_FILE, shard_path
 from babelir.index.store import DocStore
@@ -61,18 +61,6 @@ def _row_languages(store: DocStore, rows: int) -> list[str | None]:
             for row in store.rows_for_language(lang):
                 out[int(row)] = lang
     return out
-
-
-def _read_rows(shards: list[Path], rows: np.ndarray) -> np.ndarray:
-    """The vectors of sorted global ``rows`` across shard files (memory-mapped: only those rows are read)."""
-    parts, start = [], 0
-    for path in shards:
-        emb = np.load(path, mmap_mode="r")
-        local = rows[(rows >= start) & (rows < start + len(emb))] - start
-        if len(local):
-            parts.append(np.asarray(emb[local], dtype=np.float32))
-        start += len(emb)
-    return np.concatenate(parts)
 
 
 def fit_index_neutralizer(
@@ -110,7 +98,7 @@ def fit_index_neutralizer(
         return [join_title(docs[int(picked[p])][1], docs[int(picked[p])][2]) for p in positions]
 
     try:
-        neutralizer = fit_neutralizer(settings, _read_rows(paths, picked), [languages[int(r)] for r in picked],
+        neutralizer = fit_neutralizer(settings, read_rows(paths, picked), [languages[int(r)] for r in picked],
                                       texts, ids, encode)
     except DataError as err:
         return _without(settings, err.problem, say)

@@ -105,7 +105,6 @@ class Index:
         self.path = path
         self.neutralizer = neutralizer  # a babelir.encoding.neutral.LanguageNeutralizer, or None: raw search
         self.neutral_faiss = neutral_faiss
-        self._identifier: Any = None
         self.manifest = manifest
         self.faiss = faiss_index
         self.store = store
@@ -244,12 +243,8 @@ class Index:
                 return [QueryLanguage(lang, "given", True)] * len(texts)
             return [QueryLanguage(lang, "given", False, f"no language statistics for {lang!r} in this index: "
                                   "searched as it is")] * len(texts)
-        if self._identifier is None:
-            from babelir.data.langid import LanguageIdentifier
-
-            self._identifier = LanguageIdentifier(n.languages)
         out = []
-        for lang in self._identifier.identify_many(texts):
+        for lang in n.identify(texts):
             if lang is None:
                 out.append(QueryLanguage(None, "unknown", False, "language not identified: searched as it is"))
             else:
@@ -304,8 +299,5 @@ class Index:
         """Top ``k`` documents for each query text (a single string gives a single list of hits);
         :meth:`query` also says what language neutralization did to each query."""
         single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        results = [r.hits for r in self.query(batch, k, language)]
+        results = [r.hits for r in self.query([texts] if single else list(texts), k, language)]
         return results[0] if single else results
