@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="language loss weight; 10 suits a run this short (60 steps of 8 or fewer), while `babelir train` "
         "defaults to 1 for longer runs (reports/claims.md, section 7) (default: %(default)s)",
     )  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train again where --output holds a demo model of other settings, replacing it")
     parser.set_defaults(func=run_demo)
 
 
@@ -60,26 +62,34 @@ def run_demo(args: argparse.Namespace) -> int:
     from babelir.evaluation.loading import load_retriever
     from babelir.evaluation.runner import evaluate_benchmark
     from babelir.training.config import TrainConfig
-    from babelir.training.trainer import CoTrainer, finished_model, refuse_foreign_output
+    from babelir.training.trainer import (
+        CoTrainer,
+        finished_model,
+        refuse_foreign_output,
+        refuse_replacing_model,
+    )
 
     start = time.perf_counter()
     out = Path(args.output)
-    refuse_foreign_output(out)  # a folder of the user's: refused before the data is built, not after
-    languages = _languages(args.languages)  # checked before minutes of training, not after
-    print("[1/5] building the embedded default data from the installed packages", flush=True)
-    data = defaults.build_default_data()
-    print(defaults.summary(data), flush=True)
-
     config = TrainConfig(
         backbone=args.backbone, steps=args.steps, batch_size=args.batch_size, aux_batch_size=args.batch_size,
         warmup_steps=max(1, args.steps // 10), checkpoint_every=max(1, args.steps // 2), seed=args.seed,
         language_weight=args.language_weight,
     ).validate()
+    # a folder of the user's, or a finished demo of other settings: refused before the data is built, not after
+    refuse_foreign_output(out)
+    refuse_replacing_model(out, config, resume=True, overwrite=args.overwrite)
+    languages = _languages(args.languages)  # checked before minutes of training, not after
+    print("[1/5] building the embedded default data from the installed packages", flush=True)
+    data = defaults.build_default_data()
+    print(defaults.summary(data), flush=True)
+
     print(f"\n[2/5] co-training {config.backbone} for {config.steps} steps "
           f"(retrieval + {config.semantic_weight} x semantic + {config.language_weight} x language)", flush=True)
     trained_path = finished_model(out, config)
     if trained_path is None:
-        trained_path = CoTrainer(config, out).train(resume=True).model_path  # resumes an interrupted demo
+        # resumes an interrupted demo; a finished one of other settings is replaced only with --overwrite
+        trained_path = CoTrainer(config, out).train(resume=True, overwrite=args.overwrite).model_path
     else:
         print(f"reusing {trained_path}, trained earlier with the same settings", flush=True)
 

@@ -17,7 +17,7 @@ from babelir.cli import main
 from babelir.index import BuildInterrupted, Index, build_index
 from babelir.index.folders import lock_path
 from babelir.index.shards import ShardSpec, merge_shards
-from babelir.utils.errors import IndexFileError
+from babelir.utils.errors import IndexFileError, OutputError
 
 from .helpers import documents, row_ids, write_corpus
 
@@ -41,10 +41,10 @@ def test_overwrite_never_removes_a_folder_babelir_did_not_write(tmp_path: Path, 
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("years of work", encoding="utf-8")
     for overwrite in (False, True):
-        with pytest.raises(IndexFileError, match="not an index folder written by babelir") as err:
+        with pytest.raises(OutputError, match="holds files that babelir did not write") as err:
             build_index("tiny", corpus_file, thesis, overwrite=overwrite)
         assert err.value.path == str(thesis)
-    with pytest.raises(IndexFileError, match="choose another OUT or remove it yourself"):
+    with pytest.raises(OutputError, match="choose a new or empty OUT"):
         _merge_into(thesis)
     assert sorted(p.name for p in thesis.iterdir()) == ["chapter1.tex"]
     assert (thesis / "chapter1.tex").read_text(encoding="utf-8") == "years of work"

@@ -66,4 +66,5 @@ def test_built_and_merged_manifests_come_from_one_builder(built_index: Path) -> 
 def test_file_names_are_those_existing_indexes_use(built_index: Path) -> None:
     assert shard_path(built_index, 2) == built_index / "shards" / "00002.npy"
     assert shard_path(built_index, 2).is_file() and plan_path(built_index).is_file()
-    assert {p.name for p in built_index.iterdir()} == {"manifest.json", "index.faiss", "docs.sqlite", "shards"}
+    assert {p.name for p in built_index.iterdir()} == {
+        ".babelir-output.json", "manifest.json", "index.faiss", "docs.sqlite", "shards"}

@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from babelir.data.errors import DataError
 from babelir.training.config import TrainConfig
 from babelir.training.trainer import CoTrainer
+from babelir.utils.errors import OutputError
 
 WORDS = ["river", "mountain", "bread", "king", "light", "music", "stone", "city", "ship", "garden",
          "winter", "letter", "horse", "market", "island", "doctor", "forest", "bridge", "moon", "school"]
@@ -118,8 +119,14 @@ def test_finished_run_prunes_its_checkpoints_and_resume_hands_back_the_model(tmp
     assert (again.model_path, again.seconds, again.last) == (first.model_path, first.seconds, first.last)
     assert (run / "model" / "model.safetensors").read_bytes() == weights
     assert (run / "train_log.jsonl").read_text() == log
-    # other settings in the same folder are not "finished": --resume trains them from step 0
-    other = CoTrainer(dataclasses.replace(config, steps=2, checkpoint_every=0), run).train(resume=True)
+    # other settings in the same folder would replace the finished model: only with overwrite
+    shorter = dataclasses.replace(config, steps=2, checkpoint_every=0)
+    for resume in (False, True):
+        with pytest.raises(OutputError, match="holds the finished model of an earlier run.*add --overwrite"):
+            CoTrainer(shorter, run).train(resume=resume)
+        assert (run / "model" / "model.safetensors").read_bytes() == weights
+        assert (run / "train_log.jsonl").read_text() == log
+    other = CoTrainer(shorter, run).train(overwrite=True)
     assert other.steps == 2 and len((run / "train_log.jsonl").read_text().splitlines()) == 2
 
 
@@ -128,14 +135,14 @@ def test_a_folder_babelir_did_not_write_is_refused_and_resume_keeps_its_settings
     own = tmp_path / "project"
     (own / "model").mkdir(parents=True)
     (own / "model" / "weights.bin").write_bytes(b"mine")
-    with pytest.raises(DataError, match="project: holds files that babelir train did not write"):
+    with pytest.raises(OutputError, match="project: holds files that babelir did not write"):
         CoTrainer(config, own).train()
     assert (own / "model" / "weights.bin").read_bytes() == b"mine" and not (own / "config.yaml").exists()
     # a folder of step-* folders without babelir's trainer state is not a copied checkpoint either
     lookalike = tmp_path / "lookalike"
     (lookalike / "checkpoints" / "step-0000004").mkdir(parents=True)
     (lookalike / "checkpoints" / "step-0000004" / "notes.txt").write_text("mine")
-    with pytest.raises(DataError, match="lookalike: holds files that babelir train did not write"):
+    with pytest.raises(OutputError, match="lookalike: holds files that babelir did not write"):
         CoTrainer(config, lookalike).train(resume=True)
     killed = tmp_path / "killed"  # stopped while writing its config.yaml: only atomic_open's hidden file
     killed.mkdir()

@@ -37,7 +37,7 @@ from babelir.data.langid import LanguageIdentifier
 from babelir.encoding.neutral import NeutralSettings
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import CorpusReader, Document, passage
-from babelir.index.folders import build_lock, check_writable, staging_path, written_by_babelir
+from babelir.index.folders import build_lock, check_writable, claim, staging_path, written_by_babelir
 from babelir.index.layout import (
     DOCS_FILE,
     FORMAT,
@@ -233,7 +233,8 @@ def _build_folder(folder: Path, job: _Job, discard: bool) -> tuple[dict[str, Any
     """Build, resume or re-index in ``folder`` (OUT itself, or the staging folder of ``--overwrite``);
     returns the manifest and whether it was written now (False: the index was already complete)."""
     created = not folder.exists()
-    if not plan_path(folder).is_file():  # first: from here on the folder is recognisably babelir's
+    claim(folder)  # first: from here on the folder is babelir's (checked by the caller: missing, empty or ours)
+    if not plan_path(folder).is_file():
         atomic_write_json(plan_path(folder), job.plan)
     writer = DocWriter(folder / DOCS_FILE, rebuild_hint(folder, job.plan))
     try:

@@ -4,8 +4,8 @@ the swap of a finished replacement.
 Why a module of its own: ``--overwrite`` once deleted whatever folder OUT named (a user's thesis with
 it), ``index merge`` deleted OUT before its replacement existed, and two builds of one OUT interleaved
 their rows. A build (:mod:`babelir.index.build`) and a merge (:mod:`babelir.index.shards`) now share
-one rule: a folder is only written into or replaced when babelir wrote it (its manifest or build plan is
-there) or it is empty, only by the holder of its lock, and a replacement is built beside it and swapped
+one rule (:mod:`babelir.utils.ownership`): a folder is only written into or replaced when babelir marked it
+as an index or it is empty, only by the holder of its lock, and a replacement is built beside it and swapped
 in at the end (:func:`babelir.utils.atomic.replace_directory`), so a failed rebuild leaves the old index
 as it was.
 """
@@ -13,6 +13,7 @@ as it was.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +21,9 @@ from filelock import FileLock, Timeout
 
 from babelir.index.layout import MANIFEST, plan_path
 from babelir.utils.errors import IndexFileError
+from babelir.utils.ownership import check_folder, mark_folder, owns_folder, remove_leftovers
 
-NOT_OURS = (
-    f"not an index folder written by babelir (no {MANIFEST} or build.json); "
-    "choose another OUT or remove it yourself"
-)
+INDEX_KIND = "index"
 
 
 def lock_path(out: Path) -> Path:
@@ -50,28 +49,47 @@ def build_lock(out: Path) -> Iterator[None]:
             "wait for it or choose another OUT"
         ) from None
     try:
+        remove_leftovers(out, INDEX_KIND)  # a kill during an earlier --overwrite swap
         yield
     finally:
         lock.release()
 
 
+def _legacy_index(folder: Path) -> bool:
+    """An index folder written before babelir marked its folders: a manifest or build plan whose content
+    only babelir writes (the manifest's ``versions`` name babelir; the plan has its model fingerprint and
+    encoding settings). A user's ``manifest.json`` (a web app's, say) has neither."""
+    for path, test in (
+        (folder / MANIFEST, lambda doc: isinstance(doc.get("versions"), dict) and "babelir" in doc["versions"]),
+        (plan_path(folder), lambda doc: isinstance(doc.get("model"), dict) and "sha256" in doc["model"]
+            and isinstance(doc.get("encoding"), dict) and doc.get("format") is not None),
+    ):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and test(doc):
+            return True
+    return False
+
+
 def written_by_babelir(folder: Path) -> bool:
-    """True when ``folder`` holds a manifest or a build plan: the only folders babelir replaces."""
-    return (folder / MANIFEST).is_file() or plan_path(folder).is_file()
+    """True when babelir wrote ``folder`` as an index (its marker, or an index from before markers)."""
+    return owns_folder(folder, INDEX_KIND, legacy=_legacy_index)
 
 
 def check_writable(folder: Path) -> None:
-    """Refuse a folder that babelir did not write (an empty one holds nothing to lose and is fine).
+    """Refuse a folder that babelir did not write as an index (an empty one holds nothing to lose and is fine).
 
     Checked before writing into a folder too, not only before replacing one: an index built inside a
     user's folder would make that folder look like babelir's, and a later ``--overwrite`` remove it.
     """
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise IndexFileError(folder, None, "is a file, not an index folder; choose another OUT")
-    if not written_by_babelir(folder) and any(folder.iterdir()):
-        raise IndexFileError(folder, None, NOT_OURS)
+    check_folder(folder, INDEX_KIND, "OUT", legacy=_legacy_index)
+
+
+def claim(folder: Path) -> None:
+    """Mark ``folder`` as babelir's index before the first file goes in (a build, a staging folder, a merge)."""
+    mark_folder(folder, INDEX_KIND)
 
 
 def staging_path(out: Path) -> Path:

@@ -2,6 +2,8 @@
 
 Layout of an index folder::
 
+    OUT/.babelir-output.json written first: babelir's marker (babelir.utils.ownership), the only proof
+                             that a folder is an index babelir may replace
     OUT/manifest.json        written last: its presence means the index is complete
     OUT/index.faiss          faiss.write_index (binary, no pickle)
     OUT/docs.sqlite          faiss id (row) -> id, title, text, language; plus the finished-shard ledger

@@ -32,7 +32,7 @@ import numpy as np
 from babelir.data.errors import DataError
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import Document
-from babelir.index.folders import build_lock, check_writable
+from babelir.index.folders import build_lock, check_writable, claim
 from babelir.index.layout import (
     DOCS_FILE,
     INDEX_FILE,
@@ -178,6 +178,7 @@ def _merge_into(
     total = sum(int(m["counts"]["documents"]) for _, _, m in found)
     dim = int(first["counts"]["dimension"])
     readers: list[ShardFolder] = []
+    claim(tmp)
     (tmp / SHARDS_DIR).mkdir(parents=True)
     writer = DocWriter(tmp / DOCS_FILE)
     t0 = time.perf_counter()

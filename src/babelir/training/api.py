@@ -64,6 +64,7 @@ def train(
     output_dir: str | os.PathLike | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> TrainResult:
     """Train a retriever as ``babelir train`` does; returns a :class:`TrainResult` (``model_path``:
@@ -75,11 +76,11 @@ def train(
     ``train("configs/default.yaml", "runs/x", steps=50, semantic_weight=0.5)``.
 
     ``output_dir`` gets ``model/``, ``train_log.jsonl``, ``config.yaml`` and checkpoints (``resume=True``
-    continues from the last one). None: a folder under babelir's cache named by the settings' hash, where
+    continues from the last one; ``overwrite=True`` trains again where a finished model is, replacing it). None: a folder under babelir's cache named by the settings' hash, where
     a finished run with the same settings is handed back instead of trained again.
     """
     settings = resolve_config(config, **overrides)
     if output_dir is None:
         output_dir = cache_dir("runs") / content_hash(settings.identity())
         resume = resume or output_dir.exists()
-    return run_training(settings, output_dir, resume=resume)
+    return run_training(settings, output_dir, resume=resume, overwrite=overwrite)

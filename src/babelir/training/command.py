@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--config", metavar="FILE", help="YAML or TOML file of settings (flags override it)")
     train.add_argument("--output", required=True, metavar="DIR", help="run folder (model, log, checkpoints)")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train again in a run folder that holds a finished model, replacing it (without it, "
+                       "such a folder is refused; babelir only ever writes into its own run folders)")
     add_config_arguments(train)
     train.set_defaults(func=run_train, resume_hint=RESUME_HINT)
 
@@ -62,7 +65,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = build_config(args.config, args)  # errors (DataError: FILE:LINE) are printed by babelir.cli
     dist = init_distributed()  # a no-op unless torchrun started more than one process
     try:
-        result = train(config, args.output, resume=args.resume, dist=dist)
+        result = train(config, args.output, resume=args.resume, dist=dist, overwrite=args.overwrite)
     finally:
         shutdown_distributed()
     if dist.is_main:

@@ -53,7 +53,8 @@ from babelir.training.precision import MixedPrecision
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
 from babelir.utils.devices import resolve_device
-from babelir.utils.errors import CheckpointError
+from babelir.utils.errors import CheckpointError, OutputError
+from babelir.utils.ownership import check_folder, mark_folder, remove_leftovers
 from babelir.utils.verbosity import show_progress
 
 logger = logging.getLogger(__name__)
@@ -72,10 +73,11 @@ class TrainResult:
 
 
 def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path | None:
-    """``OUTPUT/model`` if a run there finished with exactly ``config``, else None (train or resume)."""
+    """``OUTPUT/model`` if a run there finished with ``config``'s settings (those that change what it
+    learns: where it computed and how it reported may differ), else None (train or resume)."""
     folder = Path(output_dir) / MODEL_DIR
     saved = (read_training_record(folder) or {}).get("config")
-    if isinstance(saved, dict) and run_identity(saved) == config.identity():
+    if isinstance(saved, dict) and (run_identity(saved) == config.identity() or not changed_on_resume(saved, config)):
         return folder
     return None
 
@@ -201,12 +203,15 @@ class CoTrainer:
         return [self.dist.local_slice(col) for col in columns] if self.dist.enabled else columns
 
     # ----------------------------------------------------------------- loop
-    def train(self, resume: bool = False) -> TrainResult:
+    def train(self, resume: bool = False, overwrite: bool = False) -> TrainResult:
         cfg = self.config
         out = self.output_dir
         main = self.dist.is_main
         if main:
             refuse_foreign_output(out)
+            if overwrite and not resume:  # the earlier run's checkpoints, log and model are replaced
+                shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+                (out / LOG_FILE).unlink(missing_ok=True)
             refuse_fresh_start(out / CHECKPOINT_DIR, resume)
             if resume and has_checkpoints(out / CHECKPOINT_DIR):
                 # the run config, or for checkpoints copied on their own the settings stored with them
@@ -216,7 +221,9 @@ class CoTrainer:
                 if changed:  # the checkpoints would continue under settings the model record would misstate
                     raise DataError(out, None, f"--resume: its checkpoints were trained with other settings "
                                     f"({', '.join(changed)}); resume with the same settings or choose a new --output")
-            out.mkdir(parents=True, exist_ok=True)
+            refuse_replacing_model(out, cfg, resume=resume, overwrite=overwrite)
+            mark_folder(out, RUN_KIND)
+            remove_leftovers(out / MODEL_DIR, MODEL_KIND)  # a kill while the model was being swapped in
             atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         start_step, elapsed = 0, 0.0
         if resume and (done := finished_model(out, cfg)) is not None:
@@ -372,25 +379,41 @@ class CoTrainer:
         """Write the final model directory atomically (loads in sentence-transformers as it is)."""
         self.model.eval()
         with atomic_directory(path) as tmp:
+            mark_folder(tmp, MODEL_KIND)
             self.model.save(str(tmp))
             write_model_card(tmp, self.config, self.data, self.loss, seconds, last)
         return path
 
 
+RUN_KIND, MODEL_KIND = "run", "model"  # babelir.utils.ownership's marker kinds of a run folder and its model
+
+
+def _legacy_run(out: Path) -> bool:
+    """A run folder from before babelir marked its folders: its model's training record, or trainer state in
+    its checkpoints (both written by babelir alone; a hand-written ``config.yaml`` proves nothing)."""
+    return read_training_record(out / MODEL_DIR) is not None or holds_babelir_checkpoints(out / CHECKPOINT_DIR)
+
+
+def _pending_write(name: str) -> bool:
+    # a run killed while writing config.yaml leaves atomic_open's hidden .tmp file: babelir's own
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 def refuse_foreign_output(out: Path) -> None:
-    """A run writes config.yaml, train_log.jsonl, checkpoints/ and model/ into ``out`` and replaces them:
-    only a missing or empty folder, an earlier run's (its config.yaml says so), or one that holds nothing
-    but babelir checkpoints (copied there to continue with ``--resume``) may receive them."""
-    if not out.exists():
+    """A run writes config.yaml, train_log.jsonl, checkpoints/ and model/ into ``out`` and replaces them: only
+    a missing or empty folder, or a run folder babelir marked (:mod:`babelir.utils.ownership`), may receive
+    them."""
+    check_folder(out, RUN_KIND, "--output", legacy=_legacy_run, ignore=_pending_write)
+
+
+def refuse_replacing_model(out: Path, config: TrainConfig, *, resume: bool, overwrite: bool) -> None:
+    """A finished model in ``out`` is replaced only with ``overwrite``; ``resume`` with the same settings
+    hands it back instead (:func:`finished_model`)."""
+    if overwrite or not (out / MODEL_DIR).exists() or (resume and finished_model(out, config) is not None):
         return
-    if not out.is_dir():
-        raise DataError(out, None, "is a file, not a run folder; choose another --output")
-    # (a run killed while writing config.yaml leaves atomic_open's hidden .tmp file: that is babelir's own)
-    entries = {entry.name for entry in out.iterdir() if not (entry.name.startswith(".") and entry.name.endswith(".tmp"))}
-    only_checkpoints = entries == {CHECKPOINT_DIR} and holds_babelir_checkpoints(out / CHECKPOINT_DIR)
-    if entries and not only_checkpoints and not is_run_config(out / "config.yaml"):
-        raise DataError(out, None, "holds files that babelir train did not write (no run config.yaml); they are "
-                        "left as they are: choose a new or empty --output")
+    raise OutputError(out / MODEL_DIR, None, "holds the finished model of an earlier run" + (
+        " with other settings" if resume else "") + ": add --overwrite to train it again and replace it, "
+        "or choose another --output" + ("" if resume else " (--resume hands it back when the settings match)"))
 
 
 def train(
@@ -398,6 +421,7 @@ def train(
     output_dir: str | os.PathLike,
     resume: bool = False,
     dist: DistributedContext | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Python API of ``babelir train`` (``dist``: the torchrun job, default the current process group)."""
-    return CoTrainer(config, output_dir, dist=dist).train(resume=resume)
+    return CoTrainer(config, output_dir, dist=dist).train(resume=resume, overwrite=overwrite)

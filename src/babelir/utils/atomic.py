@@ -145,6 +145,19 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def swap_leftovers(path: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """What an interrupted :func:`atomic_directory` or :func:`replace_directory` of ``path`` left beside it:
+    ``(leftover, folder)`` pairs, where ``leftover`` is the hidden sibling to remove and ``folder`` the
+    complete or partial tree it holds (the old ``path`` in ``.<name>.old-*``, a new one in ``.<name>.tmp-*``)."""
+    import glob
+
+    path = Path(path).resolve()
+    name = glob.escape(path.name)
+    found = [(old, old / path.name) for old in path.parent.glob(f".{name}.old-*") if old.is_dir()]
+    found += [(tmp, tmp) for tmp in path.parent.glob(f".{name}.tmp-*") if tmp.is_dir()]
+    return found
+
+
 def replace_directory(new: str | os.PathLike, path: str | os.PathLike) -> None:
     """Put the complete folder ``new`` (a sibling of ``path``) at ``path``, replacing any folder there.
 

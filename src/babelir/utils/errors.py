@@ -37,6 +37,10 @@ class CheckpointError(BabelirError, ValueError):
     """A training checkpoint that cannot be resumed from."""
 
 
+class OutputError(BabelirError, ValueError):
+    """An output path babelir must not write: a user's file or folder, or another output of babelir's."""
+
+
 _OS_ADVICE = {
     errno.ENOENT: "check the path (a folder on the way may be missing too)",
     errno.EACCES: "choose a location you may write to, or fix its permissions",
