@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from babelir.cli import main
 from babelir.data.readers import read_retrieval as read_examples
 from babelir.mining import mine_hard_negatives
+from babelir.utils.errors import OutputError
 from tests.training.test_trainer import write_data
 
 
@@ -83,9 +86,15 @@ def test_a_users_own_file_at_the_positives_corpus_path_is_refused_not_overwritte
     retrieval = training_file(tmp_path)
     out = tmp_path / "mined.jsonl"
     mine_own = Path(f"{out}.corpus.jsonl")
-    mine_own.write_text(json.dumps({"id": "p0", "text": "an older run's positive"}) + "\n", encoding="utf-8")
+    lookalike = json.dumps({"id": "p0", "text": "a user's passage"}) + "\n"  # the layout mine writes, by hand
+    mine_own.write_text(lookalike, encoding="utf-8")
     rows = list(read_examples(retrieval))
-    positives_corpus(rows, mine_own)  # an earlier babelir mine's file (its layout): replaced
+    with pytest.raises(OutputError, match="babelir did not write it"):
+        positives_corpus(rows, mine_own)
+    assert mine_own.read_text(encoding="utf-8") == lookalike
+    mine_own.unlink()
+    positives_corpus(rows[:2], mine_own)
+    positives_corpus(rows, mine_own)  # an earlier babelir mine's file (its folder's ledger): replaced
     assert len(jsonl_rows(mine_own)) == len({row.positive.strip() for row in rows})
     users = "doc1\tmy own passage\n"
     mine_own.write_text(users, encoding="utf-8")

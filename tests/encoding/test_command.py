@@ -91,12 +91,12 @@ def test_output_replaces_only_an_earlier_encode_result(tmp_path: Path, capsys) -
     mine = tmp_path / "mine.npy"  # a user's array (int64, no ids beside it) is not replaced
     np.save(mine, np.arange(6).reshape(2, 3))
     assert main(["encode", "tiny", str(texts), "--output", str(mine)]) == 2
-    assert f"{mine}: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert f"{mine}: exists and babelir did not write it" in capsys.readouterr().err
     assert np.load(mine).dtype == np.int64 and not (tmp_path / "mine.ids.txt").exists()
     notes = tmp_path / "notes.ids.txt"  # nor the ids file a .npy output would write beside it
     notes.write_text("my notes\n")
     assert main(["encode", "tiny", str(texts), "--output", str(tmp_path / "notes.npy")]) == 2
-    assert f"{notes}: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert f"{notes}: exists and babelir did not write it" in capsys.readouterr().err
     assert notes.read_text() == "my notes\n" and not (tmp_path / "notes.npy").exists()
     own_input = tmp_path / "lines.ids.txt"  # nor the texts file it reads
     own_input.write_text("first\nsecond\n")
@@ -106,12 +106,21 @@ def test_output_replaces_only_an_earlier_encode_result(tmp_path: Path, capsys) -
     table = tmp_path / "table.parquet"  # a Parquet file of other columns
     pq.write_table(pa.table({"name": ["x"]}), table)
     assert main(["encode", "tiny", str(texts), "--output", str(table)]) == 2
-    assert f"{table}: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert f"{table}: exists and babelir did not write it" in capsys.readouterr().err
     assert pq.read_schema(table).names == ["name"]
     np.savez(tmp_path / "packed.npz", a=np.zeros(2))  # a zip under a .npy name: one line, not a traceback
     (tmp_path / "packed.npz").rename(tmp_path / "packed.npy")
     assert main(["encode", "tiny", str(texts), "--output", str(tmp_path / "packed.npy")]) == 2
-    assert "packed.npy: exists and babelir encode did not write it" in capsys.readouterr().err
+    assert "packed.npy: exists and babelir did not write it" in capsys.readouterr().err
+    lookalike = tmp_path / "user.npy"  # a user's float32 matrix of encode's very layout: still theirs
+    np.save(lookalike, np.ones((2, 3), dtype=np.float32))
+    before = lookalike.read_bytes()
+    assert main(["encode", "tiny", str(texts), "--output", str(lookalike)]) == 2
+    assert f"{lookalike}: exists and babelir did not write it" in capsys.readouterr().err
+    assert lookalike.read_bytes() == before
+    np.save(out, np.ones((2, 3), dtype=np.float32))  # babelir's own output, changed by hand since: left alone
+    assert main(["encode", "tiny", str(texts), "--output", str(out)]) == 2
+    assert "or it was changed since" in capsys.readouterr().err
 
 
 def test_a_run_stopped_between_its_two_files_or_an_empty_file_is_replaced(tmp_path: Path) -> None:

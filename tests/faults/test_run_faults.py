@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from babelir.cli import main
+from babelir.utils.ownership import FILE_LEDGER
 from tests.faults.damage import damage
 from tests.faults.errors import one_error
 
@@ -102,4 +103,5 @@ def test_search_keeps_the_previous_run_when_a_rerun_fails(
     queries.write_text(json.dumps({"_id": "q", "text": "cat"}) + "\n")
     assert main(["search", str(built_index), "--queries", str(queries), "--output", str(blocker / "r.run")]) == 2
     assert str(blocker) in one_error(capsys)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["a-file", "out.run", "q.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("cache", FILE_LEDGER)) == [
+        "a-file", "out.run", "q.jsonl"]

@@ -112,14 +112,20 @@ def test_search_output_replaces_only_an_earlier_run(tmp_path: Path, built_index:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n", encoding="utf-8")
     assert main([*base, "--output", str(notes)]) == 2
-    assert f"{notes}: exists and is not a TREC run" in capsys.readouterr().err
+    assert f"{notes}: exists and babelir did not write it" in capsys.readouterr().err
     assert notes.read_text(encoding="utf-8") == "my notes\n"
     assert main([*base, "--output", str(tmp_path)]) == 2 and "is a folder" in capsys.readouterr().err
-    theirs = tmp_path / "bm25.trec"  # another system's run: a TREC run, but not this search's
-    theirs.write_text("q1 Q0 d1 1 9.5 bm25\n", encoding="utf-8")
+    lookalike = tmp_path / "sys.trec"  # another system's run, of the very layout babelir writes: not babelir's
+    lookalike.write_text("q1 Q0 d1 1 9.5 babelir\n", encoding="utf-8")
+    assert main([*base, "--output", str(lookalike)]) == 2
+    assert f"{lookalike}: exists and babelir did not write it" in capsys.readouterr().err
+    assert lookalike.read_text(encoding="utf-8") == "q1 Q0 d1 1 9.5 babelir\n"
+    theirs = tmp_path / "bm25.trec"  # a run babelir wrote under another --tag
+    assert main([*base, "--output", str(theirs), "--tag", "bm25", "--k", "1"]) == 0
+    before = theirs.read_bytes()
     assert main([*base, "--output", str(theirs)]) == 2
-    assert f"{theirs}: exists and is a run tagged bm25, not this search's --tag babelir" in capsys.readouterr().err
-    assert theirs.read_text(encoding="utf-8") == "q1 Q0 d1 1 9.5 bm25\n"
+    assert f"{theirs}: exists and holds bm25's TREC run output, not babelir's" in capsys.readouterr().err
+    assert theirs.read_bytes() == before
     assert main([*base, "--output", str(theirs), "--tag", "bm25", "--k", "3"]) == 0  # named as its own: replaced
     assert theirs.read_text(encoding="utf-8").count(" bm25\n") == 3
     packed = tmp_path / "run.trec.gz"  # written compressed, so a rerun reads it back as its own

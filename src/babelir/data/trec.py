@@ -151,6 +151,9 @@ def ranked(scores: Mapping[str, float], depth: int | None = None) -> list[tuple[
     return order if depth is None else order[:depth]
 
 
+RUN_FILE_KIND = "TREC run"  # babelir.utils.ownership's kind of the run files evaluate and search write
+
+
 def write_run(
     path: PathLike, run: Mapping[str, Mapping[str, float]], tag: str = "babelir", depth: int | None = None
 ) -> None:

@@ -107,16 +107,23 @@ def ids_path(output: str | os.PathLike) -> Path:
     return Path(output).with_suffix(".ids.txt")
 
 
+EMBEDDINGS_KIND = "embeddings"  # babelir.utils.ownership's kind of encode's output files
+
+
 def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.ndarray) -> list[Path]:
-    """Write ``.npy`` (+ ``.ids.txt``) or ``.parquet``, each file atomically; returns the paths written."""
+    """Write ``.npy`` (+ ``.ids.txt``) or ``.parquet``, each file atomically and recorded as babelir's the
+    moment it is written (a run stopped between the two files may replace the first); returns the paths."""
     from babelir.utils.atomic import atomic_open, atomic_write_text
+    from babelir.utils.ownership import record_file
 
     output = Path(output)
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
     if output.suffix == ".npy":
         with atomic_open(output, "wb") as handle:
             np.save(handle, embeddings)
+        record_file(output, EMBEDDINGS_KIND)
         atomic_write_text(ids_path(output), "".join(f"{i}\n" for i in ids))
+        record_file(ids_path(output), EMBEDDINGS_KIND)
         return [output, ids_path(output)]
     if output.suffix == ".parquet":
         from babelir.utils.extras import require
@@ -128,41 +135,22 @@ def write_embeddings(output: str | os.PathLike, ids: list[str], embeddings: np.n
         table = pa.table({"id": pa.array(ids, type=pa.string()), "embedding": vectors})
         with atomic_open(output, "wb") as handle:
             pq.write_table(table, handle)
+        record_file(output, EMBEDDINGS_KIND)
         return [output]
     raise DataError(output, None, f"unknown output format; use one of {', '.join(OUTPUT_FORMATS)}")
 
 
-def _written_by_encode(output: Path) -> bool:
-    """Whether the existing ``output`` has the layout ``babelir encode`` writes: an (n, dim) float32 array
-    (its ids file beside it may be missing or stale: the two files are written one after the other, and a
-    run stopped between them is still babelir's), or a Parquet table of exactly ``id`` and ``embedding``.
-    An empty file holds nothing to lose."""
-    try:
-        if output.stat().st_size == 0:
-            return True
-        if output.suffix == ".npy":
-            array = np.load(output, mmap_mode="r", allow_pickle=False)
-            return isinstance(array, np.ndarray) and array.dtype == np.float32 and array.ndim == 2
-        import pyarrow.parquet as pq
-
-        return pq.read_schema(output).names == ["id", "embedding"]
-    except (OSError, ValueError, EOFError, ImportError):
-        return False
-
-
 def refuse_foreign_output(output: Path, texts: Path) -> None:
-    """``--output`` replaces only an earlier ``babelir encode`` result, never the texts it reads or a user's file."""
+    """``--output`` replaces only an earlier ``babelir encode`` result (recorded in its folder's ledger and
+    unchanged since, :mod:`babelir.utils.ownership`), never the texts it reads or a user's file."""
+    from babelir.utils.ownership import check_file, same_file
+
     targets = [output, ids_path(output)] if output.suffix == ".npy" else [output]
     for target in targets:
-        if target.exists() and texts.exists() and os.path.samefile(target, texts):
+        if same_file(target, texts):
             raise DataError(target, None, "is the texts file this command reads; choose another --output")
-    if output.exists() and not _written_by_encode(output):
-        raise DataError(output, None, "exists and babelir encode did not write it (not embeddings of its layout); "
-                        "it is left as it is: choose another --output or move the file")
-    ids = ids_path(output)
-    if output.suffix == ".npy" and ids.exists() and not output.exists():  # ids with no embeddings: not ours
-        raise DataError(ids, None, "exists and babelir encode did not write it (no embeddings beside it); it is "
-                        "left as it is: choose another --output or move the file")
+    for target in targets:
+        check_file(target, EMBEDDINGS_KIND, "--output")
 
 
 def run_encode(args: argparse.Namespace) -> int:

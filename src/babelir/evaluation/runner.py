@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from babelir.data.trec import RUN_FILE_KIND
 from babelir.evaluation.benchmarks import Benchmark, load_benchmark, resolve_names
 from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES
 from babelir.evaluation.loading import load_retriever
@@ -123,7 +124,14 @@ def evaluate_benchmark(
     run_dir: str | os.PathLike | None = None,
     show_progress: bool = True,
 ) -> BenchmarkResult:
-    """Retrieve and score one loaded benchmark."""
+    """Retrieve and score one loaded benchmark (its TREC run written to ``run_dir`` when given: it replaces
+    only a run this model wrote there before, :mod:`babelir.utils.ownership`)."""
+    run_file = None
+    if run_dir is not None:  # refused before the retrieval, not after it
+        from babelir.utils.ownership import check_file
+
+        run_file = Path(run_dir) / f"{bench.name.replace(os.sep, '_')}.run"
+        check_file(run_file, RUN_FILE_KIND, "--run-dir", owner=_run_tag(retriever.name))
     start = time.perf_counter()
     cpu_start = time.process_time()
     run, timings = retriever.search(bench, k=DEPTH, batch_size=batch_size, show_progress=show_progress)
@@ -135,12 +143,12 @@ def evaluate_benchmark(
     for name in bench.meta.family_info.extra_metrics:  # what the benchmark's family declares
         extra.update(EXTRA_METRICS[name](bench, run, per_query))
     timings["eval_s"] = round(time.perf_counter() - t_eval, 3)
-    run_file = None
-    if run_dir is not None:
+    if run_file is not None:
         from babelir.data.trec import write_run
+        from babelir.utils.ownership import record_file
 
-        run_file = str(Path(run_dir) / f"{bench.name.replace(os.sep, '_')}.run")
         write_run(run_file, run, tag=_run_tag(retriever.name))
+        record_file(run_file, RUN_FILE_KIND, owner=_run_tag(retriever.name))
     timings["total_s"] = round(time.perf_counter() - start, 3)
     timings["cpu_s"] = round(time.process_time() - cpu_start, 3)  # all threads: load-independent cost
     return BenchmarkResult(
@@ -154,7 +162,7 @@ def evaluate_benchmark(
         meta=bench.meta.to_dict(),
         timings=timings,
         extra=extra,
-        run_file=run_file,
+        run_file=None if run_file is None else str(run_file),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -278,29 +277,22 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def _refuse_foreign_run(output: Path, queries: Path, tag: str) -> None:
-    """``--output`` replaces an earlier run of this search only (a run file with the same ``--tag``): never the
-    queries it reads, a folder, a user's file or another system's run."""
-    from babelir.data.trec import run_file_tags
+    """``--output`` replaces an earlier run of this search only (a run file babelir wrote with the same
+    ``--tag``, unchanged since: :mod:`babelir.utils.ownership`): never the queries it reads, a folder, a
+    user's file or another system's run."""
+    from babelir.data.trec import RUN_FILE_KIND
+    from babelir.utils.ownership import check_file, same_file
 
-    if not output.exists():
-        return
-    if output.is_dir():
-        raise DataError(output, None, "is a folder; --output names the run file to write")
-    if queries.exists() and os.path.samefile(output, queries):
+    if same_file(output, queries):
         raise DataError(output, None, "is the queries file this command reads; choose another --output")
-    tags = run_file_tags(output)
-    if tags is None:
-        raise DataError(output, None, "exists and is not a TREC run (qid Q0 docid rank score tag): babelir search "
-                        "did not write it; it is left as it is: choose another --output or move the file")
-    if tags - {tag}:
-        raise DataError(output, None, f"exists and is a run tagged {', '.join(sorted(tags))}, not this search's "
-                        f"--tag {tag}: it is left as it is; choose another --output, or give its --tag to replace it")
+    check_file(output, RUN_FILE_KIND, "--output", owner=tag)
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from babelir.data.trec import check_run_id, write_run
+    from babelir.data.trec import RUN_FILE_KIND, check_run_id, write_run
     from babelir.index.corpus import iter_query_file
     from babelir.index.search import Index
+    from babelir.utils.ownership import record_file
 
     if args.k < 1 or args.batch_size < 1:
         raise _flag_error("--k and --batch-size must be at least 1")
@@ -313,6 +305,9 @@ def run_search(args: argparse.Namespace) -> int:
         held = ", ".join(code for code in index.languages() if code) or "none recorded"
         raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
     queries = list(iter_query_file(args.queries))
+    if not queries:
+        raise DataError(args.queries, None, "holds no queries (one per line: id<TAB>text, or JSONL with _id and "
+                        "text); add some, or check the path")
     for qid, _ in queries:  # found before any query is encoded, not when the run is written
         check_run_id(qid, "query id", args.queries)
     run: dict[str, dict[str, float]] = {}
@@ -329,6 +324,7 @@ def run_search(args: argparse.Namespace) -> int:
             if index.neutralizer is not None and not result.language.neutralized:
                 as_is[result.language.note] += 1
     write_run(args.output, run, tag=args.tag)
+    record_file(args.output, RUN_FILE_KIND, owner=args.tag)
     took = time.perf_counter() - t0
     print(f"{args.output}: {len(run)} queries, top {args.k} ({took:.1f} s)", file=sys.stderr)
     if index.neutralizer is not None:

@@ -57,38 +57,26 @@ def _positive_rows(examples: list) -> dict[str, int]:
     return rows
 
 
-def _written_by_mine(path: Path) -> bool:
-    """Whether ``path`` has exactly the layout :func:`positives_corpus` writes (rows ``{"id": "p0", "text":
-    ...}``, ``p1``, ... in order): the only kind of file it may replace."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle):
-                row = json.loads(line)
-                if not (isinstance(row, dict) and row.keys() == {"id", "text"} and row["id"] == f"p{number}"):
-                    return False
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return True
+MINED, MINED_CORPUS = "mined examples", "mined corpus"  # babelir.utils.ownership's kinds of mine's files
 
 
 def positives_corpus(examples: list, path: Path) -> Path:
     """Write the distinct positives of ``examples`` as a corpus JSONL (``id``, ``text``), in first-seen order.
     An identical file already there is left untouched: the index built from it recognises its corpus by
     size and modification time, so a rerun reuses the index instead of refusing "another corpus". A
-    different file is replaced only when an earlier ``babelir mine`` wrote it (its layout says so): a
-    user's own file of that name is refused, never overwritten."""
-    from babelir.data.errors import DataError
+    different file is replaced only when an earlier ``babelir mine`` wrote it (its folder's ledger says so,
+    :mod:`babelir.utils.ownership`): a user's own file of that name is refused, never overwritten."""
     from babelir.utils.atomic import atomic_write_text
+    from babelir.utils.ownership import check_file, record_file
 
     content = "".join(json.dumps({"id": f"p{number}", "text": text}, ensure_ascii=False) + "\n"
                       for text, number in _positive_rows(examples).items())
     if path.is_file():
         if path.read_text(encoding="utf-8", errors="replace") == content:
             return path
-        if not _written_by_mine(path):
-            raise DataError(path, None, "exists and babelir mine did not write it; it is left as it is: pass it as "
-                                        "--corpus to mine it, or choose another --output")
+        check_file(path, MINED_CORPUS, "--output (or pass the file as --corpus to mine it)")
     atomic_write_text(path, content)
+    record_file(path, MINED_CORPUS)
     return path
 
 
@@ -119,9 +107,16 @@ def mine_hard_negatives(
     from babelir.encoding import encode
     from babelir.index import Index, build_index
     from babelir.utils.atomic import atomic_open
+    from babelir.utils.ownership import check_file, record_file, same_file
 
     if num_negatives < 1 or depth < num_negatives or not 0 < margin <= 1:
         raise DataError(None, None, "mining needs num_negatives >= 1, depth >= num_negatives and 0 < margin <= 1")
+    if batch_size < 1:
+        raise DataError(None, None, f"batch size {batch_size}: must be at least 1")
+    for name, source in (("--retrieval", retrieval), ("--corpus", corpus)):
+        if source is not None and same_file(output, source):
+            raise DataError(output, None, f"is the {name} file this command reads; choose another --output")
+    check_file(output, MINED, "--output")  # before minutes of encoding, not after
     say = progress or (lambda message: None)
     if retrieval is None:
         from babelir.data.defaults import build_default_data
@@ -175,6 +170,7 @@ def mine_hard_negatives(
             stats.short += len(chosen) < num_negatives
             handle.write(json.dumps({"query": example.query, "positive": example.positive, "negatives": chosen},
                                     ensure_ascii=False) + "\n")
+    record_file(output, MINED)
     return stats
 
 

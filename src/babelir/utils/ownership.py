@@ -156,16 +156,14 @@ def record_file(path: str | os.PathLike, kind: str, owner: str = "") -> None:
     """Record ``path`` (just written by babelir) in its folder's ledger: babelir may replace it later while
     its content is unchanged. ``owner`` says who in babelir wrote it (a run tag, a model), so that one
     model's output is not taken for another's."""
-    from filelock import FileLock
-
     path = Path(path)
     ledger = _ledger_path(path)
-    stat = path.stat()
-    entry = {"kind": kind, "owner": owner, "size": stat.st_size, "sha256": file_sha256(path)}
-    with FileLock(str(ledger) + ".lock"):  # two babelir commands writing beside each other keep both entries
-        entries = _read_ledger(ledger)
-        entries[path.name] = entry
-        atomic_write_json(ledger, entries)
+    entry = {"kind": kind, "owner": owner, "size": path.stat().st_size, "sha256": file_sha256(path)}
+    # no lock file (it would stay among the user's files): two commands recording in one folder at the same
+    # instant may drop one entry, and that file is then refused, not replaced: the safe way to fail
+    entries = _read_ledger(ledger)
+    entries[path.name] = entry
+    atomic_write_json(ledger, entries)
 
 
 def file_record(path: str | os.PathLike) -> dict[str, Any] | None:
@@ -192,6 +190,8 @@ def check_file(path: str | os.PathLike, kind: str, what: str, owner: str | None 
         return False
     if path.is_dir():
         raise OutputError(path, None, f"is a folder; {what} names a file to write")
+    if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+        return False  # an empty file holds nothing to lose
     entry = file_record(path)
     if entry is None or entry.get("kind") != kind:
         raise OutputError(path, None, f"exists and babelir did not write it as {kind} output (or it was changed "
