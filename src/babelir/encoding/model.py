@@ -52,6 +52,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None, backe
     # "Loading weights" bar are noise unless --verbose
     tame_third_party()
     try:
+        refuse_non_finite_weights(path)  # before any backend: a diverged run's NaN model encodes only NaN
         if backend.startswith("onnx"):
             from babelir.encoding.onnx import OnnxEncoder
 
@@ -69,6 +70,30 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None, backe
         raise
     except (SafetensorError, OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
         raise _model_error(path, str(name_or_path), err) from err
+
+
+_FINITE: set[tuple[str, int, int]] = set()  # weight files found finite, by path, size and mtime
+
+
+def refuse_non_finite_weights(path: Path) -> None:
+    """A :class:`ModelError` naming the weights file and tensor when a model folder holds NaN or infinite
+    weights (a run that diverged before babelir stopped such runs); each file is checked once per process
+    while unchanged (me5-small: ~0.3 s)."""
+    import torch
+    from safetensors import safe_open
+
+    for file in sorted(Path(path).rglob("*.safetensors")):
+        stat = file.stat()
+        memo = (str(file.resolve()), stat.st_size, stat.st_mtime_ns)
+        if memo in _FINITE:
+            continue
+        with safe_open(str(file), framework="pt") as weights:
+            for name in weights.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                tensor = weights.get_tensor(name)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    raise ModelError(file, None, f"tensor {name!r} holds NaN or infinite values: the run that wrote "
+                                     "this model diverged; train it again (lower learning_rate or loss weights)")
+        _FINITE.add(memo)
 
 
 def _model_error(path: Path, given: str, err: Exception) -> ModelError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -162,8 +163,19 @@ class TrainConfig:
                      "num_threads"):
             if getattr(self, name) < 0:
                 problems.append((name, "must not be negative"))
+        for name, kind in _TYPES.items():  # inf trains nothing, NaN drops a loss or clipping without a word
+            value = getattr(self, name)
+            if kind is float and isinstance(value, float) and not math.isfinite(value):
+                problems.insert(0, (name, f"must be a finite number, got {value}"))
         if not self.temperature > 0:
             problems.append(("temperature", "must be positive"))
+        if not self.learning_rate > 0:
+            problems.append(("learning_rate", "must be positive"))
+        for name in ("weight_decay", "max_grad_norm"):
+            if getattr(self, name) < 0:
+                problems.append((name, "must not be negative" + (" (0 = no clipping)" if name == "max_grad_norm" else "")))
+        if not 0 <= self.seed < 2**63:
+            problems.append(("seed", "must be between 0 and 2**63 - 1"))
         if problems:
             key, problem = problems[0]
             path, line = (where or {}).get(key, (source or "<config>", None))

@@ -18,6 +18,15 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu"):
     from babelir.encoding import load_model
 
     model = load_model(config.backbone, device=str(device))
+    encoder_config = model[0].auto_model.config
+    positions = getattr(encoder_config, "max_position_embeddings", None)
+    if isinstance(positions, int) and encoder_config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        positions -= (encoder_config.pad_token_id or 0) + 1  # their positions start after the padding id
+    if isinstance(positions, int) and config.max_seq_length > positions:
+        from babelir.data.errors import DataError
+
+        raise DataError("<config>", None, f"max_seq_length: {config.max_seq_length} is more than the "
+                        f"{positions} positions of {config.backbone}; use at most {positions}")
     model.max_seq_length = config.max_seq_length
     if config.freeze_word_embeddings:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)

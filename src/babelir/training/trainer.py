@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -53,7 +54,7 @@ from babelir.training.precision import MixedPrecision
 from babelir.training.steps import StepColumns
 from babelir.utils.atomic import atomic_directory, atomic_open, atomic_write_text
 from babelir.utils.devices import resolve_device
-from babelir.utils.errors import CheckpointError, OutputError
+from babelir.utils.errors import CheckpointError, DivergedError, OutputError
 from babelir.utils.ownership import check_folder, mark_folder, remove_leftovers
 from babelir.utils.verbosity import show_progress
 
@@ -258,9 +259,10 @@ class CoTrainer:
                 diagnose = bool(every) and (step == 0 or (step + 1) % every == 0)
                 parts, diagnostics = self._backward(features, diagnose)
                 total = torch.stack(list(parts.values())).sum()
-                if cfg.max_grad_norm > 0:
-                    self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
-                    torch.nn.utils.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones (fp16)
+                # max_norm inf: the norm alone, nothing clipped (a multiplication by exactly 1)
+                norm = torch.nn.utils.clip_grad_norm_(self.trainable, cfg.max_grad_norm or math.inf)
+                self._stop_if_not_finite(step, total, parts, norm, elapsed, log)
                 self.scaler.step(self.optimizer)  # skipped (fp16) when a gradient overflowed
                 self.scaler.update()
                 self.scheduler.step()
@@ -301,6 +303,35 @@ class CoTrainer:
             # only after the model is on disk: a crash before this line still leaves a resumable run
             shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
         return TrainResult(model_path=model_path, steps=cfg.steps, seconds=elapsed, last=last)
+
+    def _stop_if_not_finite(
+        self, step: int, total: torch.Tensor, parts: dict[str, torch.Tensor], norm: torch.Tensor, elapsed: float,
+        log: Any,
+    ) -> None:
+        """Stop at the first loss (or, outside fp16's loss scaling, gradient) that is not finite, before the
+        step is applied: a NaN model would otherwise be saved, indexed and served as if it were good.
+
+        Every rank decides together (one all-reduce of a flag). The weights are still those after ``step``
+        steps: they are checkpointed, so ``--resume`` can continue (with the same settings) once the cause,
+        often a learning rate or weight too large, or a broken batch, is understood."""
+        bad_grad = not self.scaler.is_enabled() and not bool(torch.isfinite(norm))  # fp16: the scaler skips it
+        flag = torch.tensor([float(not bool(torch.isfinite(total)) or bad_grad)])
+        if self.dist.enabled:
+            flag = self.dist.mean(flag)
+        if not float(flag[0]):
+            return
+        self.optimizer.zero_grad(set_to_none=True)
+        if step > 0:
+            self._checkpoint(step, elapsed, log)
+        losses = ", ".join(f"{name} {float(value.detach()):.4g}" for name, value in parts.items())
+        saved = (f"the weights after step {step} are checkpointed in {self.output_dir / CHECKPOINT_DIR}"
+                 if step > 0 else "nothing was trained yet")
+        raise DivergedError(
+            self.output_dir, None,
+            f"training diverged at step {step + 1}: loss {float(total.detach()):.4g} ({losses}), gradient norm "
+            f"{float(norm):.4g}; {saved}. Lower learning_rate or the loss weights, or check the data, then train "
+            "again (--overwrite)",
+        )
 
     def _checkpoint(self, step: int, elapsed: float, log: Any) -> None:
         """Rank 0 writes the checkpoint; every rank contributes its RNG state so resume stays exact."""

@@ -37,6 +37,10 @@ class CheckpointError(BabelirError, ValueError):
     """A training checkpoint that cannot be resumed from."""
 
 
+class DivergedError(BabelirError, ArithmeticError):
+    """Training met a loss or gradient that is not finite: stopped before the step was applied."""
+
+
 class OutputError(BabelirError, ValueError):
     """An output path babelir must not write: a user's file or folder, or another output of babelir's."""
 
