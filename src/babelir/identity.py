@@ -77,6 +77,28 @@ def state_fingerprint(model: Any) -> str:
     return digest.hexdigest()
 
 
+def check_role(role: object) -> Role:
+    """``role`` itself when it is ``query`` or ``document``, else a ValueError saying what to pass."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r}: pass 'query' or 'document'")
+    return role  # type: ignore[return-value]
+
+
+def check_texts(texts: object, what: str = "texts") -> list[str]:
+    """``texts`` as a list of strings, else a TypeError saying what to pass: a single string would be
+    iterated character by character, a number or None would fail deep inside the tokenizer."""
+    if isinstance(texts, str | bytes):
+        raise TypeError(f"{what} must be a list of strings, not one {type(texts).__name__}; pass [{what[:-1]}]")
+    try:
+        items = list(texts)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{what} must be a list of strings, not {type(texts).__name__}") from None
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"{what}[{i}] is {type(text).__name__}, not a string")
+    return items
+
+
 def prompt_for(model: Any, role: Role) -> str | None:
     """The prompt ``model`` prepends for ``role`` (``query: `` / ``passage: `` for e5), None if it has none.
 

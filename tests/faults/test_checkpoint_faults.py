@@ -97,3 +97,17 @@ def test_when_no_checkpoint_is_usable_one_error_line_names_the_newest_damaged_fi
     # nothing lost, nothing half-written: every file as it was (the damaged ones kept for inspection)
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert not (run / "model").exists()
+
+
+def test_an_old_checkpoint_with_a_damaged_rng_state_falls_back_like_any_damaged_file(finished, tmp_path, capsys):
+    run = interrupted(finished, tmp_path)
+    for step in (NEWEST, PREVIOUS):  # written before checkpoints recorded checksums
+        (run / "checkpoints" / step / CHECKSUM_FILE).unlink()
+    state_file = run / "checkpoints" / NEWEST / STATE_FILE
+    state = json.loads(state_file.read_text())
+    state["python_rng"] = [3, "not a state", None]  # three items, as the cheap check wants, but unusable
+    state_file.write_text(json.dumps(state))
+    code, lines = resume(finished, run, capsys)
+    assert code == 0, lines
+    assert len(lines) == 1 and lines[0].startswith(f"babelir: warning: {state_file} is damaged ("), lines
+    assert_finished_like_the_uninterrupted_run(finished, run)

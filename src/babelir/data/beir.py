@@ -198,11 +198,19 @@ def load_beir(
             None,
             f"{len(missing)} judged queries are not in queries.jsonl (first: {missing[0]!r})",
         )
+    if not any(grade > 0 for judged in qrels.values() for grade in judged.values()):
+        raise DataError(qrels_path(folder, split), None, f"no relevant document in the {split} qrels (every score "
+                        "is 0 or less, so every metric would be NaN); relevant documents need a score of 1 or more")
     if only_judged_queries:
         queries = {qid: text for qid, text in queries.items() if qid in qrels}
     corpus = load_corpus(folder)
     if not corpus:
         raise DataError(folder, None, "its corpus holds no documents; add one JSON object a line to corpus.jsonl")
+    absent = [(qid, doc) for qid, judged in qrels.items() for doc in judged if doc not in corpus]
+    if absent:  # such a document can never be retrieved: recall would be capped without a word
+        raise DataError(qrels_path(folder, split), None, f"{len(absent)} judged documents are not in corpus.jsonl "
+                        f"(first: {absent[0][1]!r}, judged for query {absent[0][0]!r}); add them to the corpus or "
+                        "remove their judgements")
     return corpus, queries, qrels
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from babelir.identity import Role, prompt_for
+from babelir.identity import Role, check_role, check_texts, prompt_for
 
 
 @torch.inference_mode()
@@ -22,8 +22,13 @@ def encode(
     """Encode ``texts`` as queries or documents; returns float32 ``(n, dim)``, L2-normalised by default.
 
     ``model`` is a ``SentenceTransformer`` or an :class:`~babelir.encoding.onnx.OnnxEncoder`.
-    sentence-transformers already sorts each call's texts by length, so padding stays small.
+    sentence-transformers already sorts each call's texts by length, so padding stays small. A single
+    string, an unknown ``role`` or a ``batch_size`` below 1 is a TypeError/ValueError saying what to pass.
     """
+    texts = check_texts(texts)
+    check_role(role)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size {batch_size!r}: pass an integer of at least 1")
     if not texts:
         dim = model.get_sentence_embedding_dimension()
         return np.zeros((0, dim), dtype=np.float32)

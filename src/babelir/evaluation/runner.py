@@ -227,6 +227,10 @@ def evaluate(
     ``device``: where a model loaded by name or path encodes (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
     ``backend``: how (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``: as ``babelir index/serve --backend``).
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        from babelir.data.errors import DataError
+
+        raise DataError(None, None, f"batch size {batch_size!r}: must be an integer of at least 1")
     start = time.perf_counter()
     cpu_start = time.process_time()
     names = resolve_names(benchmarks)

@@ -299,6 +299,10 @@ def load_experiment(path: str | Path) -> Experiment:
                         "optionally queries and documents)")
     if not evaluation.get("benchmarks"):
         raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must list at least one benchmark")
+    if isinstance(evaluation["benchmarks"], str):  # `benchmarks: a, b` as `babelir evaluate --benchmarks` reads it
+        evaluation["benchmarks"] = [b.strip() for b in evaluation["benchmarks"].split(",") if b.strip()]
+    if not isinstance(evaluation["benchmarks"], list):
+        raise DataError(path, lines.get("evaluation"), "evaluation.benchmarks must be a list of benchmark names")
     if evaluation.get("queries") and evaluation.get("documents"):
         _check_not_split(path, lines.get("evaluation"), [str(b) for b in evaluation["benchmarks"]])
     defaults = coerce_settings(raw.get("defaults") or {}, (path, lines.get("defaults")), "defaults: ")

@@ -360,6 +360,9 @@ def build_index(
     from babelir.backbones import resolve_backbone
     from babelir.identity import model_fingerprint, trained_retriever
 
+    for name, value in (("shard_size", shard_size), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} {value!r}: pass an integer of at least 1")
     say = progress or (lambda msg: log.info(msg))
     out = Path(out)
     reader = CorpusReader(corpus)

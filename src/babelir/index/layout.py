@@ -116,6 +116,11 @@ def read_manifest(folder: Path, missing: str) -> dict[str, Any]:
         if value is None or (key is not None and (not isinstance(value, dict) or key not in value)):
             name = section if key is None else f"{section}.{key}"
             raise IndexFileError(path, None, f"lacks {name!r}; {rebuild_hint(folder, manifest)}")
+    for key, value in manifest["counts"].items() if isinstance(manifest["counts"], dict) else ():
+        if key in ("documents", "shards", "dimension") and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise IndexFileError(path, None, f"counts.{key} is {value!r}, not a count (was it edited by hand?); "
+                                 f"{rebuild_hint(folder, manifest)}")
     if manifest["format"] != FORMAT:
         raise IndexFileError(
             path, None, f"index format {manifest['format']!r}, expected {FORMAT}; {rebuild_hint(folder, manifest)}"

@@ -28,6 +28,7 @@ import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
+from babelir.identity import check_texts
 from babelir.index.ann import AnnSettings, RowFilter, search_params
 from babelir.index.layout import MANIFEST, NEUTRAL_INDEX_FILE, rebuild_hint
 from babelir.index.store import DocStore
@@ -204,6 +205,11 @@ class Index:
         searches the documents' neutralized vectors (the vectors given must be neutralized too)."""
         index = self.neutral_faiss if neutral and self.neutral_faiss is not None else self.faiss
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != index.d:
+            raise ValueError(f"vectors of shape {vectors.shape}: this index holds vectors of dimension {index.d}; "
+                             f"pass an (n, {index.d}) array from its model")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k {k!r}: pass an integer of at least 1")
         selector = None
         if language is not None:
             filt = self._filter(language_code(language, "given as the language filter"))
@@ -259,8 +265,12 @@ class Index:
         ``language`` filters the documents; ``query_language`` says the queries' language instead of
         identifying it (neutralization only).
         """
-        if k < 1:
-            raise ValueError("k must be at least 1")
+        texts = check_texts(texts, "queries")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k {k!r}: pass an integer of at least 1")
+        blank = next((i for i, text in enumerate(texts) if not text.strip()), None)
+        if blank is not None:  # as the command line and the server: a blank query has no answer
+            raise ValueError(f"queries[{blank}] is blank; pass text to search for")
         if not texts:
             return []
         return self.search_encoded(texts, self.encode_queries(texts), k, language, query_language)
@@ -299,5 +309,5 @@ class Index:
         """Top ``k`` documents for each query text (a single string gives a single list of hits);
         :meth:`query` also says what language neutralization did to each query."""
         single = isinstance(texts, str)
-        results = [r.hits for r in self.query([texts] if single else list(texts), k, language)]
+        results = [r.hits for r in self.query([texts] if single else texts, k, language)]
         return results[0] if single else results

@@ -1,4 +1,4 @@
-"""The server's outer guard, a pure ASGI middleware in front of FastAPI: API key, body size, headers.
+"""The server's outer guard, a pure ASGI middleware in front of FastAPI: API key, body, in-flight caps, headers.
 
 Why pure ASGI (not FastAPI dependencies): it runs before any body is read or parsed, so a request
 without the key (401) or with an oversized body (413) costs the server nothing, and the security headers
@@ -10,17 +10,29 @@ timing does not leak how much of a guess was right. Only the search page's own f
 ``/static/...``, so the page can load and ask for the key) and ``/health`` (for load balancers and
 the page's language list) are open without it.
 
-``max_active`` caps the API requests inside the app at once (bodies being read, validated, waiting for
-or in the query batch): the query queue bounds the encoding work, this bounds the memory and event-loop
-time a flood of connections could claim (each may hold a body of up to ``max_body_bytes``). Beyond it a
-request gets the same 503 + ``Retry-After`` as a full queue, before its body is read.
+Every request's body is read here, whole, before the app sees it, under two limits: ``max_body_bytes``
+(413) and ``body_timeout`` seconds for all of it (408; a total, not a per-read limit, so a client that
+trickles a byte now and then is cut off as surely as one that stopped). The open paths take no body at
+all (any body is 413): a keyless client cannot park data on a server that has a key. Every answer given
+before a body was read whole (401, 413, 408, 503) closes the connection, so the rest of it is never read.
+
+Two in-flight caps count the requests inside the app: ``max_active`` for the API (validated, waiting for or
+in the query batch: the query queue bounds the encoding work, this bounds the memory and event-loop time a
+flood of requests could claim) and ``max_open`` for the open paths (each holds a worker thread while a
+file or ``/health`` is answered), kept apart so that keyless clients cannot take the API's places and a
+busy API still answers ``/health``. A request takes its place only once its body has arrived: a stalled
+upload holds a connection (capped by uvicorn's ``limit_concurrency``, :mod:`babelir.serve.server`) until
+``body_timeout``, never a place that answered requests need. A full cap is checked before the body is
+read too, so a refused request costs nothing; beyond it: the same 503 + ``Retry-After`` as a full queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 SECURITY_HEADERS = [
@@ -35,6 +47,7 @@ SECURITY_HEADERS = [
 ]
 
 OPEN_PATHS = ("/", "/health")  # and everything under /static/
+CLOSE = [(b"connection", b"close")]  # uvicorn closes the connection after a response that says so
 
 
 def is_open(path: str) -> bool:
@@ -67,9 +80,36 @@ async def send_json(send: Any, status: int, detail: str, extra_headers: list | N
     await send({"type": "http.response.body", "body": payload})
 
 
+def has_body(headers: dict[bytes, bytes]) -> bool:
+    """Whether a request announces a body (a non-zero ``Content-Length`` or a chunked one)."""
+    return headers.get(b"content-length", b"0").strip() not in (b"0", b"") or b"transfer-encoding" in headers
+
+
+@dataclass
+class Places:
+    """Requests of one kind inside the app, against a cap (``None``: no cap). One event loop: no lock."""
+
+    cap: int | None
+    what: str  # names the requests in the 503's detail
+    used: int = 0
+
+    def full(self) -> bool:
+        return self.cap is not None and self.used >= self.cap
+
+
+class BodyRefused(Exception):
+    """The body was not taken: ``status`` and ``detail`` to answer (``None``: the client left)."""
+
+    def __init__(self, status: int | None = None, detail: str = ""):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 class GuardMiddleware:
-    """Refuse requests without the API key (401) and bodies over the limit (413) before the app buffers
-    them; add the security headers to every response."""
+    """Refuse requests without the API key (401), bodies over the limit (413) or too slow (408) and requests
+    beyond the in-flight caps (503) before the app buffers anything; add the security headers to every
+    response."""
 
     def __init__(
         self,
@@ -78,13 +118,21 @@ class GuardMiddleware:
         api_key: str | None = None,
         max_active: int | None = None,
         retry_after: Callable[[], int] = lambda: 1,
+        max_open: int | None = None,
+        body_timeout: float | None = None,
     ):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.api_key = api_key.encode() if api_key else None
-        self.max_active = max_active
+        self.api = Places(max_active, "requests")
+        self.open = Places(max_open, "requests for the page and /health")
         self.retry_after = retry_after
-        self.active = 0  # API requests inside the app now (one event loop: no lock needed)
+        self.body_timeout = body_timeout
+
+    @property
+    def active(self) -> int:
+        """API requests inside the app now."""
+        return self.api.used
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -98,58 +146,75 @@ class GuardMiddleware:
             await send(message)
 
         headers = dict(scope.get("headers") or [])
-        if is_open(scope.get("path", "")):
-            await self._guarded(scope, receive, send_with_headers, headers)
-            return
-        if self.api_key is not None and not key_matches(headers, self.api_key):
+        open_path = is_open(scope.get("path", ""))
+        if not open_path and self.api_key is not None and not key_matches(headers, self.api_key):
             problem = (
                 "a valid API key is required (header 'X-API-Key: KEY' or 'Authorization: Bearer KEY')"
             )
-            await send_json(send_with_headers, 401, problem, [(b"www-authenticate", b"Bearer")])
+            unread = CLOSE if has_body(headers) else []
+            await send_json(send_with_headers, 401, problem, [(b"www-authenticate", b"Bearer"), *unread])
             return
-        if self.max_active is not None and self.active >= self.max_active:
-            detail = f"server busy: {self.active} requests in progress; retry later"
-            wait = str(self.retry_after()).encode()
-            await send_json(send_with_headers, 503, detail, [(b"retry-after", wait)])
+        places = self.open if open_path else self.api
+        if places.full():  # before the body is read: a full server spends nothing on this one
+            await self._busy(send_with_headers, places, CLOSE if has_body(headers) else [])
             return
-        self.active += 1
+        limit = 0 if open_path else self.max_body_bytes
         try:
-            await self._guarded(scope, receive, send_with_headers, headers)
+            body = await self._read_body(receive, headers, limit)
+        except BodyRefused as refused:
+            if refused.status is not None:
+                await send_json(send_with_headers, refused.status, refused.detail, CLOSE)
+            return
+        if places.full():  # filled up while this body arrived
+            await self._busy(send_with_headers, places)
+            return
+        places.used += 1
+        try:
+            await self.app(scope, self._replay(body, receive), send_with_headers)
         finally:
-            self.active -= 1
+            places.used -= 1
 
-    async def _guarded(self, scope: dict, receive: Any, send_with_headers: Any, headers: dict) -> None:
-        """Body size limit, then the app."""
+    async def _read_body(self, receive: Any, headers: dict, limit: int) -> bytes:
+        """The whole body, at most ``limit`` bytes within ``body_timeout`` seconds; else :class:`BodyRefused`."""
+        too_large = BodyRefused(413, f"request body larger than {limit} bytes" if limit else
+                                "this path takes no request body")
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._too_large(send_with_headers)
-            return
-        if scope.get("method") in ("POST", "PUT", "PATCH"):
-            chunks, size, more = [], 0, True
-            while more:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    await self._too_large(send_with_headers)
-                    return
-                chunks.append(chunk)
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            sent = False
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise too_large
+        chunks, size = [], 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise BodyRefused()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise BodyRefused(
+                408, f"request body not received within {self.body_timeout:g} s; send it at once"
+            ) from None
 
-            async def replay() -> dict:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
+    @staticmethod
+    def _replay(body: bytes, receive: Any) -> Callable[[], Any]:
+        """A ``receive`` that gives the app the body read here, then passes on (disconnect notices)."""
+        sent = False
 
-            await self.app(scope, replay, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
+        async def replay() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-    async def _too_large(self, send: Any) -> None:
-        await send_json(send, 413, f"request body larger than {self.max_body_bytes} bytes")
+        return replay
+
+    async def _busy(self, send: Any, places: Places, extra_headers: list | None = None) -> None:
+        detail = f"server busy: {places.used} {places.what} in progress; retry later"
+        wait = str(self.retry_after()).encode()
+        await send_json(send, 503, detail, [(b"retry-after", wait), *(extra_headers or [])])

@@ -249,8 +249,13 @@ def read_checkpoint(path: Path, state_only: bool = False) -> CheckpointContents:
                               ("scheduler.pt", scheduler, ()), ("rng.pt", rng, ("torch",))):
         if not isinstance(value, dict) or any(key not in value for key in keys):
             raise CheckpointError(path / name, None, f"not a saved state: expected the keys {list(keys)}")
-    if not (isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8):
-        raise CheckpointError(path / "rng.pt", None, "not a saved state: no torch RNG state")
+    if not (isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8
+            and rng["torch"].shape == torch.get_rng_state().shape):
+        raise CheckpointError(path / "rng.pt", None, "not a saved state: no torch RNG state of the right size")
+    try:  # checked here, so that a damaged old checkpoint (no checksums) falls back instead of failing late
+        random.Random().setstate(_python_state(state["python_rng"]))
+    except (TypeError, ValueError, IndexError) as err:
+        raise CheckpointError(path / STATE_FILE, None, f"holds a damaged Python RNG state ({err})") from None
     return CheckpointContents(checkpoint, tensors, optimizer, scheduler, rng)
 
 

@@ -194,6 +194,9 @@ def resolve_names(items: str | Iterable[str]) -> list[str]:
                 "BEIR folder; see 'babelir evaluate --list-benchmarks'"
             )
         out.extend(n for n in found if n not in out)
+    if not out:  # `--benchmarks ''` evaluated nothing and said "done"
+        raise UnknownBenchmarkError(None, None, "no benchmark given; name one, a suite (default, full) or a glob; "
+                                    "see 'babelir evaluate --list-benchmarks'")
     return out
 
 
