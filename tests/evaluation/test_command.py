@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,12 @@ def test_evaluate_writes_json_runs_and_prints_table(beir_folder: Path, tmp_path:
     table = tmp_path / "res.md"
     again = ["evaluate", "bm25", "--benchmarks", str(beir_folder), "--no-progress"]
     assert main([*again, "--output", str(out), "--markdown", str(table)]) == 0  # its own files: replaced
+    shutil.copy(out, tmp_path / "copy.json")  # a results file of the very shape, not written there by babelir
+    assert main([*again, "--output", str(tmp_path / "copy.json")]) == 2
     for flag, path in (("--output", tmp_path / "notes.json"), ("--markdown", tmp_path / "notes.md")):
         path.write_text('{"my": "notes"}')
         capsys.readouterr()
-        assert main([*again, flag, str(path)]) == 2 and "is not an earlier 'babelir evaluate'" in capsys.readouterr().err
+        assert main([*again, flag, str(path)]) == 2 and "babelir did not write it" in capsys.readouterr().err
         assert path.read_text() == '{"my": "notes"}'
 
 
@@ -85,6 +88,11 @@ def test_bias_report_files(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     assert report["texts"] == 36 and 0.0 <= report["probe"]["accuracy"] <= 1.0
     assert (out / "bias_pca.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "language-ID probe accuracy" in capsys.readouterr().out
+    argv = ["bias", str(tiny_dir), "--output-dir", str(out), "--languages", "en,de", "--verses", "4", "--no-progress"]
+    assert main(argv) == 0  # its own report: replaced
+    (out / "bias.md").write_text("my edits", encoding="utf-8")  # a report the user changed is theirs
+    assert main(argv) == 2 and "bias.md: exists and babelir did not write it" in capsys.readouterr().err
+    assert (out / "bias.md").read_text(encoding="utf-8") == "my edits"
 
 
 def test_bias_needs_a_dense_model(tmp_path: Path, capsys) -> None:

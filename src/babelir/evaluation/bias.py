@@ -141,6 +141,9 @@ def plot_projection(
     os.replace(tmp, path)
 
 
+BIAS_KIND = "bias report"  # babelir.utils.ownership's kind of the three files a report writes
+
+
 def bias_report(
     model_or_name,
     output_dir: str | os.PathLike,
@@ -164,8 +167,12 @@ def bias_report(
     from babelir.evaluation.retrievers import DenseRetriever
     from babelir.evaluation.runner import environment
     from babelir.utils.atomic import atomic_write_json, atomic_write_text
+    from babelir.utils.ownership import check_file, record_file
 
     start = time.perf_counter()
+    files = [Path(output_dir) / name for name in ("bias.json", "bias.md", f"bias_{method}.png")]
+    for file in files:  # a user's bias.json is theirs: refused before the encoding, not after
+        check_file(file, BIAS_KIND, "--output-dir")
     languages = list(dict.fromkeys(languages or bible.LANGUAGES))  # a language named twice counts once
     if verses < 2:  # the probe is cross-validated over verses: two folds need two verses
         raise DataError(None, None, f"--verses {verses}: a language-bias report needs at least 2 verses")
@@ -226,6 +233,8 @@ def bias_report(
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "bias.json", report)
     atomic_write_text(out / "bias.md", report["markdown"])
+    for file in files:
+        record_file(file, BIAS_KIND)
     return report
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
@@ -180,27 +179,18 @@ def _is_results(data: object) -> bool:
     return isinstance(benchmarks, dict) and all(isinstance(b, dict) and needed <= b.keys() for b in benchmarks.values())
 
 
+RESULTS_KIND, TABLE_KIND = "evaluation results", "evaluation table"  # babelir.utils.ownership's kinds
+
+
 def _check_replaceable(output: str | None, markdown: str | None) -> None:
-    """Refuse to replace a file at --output or --markdown that is not an earlier evaluation's."""
-    import json
+    """Refuse to replace a file at --output or --markdown that an earlier evaluation did not write (its
+    folder's ledger, :mod:`babelir.utils.ownership`): a user's file of the same name or shape is theirs."""
+    from babelir.utils.ownership import check_file
 
-    from babelir.evaluation.tables import ALL_METRICS_HEADING
-
-    problem = "exists and is not an earlier 'babelir evaluate' {}; it is left as it is: choose another {}"
-    if output and Path(output).exists():
-        try:
-            ours = _is_results(json.loads(Path(output).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            ours = False
-        if not ours:
-            raise DataError(output, None, problem.format("results file", "--output"))
-    if markdown and Path(markdown).exists():
-        try:
-            ours = ALL_METRICS_HEADING in Path(markdown).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            ours = False
-        if not ours:
-            raise DataError(markdown, None, problem.format("table", "--markdown"))
+    if output:
+        check_file(output, RESULTS_KIND, "--output")
+    if markdown:
+        check_file(markdown, TABLE_KIND, "--markdown")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -212,6 +202,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise DataError(None, None, "MODEL is required (or --list-benchmarks)")
     from babelir.evaluation.runner import evaluate
     from babelir.utils.atomic import atomic_write_text
+    from babelir.utils.ownership import record_file
 
     _check_replaceable(args.output, args.markdown)  # before the evaluation, not after it
     # unknown benchmarks, damaged models and BEIR folders raise babelir errors: babelir.cli prints them
@@ -231,8 +222,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(table)
     if args.markdown:
         atomic_write_text(args.markdown, table)
+        record_file(args.markdown, TABLE_KIND)
     if args.output:
         results.save(args.output)
+        record_file(args.output, RESULTS_KIND)
         _log(f"wrote {args.output} ({results.seconds:.0f} s)")
     return 0
 

@@ -8,19 +8,20 @@
   here); 503 with ``reason`` when the index or the model is not usable (:mod:`babelir.serve.health`)
 * ``GET /openapi.json`` -> the API's OpenAPI schema; ``GET /`` -> the search page (``static/``)
 
-Safety: bodies above ``max_body_bytes`` get 413 before any parsing; every field is validated by pydantic
-(too many or too long queries, ``k`` above the limit, unknown fields, malformed JSON -> 422 with a
-readable message and without echoing the input back); the page is served with a strict
+Safety: bodies above ``max_body_bytes`` get 413 before any parsing, bodies not in within
+``client_timeout`` seconds 408, and the open paths take no body at all (:mod:`babelir.serve.guard`);
+every field is validated by pydantic (too many or too long queries, ``k`` above the limit, unknown
+fields, malformed JSON -> 422 with a readable message and without echoing the input back); the page is served with a strict
 Content-Security-Policy and builds results with ``textContent``, so document text can never run as code.
 Nothing is loaded with pickle: the index is faiss' own format, documents are SQLite, settings JSON.
 With an API key, everything but the page's files and ``/health`` needs it (:mod:`babelir.serve.guard`).
 
 Overload: at most ``max_queue`` requests wait for the query worker; one more gets **503** with
 ``Retry-After`` (seconds) at once, instead of joining a backlog nobody would wait for (and at most
-``max_queue + max_batch`` API requests are inside the app at all, counting those still sending their
-body: :mod:`babelir.serve.guard`). A request not
-answered within ``request_timeout`` seconds (waiting included) also gets 503 with ``Retry-After``, and
-its work is dropped if it has not started. 503 rather than 504 for the time limit: the cause is this
+``max_queue + max_batch`` API requests and ``max_open`` requests for the page and ``/health`` are inside
+the app at all; a request still sending its body holds only its connection: :mod:`babelir.serve.guard`,
+:mod:`babelir.serve.server`). A request not answered within ``request_timeout`` seconds (waiting
+included) also gets 503 with ``Retry-After``, and its work is dropped if it has not started. 503 rather than 504 for the time limit: the cause is this
 server's own backlog, not an upstream gateway, and clients and load balancers already retry a 503 after
 ``Retry-After``.
 
@@ -34,7 +35,7 @@ no installed package ships those assets. ``/openapi.json`` stays: load it in any
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Annotated, Any
 
@@ -50,11 +51,14 @@ from babelir.index.search import Hit, Index, QueryLanguage
 from babelir.serve.batching import QueryBatcher, QueueFull
 from babelir.serve.guard import GuardMiddleware, key_matches
 from babelir.serve.health import HealthCheck
+from babelir.serve.settings import MOST_SECONDS, check_number
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Request limits: each bounds the CPU one request can claim on a small shared machine."""
+    """Request limits: each bounds the CPU or memory one request (or one client) can claim on a small shared
+    machine. Every one must be a finite number above 0 (whole for counts and sizes, at most a day for
+    times): anything else is refused here, with :class:`~babelir.utils.errors.BabelirError`."""
 
     max_k: int = 100
     max_queries: int = 32
@@ -62,6 +66,16 @@ class Limits:
     max_body_bytes: int = 256 * 1024
     max_queue: int = 64  # requests waiting for the query worker; more get 503 + Retry-After
     request_timeout: float = 30.0  # seconds from arrival to answer; later: 503, unstarted work dropped
+    client_timeout: float = 10.0  # seconds for a request's whole body once its headers are in; later: 408
+    max_open: int = 16  # requests for the page's files and /health inside the app at once; more: 503
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            seconds = setting.name.endswith("_timeout")
+            check_number(
+                f"Limits.{setting.name}", getattr(self, setting.name), whole=not seconds,
+                most=MOST_SECONDS if seconds else None,
+            )
 
 
 class QueryResult(BaseModel):
@@ -151,6 +165,8 @@ def create_app(
     ``health_ttl``: seconds one ``/health`` check is reused for.
     """
     limits = limits or Limits()
+    check_number("max_batch", max_batch, whole=True)
+    check_number("health_ttl", health_ttl, zero=True, most=MOST_SECONDS)
     batcher = QueryBatcher(index, max_batch=max_batch, max_queue=limits.max_queue)
     health_check = HealthCheck(index, batcher, ttl=health_ttl)
     SearchRequest = request_model(limits)
@@ -207,6 +223,7 @@ def create_app(
                     "max_query_chars": limits.max_query_chars,
                     "max_queue": limits.max_queue,
                     "request_timeout": limits.request_timeout,
+                    "client_timeout": limits.client_timeout,
                 },
                 "waiting": batcher.waiting,
             }
@@ -253,5 +270,7 @@ def create_app(
         api_key=api_key,
         max_active=limits.max_queue + max_batch,  # the waiting ones + at most one batch being answered
         retry_after=batcher.retry_after,
+        max_open=limits.max_open,
+        body_timeout=limits.client_timeout,
     )
     return app

@@ -49,6 +49,8 @@ class QueryBatcher:
     def __init__(self, index: Index, max_batch: int = 64, max_queue: int = 64):
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
         self.index = index
         self.max_batch = max_batch
         self.max_queue = max_queue

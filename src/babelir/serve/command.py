@@ -17,6 +17,7 @@ import sys
 
 from babelir.encoding import BACKENDS
 from babelir.encoding.model import BACKEND_HELP
+from babelir.serve.settings import MOST_SECONDS, number_problem
 from babelir.utils.commands import add_command
 from babelir.utils.devices import add_device_argument, resolve_device
 from babelir.utils.errors import BabelirError
@@ -35,14 +36,17 @@ def port_number(text: str) -> int:
     return port
 
 
-def _positive(kind: type[int] | type[float]):
+def _positive(kind: type[int] | type[float], most: float | None = None):
+    """A flag's type: a finite number above 0 (and at most ``most``), as :mod:`babelir.serve.settings` rules."""
+
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        problem = number_problem(value, whole=kind is int, most=most, shown=text)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
         return value
 
     return parse
@@ -57,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "a search page at /. Binds 127.0.0.1 unless --host says otherwise; another address needs an API\n"
         f"key (--api-key or ${API_KEY_ENV}).\n\n"
         "Overload: beyond --max-queue waiting requests, or after --request-timeout seconds, a request\n"
-        "gets 503 with a Retry-After header.\n\n"
+        "gets 503 with a Retry-After header; beyond --max-connections open connections, 503 too.\n"
+        "Slow clients: a request's headers, and then its body, must each arrive within --client-timeout\n"
+        "seconds; a stalled client is disconnected (408 for a body) and never blocks the others.\n\n"
         "example:\n"
         f"  {API_KEY_ENV}=$(openssl rand -hex 16) babelir serve runs/idx --host 0.0.0.0 --port 8080",
     )
@@ -80,9 +86,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--request-timeout",
-        type=_positive(float),
+        type=_positive(float, most=MOST_SECONDS),
         default=30.0,
         help="seconds a request may wait and run; beyond: 503, unstarted work dropped (default: 30)",
+    )
+    p.add_argument(
+        "--client-timeout",
+        type=_positive(float, most=MOST_SECONDS),
+        default=10.0,
+        help="seconds a client may take to send a request's headers, and again its body; beyond: "
+        "disconnected (408 for a body) (default: 10)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=256,
+        help="most open connections, idle and stalled ones included; beyond: 503 (default: 256; at most "
+        "'ulimit -n' less 64)",
     )
     p.add_argument(
         "--api-key",
@@ -127,29 +147,43 @@ def api_key(args: argparse.Namespace) -> str | None:
 def run_serve(args: argparse.Namespace) -> int:
     from babelir.utils.extras import require
 
-    uvicorn = require("uvicorn", extra="serve")
+    require("uvicorn", extra="serve")
     require("fastapi", extra="serve")  # babelir.serve.app imports it: fail with the install hint first
+    import uvicorn.config
+
     from babelir.index.search import Index
+    from babelir.serve import server
     from babelir.serve.app import Limits, create_app
 
     key = api_key(args)  # before loading: a refused bind should not wait for the model
-    index = Index.load(  # errors name the bad file
-        args.index, model=args.model, backend=args.backend, device=resolve_device(args.device),
-        neutralize=args.neutralize,
-    )
-    index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
     limits = Limits(
         max_k=args.max_k,
         max_queries=args.max_queries,
         max_query_chars=args.max_query_chars,
         max_queue=args.max_queue,
         request_timeout=args.request_timeout,
+        client_timeout=args.client_timeout,
     )
-    app = create_app(index, limits, api_key=key)
-    print(f"serving {len(index)} documents on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1,
-                log_config=log_config(uvicorn.config.LOGGING_CONFIG))
-    return 0
+    server.check_connections(args.max_connections)
+    sockets = server.listen(args.host, args.port)  # a busy port fails here, at once, in one line
+    try:
+        index = Index.load(  # errors name the bad file
+            args.index, model=args.model, backend=args.backend, device=resolve_device(args.device),
+            neutralize=args.neutralize,
+        )
+        index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
+        app = create_app(index, limits, api_key=key)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    where = server.address(args.host, args.port)
+    print(f"serving {len(index)} documents on http://{where}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    return server.run(
+        app, sockets, max_connections=args.max_connections, client_timeout=args.client_timeout,
+        request_timeout=args.request_timeout, log_level=args.log_level,
+        log_config=log_config(uvicorn.config.LOGGING_CONFIG),
+    )
 
 
 KEY_IN_QUERY = re.compile(r"(?<=[?&])key=[^&#\s]*")
