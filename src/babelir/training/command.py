@@ -19,7 +19,8 @@ Testament or held-out articles is used, so `babelir evaluate` stays zero-shot.
 Output: OUTPUT/model (a sentence-transformers directory), OUTPUT/train_log.jsonl (every loss, learning
 rate, examples/s per step), OUTPUT/checkpoints (atomic; continue with --resume; deleted once the model
 is saved, unless --no-prune-checkpoints), OUTPUT/config.yaml. --resume of a finished run returns its
-model.
+model; a finished model is replaced only with --overwrite, and OUTPUT must be new, empty or a run folder
+babelir wrote. A loss or gradient that is not finite stops the run at that step (exit 2), checkpointed.
 
 Several processes or machines: start it with torchrun. --batch-size and --aux-batch-size stay the
 global batch (split evenly over the processes; in-batch negatives come from the whole global batch), so
