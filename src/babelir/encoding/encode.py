@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from babelir.identity import Role, check_role, check_texts, prompt_for
+from babelir.utils.errors import check_count
 
 
 @torch.inference_mode()
@@ -27,8 +28,7 @@ def encode(
     """
     texts = check_texts(texts)
     check_role(role)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size {batch_size!r}: pass an integer of at least 1")
+    check_count("batch_size", batch_size)
     if not texts:
         dim = model.get_sentence_embedding_dimension()
         return np.zeros((0, dim), dtype=np.float32)

@@ -32,6 +32,7 @@ from babelir.evaluation.metrics import (
     own_language_share,
 )
 from babelir.evaluation.retrievers import Retriever
+from babelir.utils.errors import check_count
 
 DEPTH = 100  # documents kept per query: enough for Recall@100 and MRR@100
 VERSIONED_PACKAGES = (
@@ -227,10 +228,9 @@ def evaluate(
     ``device``: where a model loaded by name or path encodes (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
     ``backend``: how (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``: as ``babelir index/serve --backend``).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        from babelir.data.errors import DataError
+    from babelir.data.errors import DataError
 
-        raise DataError(None, None, f"batch size {batch_size!r}: must be an integer of at least 1")
+    check_count("batch size", batch_size, DataError)
     start = time.perf_counter()
     cpu_start = time.process_time()
     names = resolve_names(benchmarks)

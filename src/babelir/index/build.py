@@ -61,7 +61,7 @@ from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
 from babelir.index.validate import checked_manifest
 from babelir.utils.atomic import atomic_write_json, replace_directory
-from babelir.utils.errors import IndexFileError
+from babelir.utils.errors import IndexFileError, check_count
 
 log = logging.getLogger(__name__)
 
@@ -360,9 +360,8 @@ def build_index(
     from babelir.backbones import resolve_backbone
     from babelir.identity import model_fingerprint, trained_retriever
 
-    for name, value in (("shard_size", shard_size), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} {value!r}: pass an integer of at least 1")
+    check_count("shard_size", shard_size)
+    check_count("batch_size", batch_size)
     say = progress or (lambda msg: log.info(msg))
     out = Path(out)
     reader = CorpusReader(corpus)

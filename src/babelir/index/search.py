@@ -33,7 +33,7 @@ from babelir.index.ann import AnnSettings, RowFilter, search_params
 from babelir.index.layout import MANIFEST, NEUTRAL_INDEX_FILE, rebuild_hint
 from babelir.index.store import DocStore
 from babelir.index.validate import checked_manifest, read_faiss, validate_index
-from babelir.utils.errors import IndexFileError
+from babelir.utils.errors import IndexFileError, check_count
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +208,7 @@ class Index:
         if vectors.ndim != 2 or vectors.shape[1] != index.d:
             raise ValueError(f"vectors of shape {vectors.shape}: this index holds vectors of dimension {index.d}; "
                              f"pass an (n, {index.d}) array from its model")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k {k!r}: pass an integer of at least 1")
+        check_count("k", k)
         selector = None
         if language is not None:
             filt = self._filter(language_code(language, "given as the language filter"))
@@ -266,8 +265,7 @@ class Index:
         identifying it (neutralization only).
         """
         texts = check_texts(texts, "queries")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k {k!r}: pass an integer of at least 1")
+        check_count("k", k)
         blank = next((i for i, text in enumerate(texts) if not text.strip()), None)
         if blank is not None:  # as the command line and the server: a blank query has no answer
             raise ValueError(f"queries[{blank}] is blank; pass text to search for")

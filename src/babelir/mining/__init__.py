@@ -107,12 +107,12 @@ def mine_hard_negatives(
     from babelir.encoding import encode
     from babelir.index import Index, build_index
     from babelir.utils.atomic import atomic_open
+    from babelir.utils.errors import check_count
     from babelir.utils.ownership import check_file, record_file, same_file
 
     if num_negatives < 1 or depth < num_negatives or not 0 < margin <= 1:
         raise DataError(None, None, "mining needs num_negatives >= 1, depth >= num_negatives and 0 < margin <= 1")
-    if batch_size < 1:
-        raise DataError(None, None, f"batch size {batch_size}: must be at least 1")
+    check_count("batch size", batch_size, DataError)
     for name, source in (("--retrieval", retrieval), ("--corpus", corpus)):
         if source is not None and same_file(output, source):
             raise DataError(output, None, f"is the {name} file this command reads; choose another --output")

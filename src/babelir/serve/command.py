@@ -172,18 +172,18 @@ def run_serve(args: argparse.Namespace) -> int:
             neutralize=args.neutralize,
         )
         index.model  # noqa: B018 - load the query model here, so a bad one is babelir's one-line error, not uvicorn's startup traceback
-        app = create_app(index, limits, api_key=key)
+        uvicorn_server = server.build(
+            create_app(index, limits, api_key=key), max_connections=args.max_connections,
+            client_timeout=args.client_timeout, request_timeout=args.request_timeout, log_level=args.log_level,
+            log_config=log_config(uvicorn.config.LOGGING_CONFIG),
+        )
     except BaseException:
         for sock in sockets:
             sock.close()
         raise
     where = server.address(args.host, args.port)
     print(f"serving {len(index)} documents on http://{where}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    return server.run(
-        app, sockets, max_connections=args.max_connections, client_timeout=args.client_timeout,
-        request_timeout=args.request_timeout, log_level=args.log_level,
-        log_config=log_config(uvicorn.config.LOGGING_CONFIG),
-    )
+    return server.run(uvicorn_server, sockets)
 
 
 KEY_IN_QUERY = re.compile(r"(?<=[?&])key=[^&#\s]*")

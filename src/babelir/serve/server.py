@@ -162,19 +162,16 @@ def interrupted(server: uvicorn.Server) -> bool:
     return signal.SIGINT in captured
 
 
-def run(
+def build(
     app: Any,
-    sockets: list[socket.socket],
     *,
     max_connections: int,
     client_timeout: float,
     request_timeout: float,
     log_level: str = "info",
     log_config: dict | None = None,
-) -> int:
-    """Serve ``app`` on ``sockets`` (closed after) until stopped. Ctrl-C raises ``KeyboardInterrupt`` (the
-    command line's 130); SIGTERM ends the process as that signal does (uvicorn raises it again after its
-    graceful shutdown); a failed startup is a :class:`BabelirError` (uvicorn has logged why)."""
+) -> uvicorn.Server:
+    """A ``uvicorn.Server`` for ``app`` with the connection cap and the client time limits (not started)."""
     check_connections(max_connections)
     check_number("request_timeout", request_timeout, most=MOST_SECONDS)
     config = uvicorn.Config(
@@ -185,10 +182,16 @@ def run(
         http=client_timeout_protocol(client_timeout),
         limit_concurrency=max_connections,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        # a stop waits for requests in progress, each bounded by its body and answer time limits
+        # a stop waits for the requests in progress, each bounded by its body and answer time limits
         timeout_graceful_shutdown=math.ceil(client_timeout + request_timeout),
     )
-    server = uvicorn.Server(config)
+    return uvicorn.Server(config)
+
+
+def run(server: uvicorn.Server, sockets: list[socket.socket]) -> int:
+    """Serve on ``sockets`` (closed after) until stopped. Ctrl-C raises ``KeyboardInterrupt`` (the command
+    line's 130); SIGTERM ends the process as that signal does (uvicorn raises it again after its graceful
+    shutdown); a failed startup is a :class:`BabelirError` (uvicorn has logged why)."""
     try:
         server.run(sockets=sockets)
     except SystemExit:  # uvicorn's exit on a failed startup (the app's lifespan), after logging why

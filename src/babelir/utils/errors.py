@@ -45,6 +45,15 @@ class OutputError(BabelirError, ValueError):
     """An output path babelir must not write: a user's file or folder, or another output of babelir's."""
 
 
+def check_count(name: str, value: object, error: type[Exception] = ValueError) -> None:
+    """Raise ``error`` saying what to pass unless ``value`` is an integer of at least 1 (a size, a batch,
+    a ``k``); ``True`` is no count, though Python's bool is an int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if issubclass(error, BabelirError):
+            raise error(None, None, f"{name} {value!r}: must be an integer of at least 1")
+        raise error(f"{name} {value!r}: pass an integer of at least 1")
+
+
 _OS_ADVICE = {
     errno.ENOENT: "check the path (a folder on the way may be missing too)",
     errno.EACCES: "choose a location you may write to, or fix its permissions",
