@@ -164,3 +164,31 @@ def test_language_codes_are_normalised_and_checked_against_the_default_data() ->
         TrainConfig(parallel_languages=["nl"]).validate()
     with pytest.raises(DataError, match="parallel_languages: pairs are English -> another language"):
         TrainConfig(parallel_languages=["en", "de"]).validate()
+
+
+def test_packaged_configs_resolve_by_name_without_a_checkout(tmp_path, monkeypatch) -> None:
+    """``--config default`` reads the copy inside the package (what ``pip install babelir`` users have); the
+    checkout's configs/ are links to the same files, so the two never differ."""
+    from babelir.training.config import packaged_configs
+
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    shipped = packaged_configs()
+    assert {"default", "pool", "smoke", "paper-scale"} <= shipped.keys()
+    assert all("site-packages" in str(p) or "src/babelir/configs" in str(p) for p in shipped.values())
+    root = Path(__file__).resolve().parents[2] / "configs"
+    for name, path in shipped.items():
+        assert (root / f"{name}.yaml").resolve() == path.resolve()
+    assert load_config_file("default") == load_config_file(root / "default.yaml")
+    with pytest.raises(DataError, match="no packaged config of that name .*default, "):
+        load_config_file("defualt")
+    (tmp_path / "default").write_text("steps: 3\n", encoding="utf-8")  # a file of that name is the user's
+    with pytest.raises(DataError, match="config files must end in .yaml"):
+        load_config_file("default")
+
+
+def test_the_wheel_ships_the_packaged_configs() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["babelir"]
+    assert "configs/*.yaml" in patterns

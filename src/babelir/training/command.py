@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "co-train a retriever with the semantic and language contrastive losses",
         TRAIN_HELP,
     )
-    train.add_argument("--config", metavar="FILE", help="YAML or TOML file of settings (flags override it)")
+    train.add_argument("--config", metavar="FILE", help="YAML or TOML file of settings, or the name of one that "
+                       "ships with babelir: default, pool, smoke, paper-scale (flags override it)")
     train.add_argument("--output", required=True, metavar="DIR", help="run folder (model, log, checkpoints)")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     train.add_argument("--overwrite", action="store_true",

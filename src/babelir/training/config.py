@@ -324,8 +324,29 @@ def _parse(path: Path, text: str) -> Any:
     raise DataError(path, None, "config files must end in .yaml, .yml or .toml")
 
 
+def packaged_configs() -> dict[str, Path]:
+    """The configs that ship inside the package (``default``, ``pool``, ``smoke``, ``paper-scale``) by name:
+    ``--config default`` works after ``pip install babelir``, without a checkout."""
+    folder = Path(__file__).resolve().parent.parent / "configs"
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+
+
+def resolve_config_path(given: str | os.PathLike) -> Path:
+    """A config file's path: ``given`` itself when it exists or names a file, else a packaged config named
+    ``given`` (a bare name: no folder, no suffix)."""
+    path = Path(given)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    shipped = packaged_configs()
+    if str(given) in shipped:
+        return shipped[str(given)]
+    raise DataError(path, None, f"no such config file, and no packaged config of that name (packaged: "
+                    f"{', '.join(shipped)}); give a file or one of those names")
+
+
 def _load(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
-    """The coerced settings of a config file and the line of each key."""
+    """The coerced settings of a config file (or packaged config by name) and the line of each key."""
+    path = resolve_config_path(path)
     text = _read_text(path)
     raw = _parse(path, text)
     if raw is None or raw == {}:
