@@ -1,9 +1,8 @@
-"""The one error type for bad input: it always names the file, the line (when there is one) and the problem."""
+"""Where the data package's readers import their error from: :class:`DataError` lives with its siblings in
+:mod:`babelir.utils.errors` (one family of expected failures); this name stays for existing imports."""
 
 from __future__ import annotations
 
-from babelir.utils.errors import BabelirError
+from babelir.utils.errors import DataError
 
-
-class DataError(BabelirError, ValueError):
-    """Bad input data or configuration. ``str(err)`` reads ``FILE:LINE: problem``."""
+__all__ = ["DataError"]

@@ -61,6 +61,18 @@ class StepColumns:
             return "query" if step % 2 == 0 else "document"
         return role
 
+    @property
+    def retrieval_columns(self) -> int:
+        """How many of the leading columns are retrieval's: queries, positives and the negatives."""
+        return 2 + self.config.num_negatives
+
+    def example_count(self, columns: list[list[str]]) -> int:
+        """The examples a step trained on (the speed the log reports): its queries and every auxiliary
+        sentence; a query's positive and negatives are part of its example."""
+        queries = columns[0]
+        auxiliary = columns[self.retrieval_columns :]
+        return len(queries) + sum(len(column) for column in auxiliary)
+
     def __call__(self, step: int) -> list[list[str]]:
         """The texts of every column at ``step``."""
         q, d = self.prompts["query"], self.prompts["document"]

@@ -268,7 +268,7 @@ class CoTrainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 seconds = time.perf_counter() - tick
-                n_examples = len(columns[0]) + sum(len(c) for c in columns[2 + cfg.num_negatives :])
+                n_examples = self.step_columns.example_count(columns)
                 values = torch.stack([total.detach(), *(v.detach() for v in parts.values())])
                 if self.dist.enabled:
                     # the global loss: each rank's loss is a mean over an equal slice -> mean of ranks

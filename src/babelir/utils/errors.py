@@ -25,6 +25,10 @@ class BabelirError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
+class DataError(BabelirError, ValueError):
+    """Bad input data or configuration. ``str(err)`` reads ``FILE:LINE: problem``."""
+
+
 class ModelError(BabelirError, ValueError):
     """A model folder that cannot be used: not a model, unknown backbone name, damaged weights."""
 
