@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import babelir.backbones as backbones
+import babelir.backbones.registry as backbones
 from babelir.backbones import BackboneError, hub_model, known_backbones, resolve_backbone
 from babelir.backbones.directory import METADATA_FILE
 from babelir.backbones.tiny import TINY_SEED, _random_bert_state_dict
@@ -126,7 +126,7 @@ def test_lock_excludes_other_processes(tmp_path: Path) -> None:
     """The conversion lock holds across processes (filelock, which also works on Windows, unlike fcntl)."""
     lock, held, log = tmp_path / ".x.lock", tmp_path / "held", tmp_path / "log"
     holder = (
-        "import pathlib, time, babelir.backbones as b\n"
+        "import pathlib, time, babelir.backbones.registry as b\n"
         f"with b._file_lock(pathlib.Path({str(lock)!r}), 'x'):\n"
         f"    pathlib.Path({str(held)!r}).touch()\n"
         "    time.sleep(1.0)\n"
