@@ -14,6 +14,14 @@ the worst case). It reports the responses by status, and checks what overload mu
 other than 503, every 503 with a ``Retry-After``, and no lost request (each one gets an HTTP answer);
 plus the p50/p99 latency of the 200s and of the 503s. Exit status 1 when a check fails.
 
+The slow-client phase (``--phases slow``) starts a server with its default limits and measures normal
+searches (``--slow-clients`` clients, default 8, for ``--slow-seconds`` each) twice in the same run: alone,
+then while ``--stalled`` (default 100) slow clients stay connected: each sends the headers of a POST
+/search with a ``Content-Length`` and then its body a byte every ``--trickle`` seconds (0: never), and
+reconnects whenever the server cuts it off (``--client-timeout``: 408), so that many are connected
+throughout. It prints both latencies side by side, how the stalled connections ended and how long they
+lasted, and checks the target: p99 within 3x the unloaded p99 and no 503 (nor any other non-200).
+
 Without INDEX, a demo index (``tiny`` backbone, the Gospel of John in en/fr/ru: 2,637 verses) is built
 once under the babelir cache. Client and server share the machine's cores, so on 2 cores the figures
 are a floor for the server alone.
@@ -22,6 +30,7 @@ Usage::
 
     nice python benchmarks/serve_load.py                        # demo index, 2,000 requests, 16 clients
     nice python benchmarks/serve_load.py --phases overload      # the overload run only
+    nice python benchmarks/serve_load.py --phases slow --stalled 100 --slow-seconds 15
     nice python benchmarks/serve_load.py INDEX --backend onnx-int8 --requests 500
 """
 
@@ -144,6 +153,144 @@ async def overload(url: str, texts: list[str], clients: int, k: int, deadline: f
     }
 
 
+async def stalled_client(
+    port: int, stop: asyncio.Event, trickle: float, length: int, outcomes: Counter, held: list[float], connected
+) -> None:
+    """One slow client: the headers of a POST /search announcing ``length`` bytes, then a byte of the body
+    every ``trickle`` seconds (0: none), until the server answers or closes; then again, until ``stop``.
+    ``connected.value`` counts the connections open now; ``held`` gets how long each one lasted."""
+    head = (
+        f"POST /search HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n{{"
+    ).encode()
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(HOST, port)
+        except OSError as err:
+            outcomes[f"connect failed ({type(err).__name__})"] += 1
+            await asyncio.sleep(0.1)
+            continue
+        t0 = time.monotonic()
+        connected.value += 1
+        sent = 1
+        try:
+            writer.write(head)
+            await writer.drain()
+            while True:
+                if stop.is_set():
+                    outcomes["still stalled at the end"] += 1
+                    break
+                try:
+                    data = await asyncio.wait_for(reader.read(4096), timeout=trickle or 0.25)
+                except TimeoutError:
+                    if trickle and sent < length - 1:
+                        writer.write(b" ")  # JSON whitespace: the body stays valid, only slow
+                        await writer.drain()
+                        sent += 1
+                    continue
+                status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "closed, no answer"
+                outcomes[f"HTTP {status}" if status.isdigit() else status] += 1
+                held.append(time.monotonic() - t0)
+                break
+        except OSError as err:
+            outcomes[f"reset ({type(err).__name__})"] += 1
+            held.append(time.monotonic() - t0)
+        finally:
+            connected.value -= 1
+            writer.close()
+
+
+def stalled_process(port: int, count: int, trickle: float, stop, connected, results) -> None:
+    """``count`` stalled clients in a process of their own (as they would be on other machines: their
+    event loop must not slow the measured clients' one), until ``stop``; then (outcomes, held) to ``results``."""
+
+    async def run() -> tuple[Counter, list[float]]:
+        done, outcomes, held = asyncio.Event(), Counter(), []
+        tasks = [
+            asyncio.create_task(stalled_client(port, done, trickle, 1024, outcomes, held, connected))
+            for _ in range(count)
+        ]
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        done.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return outcomes, held
+
+    outcomes, held = asyncio.run(run())
+    results.put((dict(outcomes), held))
+
+
+def slow_clients(
+    url: str, port: int, texts: list[str], args: argparse.Namespace
+) -> tuple[tuple[list[float], dict, float], tuple[list[float], dict, float], Counter, list[float]]:
+    """Normal searches alone, then beside ``args.stalled`` stalled clients: (latencies, errors, seconds) each,
+    how the stalled connections ended, how long each one was held."""
+    import multiprocessing
+
+    half = len(texts) // 2
+
+    def measured(batch: list[str]) -> tuple[list[float], dict, float]:
+        t0 = time.perf_counter()
+        latencies, errors = asyncio.run(
+            load(url, batch, args.slow_clients, args.k, time.monotonic() + args.slow_seconds)
+        )
+        return latencies, errors, time.perf_counter() - t0
+
+    asyncio.run(load(url, texts[: 4 * args.slow_clients], args.slow_clients, args.k, time.monotonic() + 60))
+    alone = measured(texts[:half])
+    context = multiprocessing.get_context("spawn")
+    stop, connected, results = context.Event(), context.Value("i", 0), context.Queue()
+    proc = context.Process(target=stalled_process, args=(port, args.stalled, args.trickle, stop, connected, results))
+    proc.start()
+    try:
+        deadline = time.monotonic() + 60
+        while connected.value < args.stalled and time.monotonic() < deadline and proc.is_alive():
+            time.sleep(0.05)
+        time.sleep(0.5)  # the server has read their headers: each is inside, waiting for its body
+        beside = measured(texts[half:])
+    finally:
+        stop.set()
+        outcomes, held = results.get(timeout=60)
+        proc.join(30)
+    return alone, beside, Counter(outcomes), held
+
+
+def report_slow(alone: tuple, beside: tuple, outcomes: Counter, held: list[float], args: argparse.Namespace) -> bool:
+    """Print the slow-client figures beside the unloaded ones; ``True`` when the target holds."""
+
+    def row(name: str, figures: tuple) -> tuple[str, float, int]:
+        latencies, errors, seconds = figures
+        ms = np.array(latencies) * 1000
+        p50, p99 = (np.percentile(ms, 50), np.percentile(ms, 99)) if len(ms) else (float("nan"),) * 2
+        bad = sum(errors.values())
+        line = f"{name:<34} {len(latencies):>6} {len(latencies) / seconds:>9.1f} {p50:>8.1f} {p99:>8.1f} {bad:>8}"
+        return line, p99, bad
+
+    print(
+        f"\n# slow clients: {args.stalled} stalled POST /search uploads (Content-Length 1024, "
+        f"{f'a byte every {args.trickle:g} s' if args.trickle else 'no body'}) held connected; "
+        f"{args.slow_clients} clients x {args.slow_seconds:g} s of searches; server defaults"
+    )
+    print(f"{'':<34} {'done':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    line, p99_alone, bad_alone = row("searches alone", alone)
+    print(line)
+    line, p99_beside, bad_beside = row(f"searches beside {args.stalled} stalled", beside)
+    print(line)
+    for name, (_, errors, _) in (("alone", alone), ("beside the stalled", beside)):
+        if errors:
+            print(f"# non-200 {name}: {dict(errors)}")
+    print(
+        "stalled connections: " + ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items()))
+        + f"; those the server ended lasted {np.mean(held) if held else float('nan'):.1f} s on average, "
+        f"{max(held, default=float('nan')):.1f} s at most"
+    )
+    ratio = p99_beside / p99_alone if p99_alone else float("nan")
+    ok = ratio <= 3.0 and bad_beside == 0 and bad_alone == 0
+    print(f"p99 beside / alone: {ratio:.2f}x (target <= 3x); non-200 beside the stalled: {bad_beside} (target 0)")
+    print(f"slow-client checks: {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
 def percentiles(seconds: list[float]) -> str:
     if not seconds:
         return "p50 -, p99 -"
@@ -173,9 +320,9 @@ def report_overload(result: dict, clients: int, max_queue: int) -> bool:
 
 
 @contextlib.contextmanager
-def server(index_path: Path, backend: str, extra: list[str]) -> Iterator[str]:
+def server(index_path: Path, backend: str, extra: list[str], port: int | None = None) -> Iterator[str]:
     """``babelir serve`` in a child process on a free loopback port; its URL once healthy; stopped after."""
-    port = free_port()
+    port = port or free_port()
     url = f"http://{HOST}:{port}"
     cmd = [sys.executable, "-m", "babelir", "serve", str(index_path), "--host", HOST, "--port", str(port)]
     cmd += ["--backend", backend, "--log-level", "warning", *extra]
@@ -218,7 +365,7 @@ def summary(name: str, latencies: list[float], seconds: float, errors: int) -> s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("index", nargs="?", help="index folder (default: build the demo index)")
-    ap.add_argument("--phases", default="load,overload", help="comma-separated: load, overload")
+    ap.add_argument("--phases", default="load,overload,slow", help="comma-separated: load, overload, slow")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--k", type=int, default=10)
@@ -229,10 +376,19 @@ def main() -> None:
     ap.add_argument("--overload-clients", type=int, default=64, help="more than --max-queue")
     ap.add_argument("--max-queue", type=int, default=8, help="the overload server's --max-queue")
     ap.add_argument("--request-timeout", type=float, default=10.0, help="the overload server's time limit")
+    ap.add_argument("--stalled", type=int, default=100, help="slow phase: stalled clients held connected")
+    ap.add_argument("--trickle", type=float, default=1.0,
+                    help="slow phase: seconds between the stalled clients' body bytes (0: they send none)")
+    ap.add_argument("--slow-clients", type=int, default=8, help="slow phase: clients sending normal searches")
+    ap.add_argument("--slow-seconds", type=float, default=15.0,
+                    help="slow phase: seconds of normal searches alone, then again beside the stalled clients")
     args = ap.parse_args()
     phases = set(args.phases.split(","))
-    if not phases <= {"load", "overload"}:
-        ap.error(f"--phases: unknown {sorted(phases - {'load', 'overload'})}; choose from load, overload")
+    known = {"load", "overload", "slow"}
+    if not phases <= known:
+        ap.error(f"--phases: unknown {sorted(phases - known)}; choose from load, overload, slow")
+    if not (0 < args.stalled <= 1000 and 0 < args.slow_seconds <= 300 and 0 <= args.trickle <= 60):
+        ap.error("the slow phase is bounded: --stalled 1-1000, --slow-seconds up to 300, --trickle 0-60")
 
     index_path = Path(args.index) if args.index else demo_index()
     print(
@@ -250,6 +406,12 @@ def main() -> None:
                 overload(url, texts, args.overload_clients, args.k, time.monotonic() + args.max_seconds)
             )
         ok = report_overload(result, args.overload_clients, args.max_queue)
+    if "slow" in phases:
+        texts = query_texts(20000)  # more than --slow-seconds can use: the phase ends by time
+        port = free_port()
+        with server(index_path, args.backend, [], port=port) as url:
+            alone, beside, outcomes, held = slow_clients(url, port, texts, args)
+        ok = report_slow(alone, beside, outcomes, held, args) and ok
     sys.exit(0 if ok else 1)
 
 

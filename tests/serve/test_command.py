@@ -35,6 +35,7 @@ def test_bad_numbers_are_one_line_usage_errors(flags: list[str], message: str, c
 def test_defaults_bind_loopback_with_a_bounded_queue() -> None:
     args = build_parser().parse_args(["serve", "idx", "--port", "65535"])
     assert (args.host, args.port, args.max_queue, args.request_timeout) == ("127.0.0.1", 65535, 64, 30.0)
+    assert (args.client_timeout, args.max_connections) == (10.0, 256)  # stalled clients: cut off, and capped
     assert args.api_key is None and not args.insecure_no_api_key
 
 

@@ -106,7 +106,7 @@ def test_requests_beyond_queue_and_batch_are_refused_before_their_body_is_read(s
         )
         assert refused.status_code == 503 and "3 requests in progress" in refused.json()["detail"]
         assert int(refused.headers["retry-after"]) >= 1
-        assert client.get("/static/app.js").status_code == 200  # the page's files are not counted
+        assert client.get("/static/app.js").status_code == 200  # the page's files have places of their own
         encoder.gate.set()
         assert [f.result(30).status_code for f in inside] == [200] * 3
 

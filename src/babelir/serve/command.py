@@ -3,6 +3,10 @@
 Why a key is required beyond loopback: the API has no other access control, and an index may hold
 private documents; binding another address without ``--api-key`` (or ``BABELIR_API_KEY``) stops with
 an error unless ``--insecure-no-api-key`` says that a proxy in front does the access control.
+
+Why the order of :func:`run_serve` (the key rule, every number, the port, then the index and its model):
+each refusal is one line within a second, never after the model has loaded; a number that is not finite
+and in range is refused by argparse already (:mod:`babelir.serve.settings`).
 """
 
 from __future__ import annotations

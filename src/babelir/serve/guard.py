@@ -197,7 +197,7 @@ class GuardMiddleware:
                         return b"".join(chunks)
         except TimeoutError:
             raise BodyRefused(
-                408, f"request body not received within {self.body_timeout:g} s; send it at once"
+                408, f"request body not received within {self.body_timeout:g} s; send it whole, without pauses"
             ) from None
 
     @staticmethod

@@ -16,7 +16,8 @@ Slow clients: the guard gives a body ``client_timeout`` seconds (then 408). uvic
 the headers before it: a client that sends half a request line, or keeps one byte coming, holds its
 connection (and its place under the cap) for ever. :class:`ClientTimeoutProtocol` is uvicorn's own h11
 protocol plus one timer for that: from a connection's start and from each answer, the next request's
-headers must be in within ``client_timeout`` seconds, or the connection is closed.
+headers must be in within ``client_timeout`` seconds, or the connection is closed. (h11 even where
+httptools is installed: the timer hooks one protocol's methods, so the server runs that one.)
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def build(
         log_config=log_config,
         workers=1,
         http=client_timeout_protocol(client_timeout),
+        ws="none",  # the app has no WebSocket route: an upgrade request is plain HTTP (and under the timer)
         limit_concurrency=max_connections,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         # a stop waits for the requests in progress, each bounded by its body and answer time limits
