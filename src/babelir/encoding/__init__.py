@@ -6,6 +6,8 @@ Model directories saved by babelir carry their prompts in ``config_sentence_tran
 
 * :mod:`.model`: :func:`load_model` (a backbone name or a model directory; PyTorch or ONNX backend);
 * :mod:`.encode`: :func:`encode` (texts -> float32 rows, L2-normalised);
+* :mod:`.protocol`: the one :class:`Encoder` protocol every command encodes through (:class:`ModelEncoder`
+  for any model and backend, the USE baseline);
 * :mod:`.onnx`: the fast CPU path (:class:`OnnxEncoder`, an int8 ONNX Runtime export cached per model);
 * :mod:`.command`: ``babelir encode MODEL TEXTS --output FILE``.
 
@@ -16,11 +18,14 @@ same name.
 from babelir.encoding.encode import encode
 from babelir.encoding.model import BACKENDS, Backend, load_model
 from babelir.encoding.onnx import OnnxEncoder, export_onnx, onnx_cache_for
+from babelir.encoding.protocol import Encoder, ModelEncoder, UniversalSentenceEncoder
 from babelir.identity import Role, prompt_for
 
 __all__ = [
     "BACKENDS",
     "Backend",
+    "Encoder",
+    "ModelEncoder",
     "OnnxEncoder",
     "Role",
     "encode",
@@ -28,4 +33,5 @@ __all__ = [
     "load_model",
     "onnx_cache_for",
     "prompt_for",
+    "UniversalSentenceEncoder",
 ]

@@ -30,8 +30,7 @@ def encode(
     check_role(role)
     check_count("batch_size", batch_size)
     if not texts:
-        dim = model.get_sentence_embedding_dimension()
-        return np.zeros((0, dim), dtype=np.float32)
+        return np.zeros((0, embedding_dimension(model)), dtype=np.float32)
     reduced = _reduced_precision(model)  # bf16 weights: normalise here, in float32, not in bf16
     emb = model.encode(
         list(texts),
@@ -51,3 +50,10 @@ def _reduced_precision(model: Any) -> bool:
     """Whether a torch model computes in less than float32 (``load_model(..., backend="torch-bf16")``)."""
     dtype = getattr(model, "dtype", None)
     return dtype is not None and str(dtype) in ("torch.bfloat16", "torch.float16")
+
+
+def embedding_dimension(model: Any) -> int | None:
+    """The embedding size under either name sentence-transformers has used for the method (the old one
+    warns since the rename; babelir's ONNX encoder has the old one)."""
+    method = getattr(model, "get_embedding_dimension", None) or getattr(model, "get_sentence_embedding_dimension", None)
+    return method() if method else None

@@ -254,8 +254,6 @@ def _build_folder(folder: Path, job: _Job, discard: bool) -> tuple[dict[str, Any
 
 def _encode(folder: Path, writer: DocWriter, job: _Job, done: int, start: int, verify: bool) -> tuple[int, int]:
     """Encode the shards not yet finished; returns the number of shards and of documents."""
-    from babelir.encoding import encode
-
     stream = job.sharding.select(job.reader) if job.sharding else iter(job.reader)  # every n-th (shards.py)
     if job.plan.get("languages", {}).get("identify_missing"):
         stream = identify_missing(stream, LanguageIdentifier().identify_many)
@@ -274,7 +272,7 @@ def _encode(folder: Path, writer: DocWriter, job: _Job, done: int, start: int, v
         texts = [passage(d) for d in docs]
         parts = []
         for i in range(0, len(texts), PROGRESS_EVERY):  # length-sorted within each slice
-            parts.append(encode(model, texts[i : i + PROGRESS_EVERY], role="document", batch_size=job.batch_size))
+            parts.append(model.encode(texts[i : i + PROGRESS_EVERY], "document", job.batch_size))
             if len(texts) > PROGRESS_EVERY:
                 done_now = row - start + min(i + PROGRESS_EVERY, len(texts))
                 rate = done_now / max(time.perf_counter() - t0, 1e-9)
@@ -304,11 +302,8 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
     seconds = {"index": round(time.perf_counter() - t1, 3)}
     neutral = None
     if job.neutral is not None:
-        from babelir.encoding import encode
-
         def encode_sample(texts: list[str], role: str) -> np.ndarray:
-            model = shared_encoder(str(job.model_path), job.backend, job.device)
-            return encode(model, texts, role=role, batch_size=job.batch_size)  # type: ignore[arg-type]
+            return shared_encoder(str(job.model_path), job.backend, job.device).encode(texts, role, job.batch_size)
 
         neutral = fit_index_neutralizer(folder, job.neutral, final, shard, row, encode_sample, job.say)
         if neutral.get("file"):

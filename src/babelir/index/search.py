@@ -28,6 +28,7 @@ import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
+from babelir.encoding.protocol import ModelEncoder
 from babelir.identity import check_texts
 from babelir.index.ann import AnnSettings, RowFilter, search_params
 from babelir.index.layout import MANIFEST, NEUTRAL_INDEX_FILE, rebuild_hint
@@ -41,12 +42,11 @@ __all__ = ["Hit", "Index", "QueryLanguage", "QueryResult", "shared_encoder", "va
 
 
 @functools.lru_cache(maxsize=2)
-def shared_encoder(name_or_path: str, backend: str = "torch", device: str | None = None) -> Any:
-    """One loaded encoder per (model, backend, device) and process: inference never mutates it, and loading
-    me5-small costs seconds and ~0.5 GB, so building, searching and serving in one process share it."""
-    from babelir.encoding import load_model
-
-    return load_model(name_or_path, device=device, backend=backend)  # type: ignore[arg-type]
+def shared_encoder(name_or_path: str, backend: str = "torch", device: str | None = None) -> ModelEncoder:
+    """One loaded encoder (:class:`~babelir.encoding.ModelEncoder`, the protocol evaluation uses too) per
+    (model, backend, device) and process: inference never mutates it, and loading me5-small costs seconds
+    and ~0.5 GB, so building, searching and serving in one process share it."""
+    return ModelEncoder.load(name_or_path, device=device, backend=backend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +160,11 @@ class Index:
 
     @property
     def model(self) -> Any:
+        """The loaded model under :attr:`encoder` (a ``SentenceTransformer`` or an ONNX encoder)."""
+        return self.encoder.model
+
+    @property
+    def encoder(self) -> ModelEncoder:
         """The query encoder, loaded once (thread-safe), with a warning if its files changed since indexing."""
         if self._model is None:
             with self._lock:
@@ -193,10 +198,8 @@ class Index:
             self._filters[language] = RowFilter(self.store.rows_for_language(language), len(self))
         return self._filters[language]
 
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        from babelir.encoding import encode
-
-        return encode(self.model, texts, role="query")
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.encoder.encode(texts, "query", batch_size)
 
     def search_vectors(
         self, vectors: np.ndarray, k: int = 10, language: str | None = None, neutral: bool = False

@@ -104,7 +104,6 @@ def mine_hard_negatives(
     builds ``index_dir`` again (an index babelir wrote) where it holds another corpus."""
     from babelir.data.errors import DataError
     from babelir.data.readers import read_retrieval
-    from babelir.encoding import encode
     from babelir.index import Index, build_index
     from babelir.utils.atomic import atomic_open
     from babelir.utils.errors import check_count
@@ -138,13 +137,13 @@ def mine_hard_negatives(
                 overwrite=overwrite_index)
     index = Index.load(index_dir, device=device)
     say(f"encoding {len(examples):,} queries")
-    queries = encode(index.model, [e.query for e in examples], role="query", batch_size=batch_size)
+    queries = index.encoder.encode([e.query for e in examples], "query", batch_size)
     positives = _indexed_positives(index, examples) if own_corpus else None
     if positives is None:
         distinct = list(dict.fromkeys(e.positive for e in examples))  # a positive shared by queries: encoded once
         say(f"encoding their {len(distinct):,} distinct positives")
         row_of = {text: row for row, text in enumerate(distinct)}
-        positives = encode(index.model, distinct, role="document", batch_size=batch_size)[
+        positives = index.encoder.encode(distinct, "document", batch_size)[
             [row_of[e.positive] for e in examples]]
     positive_scores = np.sum(queries * positives, axis=1)  # unit vectors: cosine, as the index scores
     scores, rows = index.search_vectors(queries, depth)
