@@ -177,3 +177,18 @@ def test_an_index_built_before_identification_is_rebuilt_from_its_shards_not_ref
     assert any("built without language identification" in line for line in logs)
     assert not any("documents encoded" in line for line in logs)  # its shards were kept
     assert Index.load(out).neutralizer is not None
+
+
+def test_neutralization_wraps_any_encoder_of_the_protocol(neutral_index: Path) -> None:
+    from babelir.encoding import ModelEncoder
+    from babelir.encoding.neutralized import NeutralizedEncoder
+
+    index = Index.load(neutral_index)
+    texts = ["Die Katze schläft auf der Matte", "Le pont a été fermé"]
+    wrapped = NeutralizedEncoder(ModelEncoder.load("tiny"), index.neutralizer)
+    vectors, changed = wrapped.encode_with_mask(texts, "query")
+    expected, _ = index.neutralizer.apply(index.encode_queries(texts), ["de", "fr"], "query")
+    assert changed.tolist() == [True, True] and np.allclose(vectors, expected, atol=1e-5)
+    german = NeutralizedEncoder(ModelEncoder.load("tiny"), index.neutralizer, language="de")
+    assert german.languages_of(texts) == ["de", "de"]
+    assert german.fingerprint() != wrapped.fingerprint() != ModelEncoder.load("tiny").fingerprint()

@@ -154,8 +154,8 @@ def refuse_foreign_output(output: Path, texts: Path) -> None:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    from babelir.encoding.encode import encode
-    from babelir.encoding.model import load_model
+    from babelir.encoding.neutralized import NeutralizedEncoder
+    from babelir.encoding.protocol import ModelEncoder
 
     # checked before the model loads; every error is printed by babelir.cli as one line
     if Path(args.output).suffix not in OUTPUT_FORMATS:
@@ -179,26 +179,14 @@ def run_encode(args: argparse.Namespace) -> int:
     texts = read_texts(args.texts)
     if not texts:
         raise DataError(args.texts, None, "no texts: the file is empty; give a file with one text per line or row")
-    model = load_model(args.model, device=resolve_device(args.device), backend=args.backend)
-    embeddings = encode(model, list(texts.values()), role=args.role, batch_size=args.batch_size)
+    encoder = ModelEncoder.load(args.model, device=resolve_device(args.device), backend=args.backend)
     note = ""
-    if neutralizer is not None:
-        embeddings, changed = _neutralize(neutralizer, list(texts.values()), embeddings, args.role, args.language)
+    if neutralizer is None:
+        embeddings = encoder.encode(list(texts.values()), args.role, args.batch_size)
+    else:
+        embeddings, changed = NeutralizedEncoder(encoder, neutralizer, args.language).encode_with_mask(
+            list(texts.values()), args.role, args.batch_size)
         note = f"; language statistics removed from {int(changed.sum())} of {len(texts)}"
     written = write_embeddings(args.output, list(texts), embeddings)
     print(f"{len(texts)} embeddings of dimension {embeddings.shape[1]}{note}: {', '.join(map(str, written))}")
     return 0
-
-
-def _neutralize(neutralizer, texts: list[str], embeddings: np.ndarray, role: str, language: str | None):
-    """The statistics removed as ``Index.query`` removes them: a given language, else each text's identified
-    among the statistics' languages (unknown ones are left as they are)."""
-    if not neutralizer.needs_language:
-        return neutralizer.apply(embeddings, [None] * len(texts), role)
-    if language:
-        from babelir.data.languages import language_code
-
-        languages: list[str | None] = [language_code(language, "given as --language")] * len(texts)
-    else:
-        languages = neutralizer.identify(texts)
-    return neutralizer.apply(embeddings, languages, role)
