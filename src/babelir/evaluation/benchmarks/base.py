@@ -114,7 +114,7 @@ class BenchmarkMeta:
     @property
     def family_info(self) -> BenchmarkFamily:
         """The declarations of this record's family (see :func:`babelir.evaluation.benchmarks.family_info`)."""
-        from babelir.evaluation.benchmarks import family_info
+        from babelir.evaluation.benchmarks.registry import family_info
 
         return family_info(self.family)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from babelir.evaluation.benchmarks import load_benchmark
 from babelir.evaluation.benchmarks.base import Benchmark
+from babelir.evaluation.benchmarks.registry import load_benchmark
 
 
 def mini_name(name: str) -> str:

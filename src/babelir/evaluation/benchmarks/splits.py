@@ -62,14 +62,14 @@ def split_of(meta: BenchmarkMeta) -> str | None:
 
 def parents() -> list[str]:
     """Every benchmark that has dev and test splits, in registry order."""
-    from babelir.evaluation.benchmarks import benchmark_names, get_meta
+    from babelir.evaluation.benchmarks.registry import benchmark_names, get_meta
 
     return [name for name in benchmark_names() if get_meta(name, sizes=False).family in FAMILIES]
 
 
 def split_meta(parent: str, split: str) -> BenchmarkMeta:
     """The record of ``<parent>-<split>``: the parent's, with the split, its sizes and what it is."""
-    from babelir.evaluation.benchmarks import get_meta
+    from babelir.evaluation.benchmarks.registry import get_meta
 
     base = get_meta(parent, sizes=False)
     if split == "dev":
@@ -105,7 +105,7 @@ def build_dev(parent: str) -> Benchmark:
 def used_items() -> frozenset[str]:
     """Verse keys no test query may use: every dev query's verse, in every family and language, and the
     query verses of the small xref and pool benchmarks (see the module docstring)."""
-    from babelir.evaluation.benchmarks import get_meta
+    from babelir.evaluation.benchmarks.registry import get_meta
 
     items = {bible_source.verse_key(v) for v in bible.selection("small")[0]}
     one_per_family = {get_meta(name, sizes=False).family: name for name in reversed(parents())}
@@ -129,7 +129,7 @@ def held_out_selection() -> tuple[bible.Selection, tuple[bible_source.VerseId, .
 
 def build_test(parent: str) -> Benchmark:
     """``<parent>-test`` from :func:`held_out_selection`, built like its parent's family."""
-    from babelir.evaluation.benchmarks import get_meta
+    from babelir.evaluation.benchmarks.registry import get_meta
 
     meta = split_meta(parent, "test")
     family, lang = get_meta(parent, sizes=False).family, meta.languages[0]
