@@ -107,3 +107,16 @@ def test_other_query_model_warns(tmp_path: Path, built_index: Path) -> None:
     index = Index.load(built_index, model=str(other))
     with pytest.warns(UserWarning, match="differs from the model"):
         index.search("cat", k=1)
+
+
+def test_an_injected_model_object_searches_like_the_indexs_own_encoder(built_index: Path) -> None:
+    """``Index.load(model_obj=...)`` takes a loaded ``SentenceTransformer`` and puts it behind the one Encoder
+    protocol, so its queries are encoded with the model's prompts like the index's own encoder's."""
+    from babelir.encoding import ModelEncoder, load_model
+
+    injected = Index.load(built_index, model_obj=load_model("tiny"))
+    assert isinstance(injected.encoder, ModelEncoder)
+    own = Index.load(built_index)
+    queries = ["violin", "river bank"]
+    assert np.allclose(injected.encode_queries(queries), own.encode_queries(queries), atol=1e-5)
+    assert [h.id for h in injected.search("violin", k=5)] == [h.id for h in own.search("violin", k=5)]

@@ -110,7 +110,7 @@ class Index:
         self.faiss = faiss_index
         self.store = store
         self.settings = manifest_settings(path, manifest)
-        self._model: Any = None
+        self._encoder: ModelEncoder | None = None
         self._model_name: str = manifest["model"]["name"]
         self._model_path: str = manifest["model"].get("path", "")
         self._backend: str = "torch"
@@ -152,7 +152,8 @@ class Index:
             out._model_name, out._model_path = model, ""
         out._backend = backend
         out._device = device
-        out._model = model_obj
+        if model_obj is not None:  # a loaded model behind the one protocol, as shared_encoder gives it
+            out._encoder = model_obj if isinstance(model_obj, ModelEncoder) else ModelEncoder(model_obj, backend=backend)
         return out
 
     def __len__(self) -> int:
@@ -166,15 +167,15 @@ class Index:
     @property
     def encoder(self) -> ModelEncoder:
         """The query encoder, loaded once (thread-safe), with a warning if its files changed since indexing."""
-        if self._model is None:
+        if self._encoder is None:
             with self._lock:
-                if self._model is None:
+                if self._encoder is None:
                     name = self._model_name
                     if self._model_path and Path(self._model_path).is_dir():
                         name = self._model_path  # the exact directory the documents were encoded with
                     self._check_model(name)
-                    self._model = shared_encoder(name, self._backend, self._device)
-        return self._model
+                    self._encoder = shared_encoder(name, self._backend, self._device)
+        return self._encoder
 
     def _check_model(self, name: str) -> None:
         """Warn when the query encoder's files differ from those the documents were encoded with:
