@@ -53,11 +53,6 @@ class Encoder(ABC):
     def encode(self, texts: list[str], role: str, batch_size: int, progress: Progress | None) -> np.ndarray:
         """Embeddings of ``texts`` in order (L2-normalised); ``progress(n)`` after each batch of ``n``."""
 
-    @property
-    def dimension(self) -> int | None:
-        """The embedding size, where the encoder states it."""
-        return self.describe().get("dimension")
-
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -110,19 +105,15 @@ class SentenceTransformerEncoder(Encoder):
     def encode(
         self, texts: list[str], role: str = "document", batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
+        if progress is None or not texts:
+            # one call: sentence-transformers sorts all the texts by length, so batches pad least
+            return encode(self.model, texts, role=role, batch_size=batch_size)  # type: ignore[arg-type]
         parts = []
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
             parts.append(encode(self.model, batch, role=role, batch_size=batch_size))  # type: ignore[arg-type]
-            if progress:
-                progress(len(batch))
-        if not parts:
-            return encode(self.model, [], role=role)  # type: ignore[arg-type]
+            progress(len(batch))
         return np.concatenate(parts)
-
-    @property
-    def dimension(self) -> int | None:
-        return embedding_dimension(self.model)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
