@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from babelir.utils.atomic import atomic_write_text
 from babelir.utils.errors import ModelError
+from babelir.utils.ownership import file_sha256
 
 Role = Literal["query", "document"]
 ROLES: tuple[Role, ...] = ("query", "document")
@@ -40,11 +41,7 @@ def _file_hash(path: Path) -> str:
     stat = path.stat()
     memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if memo not in _FILE_HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-        _FILE_HASHES[memo] = digest.hexdigest()
+        _FILE_HASHES[memo] = file_sha256(path)
     return _FILE_HASHES[memo]
 
 

@@ -51,7 +51,6 @@ from babelir.index.layout import (
     index_manifest,
     plan_path,
     rebuild_hint,
-    sha256_of,
     shard_path,
     write_shard,
 )
@@ -62,6 +61,7 @@ from babelir.index.store import DocWriter
 from babelir.index.validate import checked_manifest
 from babelir.utils.atomic import atomic_write_json, replace_directory
 from babelir.utils.errors import IndexFileError, check_count
+from babelir.utils.ownership import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _trusted(folder: Path, writer: DocWriter, checksums: bool) -> tuple[int, int
         if rows != count or width != (dim or width):
             log.warning("%s: holds %d rows of %d, the ledger says %d: re-encoding it", path, rows, width, count)
             break
-        if shard in recorded and sha256_of(path) != recorded[shard]:
+        if shard in recorded and file_sha256(path) != recorded[shard]:
             log.warning("%s: altered since it was written (checksum differs): re-encoding it onwards", path)
             break
         done, start, dim = done + 1, start + count, width

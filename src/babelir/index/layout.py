@@ -20,7 +20,6 @@ is written down once and none of them has to import another for a file name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import platform
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ import numpy as np
 from babelir.index.ann import AnnSettings
 from babelir.utils.atomic import atomic_open
 from babelir.utils.errors import IndexFileError
+from babelir.utils.ownership import file_sha256
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -59,16 +59,8 @@ def write_shard(folder: Path, shard: int, embeddings: np.ndarray) -> tuple[Path,
     path = shard_path(folder, shard)
     with atomic_open(path, "wb") as handle:
         np.save(handle, embeddings, allow_pickle=False)
-    return path, sha256_of(path)
+    return path, file_sha256(path)
 
-
-def sha256_of(path: Path) -> str:
-    """The checksum of a shard file, read in 1 MiB blocks (shards are tens of megabytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def index_entry(settings: AnnSettings) -> dict[str, Any]:

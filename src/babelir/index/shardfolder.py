@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from babelir.index.corpus import Document
-from babelir.index.layout import DOCS_FILE, MANIFEST, check_shard, sha256_of, shard_path
+from babelir.index.layout import DOCS_FILE, MANIFEST, check_shard, shard_path
 from babelir.index.store import named_errors, readonly_uri, shard_checksums
 from babelir.utils.errors import IndexFileError
+from babelir.utils.ownership import file_sha256
 
 REPAIR = "re-run this shard's 'babelir index' command: it re-encodes damaged shards and rebuilds"
 
@@ -35,7 +36,7 @@ class ShardFolder:
             checksums = shard_checksums(self.con)
         for number, file in enumerate(files):  # a damaged file is named here, not met as a numpy error
             check_shard(file, REPAIR)
-            if number in checksums and sha256_of(file) != checksums[number]:
+            if number in checksums and file_sha256(file) != checksums[number]:
                 raise IndexFileError(file, None, f"altered since it was written (checksum differs); {REPAIR}")
         self.arrays = [np.load(f, mmap_mode="r") for f in files]
         self.starts = np.cumsum([0] + [len(a) for a in self.arrays])

@@ -15,7 +15,6 @@ the previous checkpoint is deleted only once the new one is complete (and, with 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -32,6 +31,7 @@ from safetensors.torch import load_file, save_file
 
 from babelir.utils.atomic import atomic_directory, atomic_write_text
 from babelir.utils.errors import CheckpointError
+from babelir.utils.ownership import file_sha256
 
 logger = logging.getLogger(__name__)
 # records still reach handlers the application configured; without any, the warning is printed once by
@@ -89,7 +89,7 @@ def save_checkpoint(
         payload = {"step": step, "python_rng": _jsonable(rng["python"]), **state}
         (tmp / STATE_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
         names = (WEIGHTS_FILE, *TORCH_FILES, STATE_FILE)
-        sums = {"sha256": {n: _sha256(tmp / n) for n in names},
+        sums = {"sha256": {n: file_sha256(tmp / n) for n in names},
                 "bytes": {n: (tmp / n).stat().st_size for n in names}}
         (tmp / CHECKSUM_FILE).write_text(json.dumps(sums, indent=2), encoding="utf-8")
     atomic_write_text(folder / "latest", target.name + "\n")
@@ -100,11 +100,6 @@ def save_checkpoint(
     for old in stale + (older[keep - 1 :] if keep > 0 else []):
         shutil.rmtree(old, ignore_errors=True)
     return target
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _step_dirs(folder: Path) -> list[tuple[int, Path]]:
@@ -272,7 +267,7 @@ def _verify_checksums(path: Path, names: tuple[str, ...]) -> None:
                        f"truncated: {size} of the {expected} bytes written" if size < expected else
                        f"longer than written: {size} bytes, not {expected}")
             raise CheckpointError(path / name, None, problem)
-        if name in sums and _load(path / name, _sha256) != sums[name]:
+        if name in sums and _load(path / name, file_sha256) != sums[name]:
             raise CheckpointError(path / name, None, "altered since it was written: its SHA-256 differs")
 
 

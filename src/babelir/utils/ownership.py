@@ -36,12 +36,9 @@ WRITER = "babelir"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+    """sha256 of a file, read in blocks (the one file checksum: ledgers, index shards, checkpoints)."""
     with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _version() -> str:
