@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from babelir.data.errors import DataError
+from babelir.utils.errors import check_count
 from babelir.utils.seeding import derive_seed
 
 METHOD_PATTERN = re.compile(r"centered|leace|lir:([1-9][0-9]?)")
@@ -76,9 +77,7 @@ class NeutralSettings:
         if self.query_statistics not in QUERY_STATISTICS:
             raise ValueError(f"query statistics must be one of {', '.join(QUERY_STATISTICS)}, got {self.query_statistics!r}")
         for name in ("query_sample", "min_documents"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_count(name, getattr(self, name))
 
     @classmethod
     def parse(cls, spec: str) -> NeutralSettings:
