@@ -7,6 +7,7 @@ babelir's trainer.
 from babelir.losses.combined import CoTrainingLoss
 from babelir.losses.distillation import TranslationDistillationLoss
 from babelir.losses.dropout_views import DropoutViewContrastiveLoss
+from babelir.losses.erasure import LanguageErasureLoss
 from babelir.losses.language import LanguageContrastiveLoss
 from babelir.losses.late_interaction import LateInteractionInfoNCELoss, maxsim
 from babelir.losses.retrieval import RetrievalInfoNCELoss
@@ -16,6 +17,7 @@ __all__ = [
     "CoTrainingLoss",
     "DropoutViewContrastiveLoss",
     "LanguageContrastiveLoss",
+    "LanguageErasureLoss",
     "LateInteractionInfoNCELoss",
     "RetrievalInfoNCELoss",
     "SemanticContrastiveLoss",

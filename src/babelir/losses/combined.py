@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from babelir.losses._common import CITATION, Embedder, sentence_embedding
 from babelir.losses.distillation import TranslationDistillationLoss
 from babelir.losses.dropout_views import DropoutViewContrastiveLoss
+from babelir.losses.erasure import LanguageErasureLoss
 from babelir.losses.language import LanguageContrastiveLoss, Variant
 from babelir.losses.retrieval import RetrievalInfoNCELoss
 from babelir.losses.semantic import SemanticContrastiveLoss
@@ -56,6 +57,10 @@ class CoTrainingLoss(nn.Module):
             as the language loss, without its cross-language signal, and
             :class:`TranslationDistillationLoss` (multilingual knowledge distillation) on the parallel
             pairs. Each adds its term ``simcse`` / ``distillation`` to the returned dict.
+        erasure_weight: weight of :class:`LanguageErasureLoss` (LANCER's alternative to the language loss;
+            default 0, off) over every auxiliary sentence (sources, translations, non-parallel), each
+            labelled with its language and none paired with another: ``forward`` then needs ``labels``,
+            one language id per auxiliary row in column order. It adds the term ``erasure``.
 
     References: Hu et al., Findings of ACL 2023 (arXiv 2210.06633), Eq. for the total loss.
     """
@@ -74,9 +79,10 @@ class CoTrainingLoss(nn.Module):
         embedder: Embedder | None = None,
         simcse_weight: float = 0.0,
         distillation_weight: float = 0.0,
+        erasure_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        if min(semantic_weight, language_weight, simcse_weight, distillation_weight) < 0:
+        if min(semantic_weight, language_weight, simcse_weight, distillation_weight, erasure_weight) < 0:
             raise ValueError("loss weights must be non-negative")
         self.model = model
         self.temperature = temperature
@@ -92,6 +98,8 @@ class CoTrainingLoss(nn.Module):
         self.distillation_weight = float(distillation_weight)
         self.simcse = DropoutViewContrastiveLoss(model, self.aux_temperature, gather_across_devices)
         self.distillation = TranslationDistillationLoss(model)
+        self.erasure_weight = float(erasure_weight)
+        self.erasure = LanguageErasureLoss(model, gather_across_devices)
 
     @property
     def uses_parallel(self) -> bool:
@@ -99,7 +107,12 @@ class CoTrainingLoss(nn.Module):
 
     @property
     def uses_nonparallel(self) -> bool:
-        return self.language_weight > 0 or self.simcse_weight > 0
+        return self.language_weight > 0 or self.simcse_weight > 0 or self.erasure_weight > 0
+
+    @property
+    def uses_languages(self) -> bool:
+        """True when ``forward`` needs ``labels``: one language id per auxiliary row (the erasure term)."""
+        return self.erasure_weight > 0
 
     @property
     def weights(self) -> dict[str, float]:
@@ -107,6 +120,7 @@ class CoTrainingLoss(nn.Module):
         return {
             "retrieval": 1.0, "semantic": self.semantic_weight, "language": self.language_weight,
             "simcse": self.simcse_weight, "distillation": self.distillation_weight,
+            "erasure": self.erasure_weight,
         }
 
     def column_names(self) -> list[str]:
@@ -138,20 +152,21 @@ class CoTrainingLoss(nn.Module):
             raise ValueError(f"CoTrainingLoss expects columns {expected}, got {len(features)} columns")
         embed = self.embedder or sentence_embedding(self.model)
         if self.takes_embeddings:
-            return self.loss_from_embeddings([embed(features[i]) for i in self.views()])
+            return self.loss_from_embeddings([embed(features[i]) for i in self.views()], labels)
         retrieval_columns = 2 + self.num_negatives
-        losses = {"retrieval": self.retrieval(features[:retrieval_columns], labels)}
+        losses = {"retrieval": self.retrieval(features[:retrieval_columns], None)}
         aux_views = [embed(features[i]) for i in self.views()[retrieval_columns:]]
-        return losses | self._auxiliary_losses(aux_views)
+        return losses | self._auxiliary_losses(aux_views, labels)
 
-    def loss_from_embeddings(self, embeddings: list[Tensor]) -> dict[str, Tensor]:
-        """The weighted components from one pooled embedding per entry of :meth:`views` (same order)."""
+    def loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> dict[str, Tensor]:
+        """The weighted components from one pooled embedding per entry of :meth:`views` (same order);
+        ``labels``: the auxiliary rows' language ids, when :attr:`uses_languages`."""
         retrieval_columns = 2 + self.num_negatives
         ir = embeddings[:retrieval_columns]
         losses = {"retrieval": self.retrieval.compute_from_embeddings(ir[0], ir[1], ir[2:])}
-        return losses | self._auxiliary_losses(embeddings[retrieval_columns:])
+        return losses | self._auxiliary_losses(embeddings[retrieval_columns:], labels)
 
-    def _auxiliary_losses(self, views: list[Tensor]) -> dict[str, Tensor]:
+    def _auxiliary_losses(self, views: list[Tensor], labels: Tensor | None = None) -> dict[str, Tensor]:
         losses: dict[str, Tensor] = {}
         if not self.uses_parallel:
             return losses
@@ -167,6 +182,11 @@ class CoTrainingLoss(nn.Module):
             # second dropout views of exactly the sentences the language loss sees, column by column
             per_column = [self.simcse.compute_from_embeddings(a, b) for a, b in zip(aux, second, strict=True)]
             losses["simcse"] = self.simcse_weight * torch.stack(per_column).mean()
+        if self.erasure_weight > 0:
+            if labels is None:
+                raise ValueError("CoTrainingLoss with erasure_weight > 0 needs labels: the language id of "
+                                 "every auxiliary row, in column order")
+            losses["erasure"] = self.erasure_weight * self.erasure.compute_from_embeddings(torch.cat(aux), labels)
         return losses
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -178,6 +198,7 @@ class CoTrainingLoss(nn.Module):
             "language_variant": self.language.variant,
             "simcse_weight": self.simcse_weight,
             "distillation_weight": self.distillation_weight,
+            "erasure_weight": self.erasure_weight,
             "num_negatives": self.num_negatives,
             "retrieval_loss": type(self.retrieval).__name__,
         }

@@ -81,6 +81,10 @@ class TrainConfig:
     distillation_weight: float = _f(
         0.0, "alternative: multilingual knowledge distillation, translation -> English vector; 0 = off"
     )
+    erasure_weight: float = _f(
+        0.0, "alternative to the language loss: LANCER-style language erasure (each language's mean vector "
+        "pulled to the others', from language-labelled auxiliary sentences, no pairing used); 0 = off"
+    )
     aux_prompt: str = _f(
         "document", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
         "train: document (the side of the texts a query must find; best in reports/claims.md), query, "
@@ -159,7 +163,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "aux_batch_size", "max_seq_length", "bucket_window"):
             if getattr(self, name) < 1:
                 problems.append((name, "must be at least 1"))
-        for name in ("semantic_weight", "language_weight", "simcse_weight", "distillation_weight", "aux_temperature", "warmup_steps", "checkpoint_every",
+        for name in ("semantic_weight", "language_weight", "simcse_weight", "distillation_weight", "erasure_weight",
+                     "aux_temperature", "warmup_steps", "checkpoint_every",
                      "num_threads"):
             if getattr(self, name) < 0:
                 problems.append((name, "must not be negative"))
@@ -229,6 +234,7 @@ RETRIEVAL_SOURCES = ("wiki-description", "wiki-title", "bible-xref")  # rows of 
 LATER_FIELDS: dict[str, Any] = {
     "aux_temperature": 0.0, "retriever": "dense", "retrieval_sources": [], "prune_checkpoints": True,
     "simcse_weight": 0.0, "distillation_weight": 0.0, "precision": "auto", "gradient_checkpointing": False,
+    "erasure_weight": 0.0,
 }
 
 

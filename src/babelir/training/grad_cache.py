@@ -53,13 +53,14 @@ def cached_backward(
     scale: Callable[[Tensor], Tensor],
     no_sync: Callable[[], contextlib.AbstractContextManager],
     device: torch.device,
+    labels: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """Back-propagate ``loss`` (a :class:`~babelir.losses.CoTrainingLoss`) over ``features`` (one tokenised
     batch per column) mini-batch by mini-batch; returns the detached weighted components.
 
     ``embed_graph`` encodes with a graph (through DDP under torchrun), ``embed_plain`` without one;
     ``scale`` is the loss scaler's (identity unless fp16); ``no_sync`` is DDP's (a null context on one
-    process).
+    process); ``labels`` go to the loss as they are (the erasure term's language ids).
     """
     views = loss.views()
     chunks = [split_features(features[index], mini_batch_size) for index in views]
@@ -76,7 +77,7 @@ def cached_backward(
     after = rank_rng_state(device)
     leaves = [embedding.detach().requires_grad_() for embedding in cached]
     with autocast():
-        components = loss.loss_from_embeddings(leaves)
+        components = loss.loss_from_embeddings(leaves, labels)
         total = torch.stack(list(components.values())).sum()
     scale(total).backward()
     used = [v for v, leaf in enumerate(leaves) if leaf.grad is not None]  # a view no term used: nothing to push

@@ -7,6 +7,8 @@ slice, and a benchmark can replay the exact texts of a run (``benchmarks/train_s
 
 from __future__ import annotations
 
+import zlib
+
 from babelir.data.readers import Sentence
 from babelir.training.batching import BatchSchedule
 from babelir.training.config import TrainConfig
@@ -73,6 +75,18 @@ class StepColumns:
         auxiliary = columns[self.retrieval_columns :]
         return len(queries) + sum(len(column) for column in auxiliary)
 
+    def languages(self, step: int) -> list[list[int]]:
+        """One language id per text of each auxiliary column at ``step`` (sources, translations,
+        non-parallel sentences), for the erasure loss. An id is a checksum of the language code, so every
+        rank gives a language the same id without a shared vocabulary."""
+        columns: list[list[int]] = []
+        if "parallel" in self.schedules:
+            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
+            columns += [[language_id(p.source_lang) for p in pairs], [language_id(p.target_lang) for p in pairs]]
+        if "nonparallel" in self.schedules:
+            columns.append([language_id(self.nonparallel[i].language) for i in self.schedules["nonparallel"].batch(step)])
+        return columns
+
     def __call__(self, step: int) -> list[list[str]]:
         """The texts of every column at ``step``."""
         q, d = self.prompts["query"], self.prompts["document"]
@@ -87,3 +101,8 @@ class StepColumns:
         if "nonparallel" in self.schedules:
             cols.append([a + self.nonparallel[i].text for i in self.schedules["nonparallel"].batch(step)])
         return cols
+
+
+def language_id(code: str) -> int:
+    """A stable integer for a language code (CRC-32), the same on every rank and in every run."""
+    return zlib.crc32(code.encode("utf-8"))

@@ -153,6 +153,7 @@ class CoTrainer:
             language_variant=config.language_variant,
             simcse_weight=config.simcse_weight,
             distillation_weight=config.distillation_weight,
+            erasure_weight=config.erasure_weight,
             num_negatives=config.num_negatives,
             gather_across_devices=self.dist.enabled,
             embedder=embedder,
@@ -255,9 +256,10 @@ class CoTrainer:
                 tick = time.perf_counter()
                 columns = self.columns(step)
                 features = [on_device(self.model.preprocess(col), self.device) for col in self.local_columns(columns)]
+                languages = self._languages(step)
                 every = cfg.gradient_diagnostics_every
                 diagnose = bool(every) and (step == 0 or (step + 1) % every == 0)
-                parts, diagnostics = self._backward(features, diagnose)
+                parts, diagnostics = self._backward(features, diagnose, languages)
                 total = torch.stack(list(parts.values())).sum()
                 self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones (fp16)
                 # max_norm inf: the norm alone, nothing clipped (a multiplication by exactly 1)
@@ -350,14 +352,22 @@ class CoTrainer:
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
 
+    def _languages(self, step: int) -> torch.Tensor | None:
+        """This rank's auxiliary rows' language ids at ``step`` (the erasure loss's labels), else None."""
+        if not self.loss.uses_languages:
+            return None
+        ids = [i for column in self.local_columns(self.step_columns.languages(step)) for i in column]
+        return torch.tensor(ids, dtype=torch.long, device=self.device)
+
     def _backward(
-        self, features: list[dict[str, Any]], diagnose: bool = False
+        self, features: list[dict[str, Any]], diagnose: bool = False, languages: torch.Tensor | None = None
     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Gradients of one step into the parameters (scaled under fp16); returns the loss components and,
-        when ``diagnose``, each loss's gradient norm and their cosines (:mod:`babelir.training.diagnostics`)."""
+        when ``diagnose``, each loss's gradient norm and their cosines (:mod:`babelir.training.diagnostics`).
+        ``languages``: the auxiliary rows' language ids when the loss needs them."""
         if not self.config.mini_batch_size:
             with self.amp.autocast():
-                parts = self.loss(features)
+                parts = self.loss(features, languages)
             diagnostics = {}
             if diagnose:
                 from babelir.training.diagnostics import gradient_diagnostics
@@ -374,7 +384,7 @@ class CoTrainer:
             embed_plain=sentence_embedding(self.model),  # no graph: DDP's reducer need not see it
             autocast=self.amp.autocast, scale=self.scaler.scale,
             no_sync=self.ddp.no_sync if self.ddp is not None else contextlib.nullcontext,
-            device=self.device,
+            device=self.device, labels=languages,
         )
         return parts, {}  # config.validate() refuses diagnostics with caching
 
