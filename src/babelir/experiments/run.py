@@ -19,7 +19,7 @@ from babelir.training.diagnostics import summarise_diagnostics
 from babelir.utils.cache import content_hash
 
 # the loss components a training log records (unweighted), summarised per run
-LOSS_NAMES = ("retrieval", "semantic", "language", "simcse", "distillation")
+LOSS_NAMES = ("retrieval", "semantic", "language", "simcse", "distillation", "erasure")
 
 if TYPE_CHECKING:
     from babelir.training.config import TrainConfig
