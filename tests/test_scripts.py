@@ -39,15 +39,3 @@ def test_refresh_claims_tables_rewrites_only_the_tables_after_each_marker(tmp_pa
     claims.write_text("<!-- table: babelir experiment configs/experiments/missing.yaml --report-only -->\n")
     with pytest.raises(SystemExit, match="missing.md not found"):
         refresh(claims)
-
-
-def test_pool_table_averages_each_conditions_seeds_and_names_them():
-    rows = load_script("pool_table").rows
-    scores = {"bible-xref-pool-test": 0.2, "wiki-pool-test": 0.7} | {f"bible-xref-{lang}-test": 0.3
-                                                                     for lang in ("en", "de", "ru", "sw", "hi", "ko", "ar", "vi")}
-    extras = {"bible-xref-pool-test": {"own_language_share@10": 0.5, "other_language_recall@100": 0.1}}
-    second = dict(scores, **{"bible-xref-pool-test": 0.4})
-    results = {"conditions": {"m": {"43": {"scores": second, "extras": extras}, "42": {"scores": scores, "extras": extras}},
-                              "old": {"42": {"scores": scores}}}}
-    assert rows(results) == ["| m | 30.0 | 70.0 | 50.0 | 10.0 | 30.0 | 42, 43 |",
-                             "| old | 20.0 | 70.0 | nan | nan | 30.0 | 42 |"]

@@ -11,15 +11,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from babelir.experiments.comparisons import comparison_rows, reported
 from babelir.experiments.spec import Experiment
-from babelir.experiments.stats import (
-    check_expected,
-    compare,
-    holm,
-    mean_per_query,
-    mean_scores,
-    paired_permutation_test,
-)
+from babelir.experiments.stats import check_expected, mean_scores
 from babelir.utils.atomic import atomic_open
 
 CHART_SOFTWARE = "babelir experiment"  # the PNG text chunk that marks a chart as babelir's own
@@ -42,34 +36,12 @@ def benchmark_labels(exp: Experiment, benches: list[str]) -> dict[str, str]:
     return labels
 
 
-def _reported(exp: Experiment, results: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The conditions with results (in the file's order) and the benchmarks they were scored on."""
-    conds = [c.name for c in exp.conditions if c.name in results["conditions"]]
-    benches = list(next(iter(results["conditions"][conds[0]].values()))["scores"]) if conds else []
-    return conds, benches
-
-
-def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[str], benches: list[str],
-                        labels: dict[str, str]) -> list[str]:
+def _significance_lines(exp: Experiment, results: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """The comparisons table: the first test (queries as units, as earlier reports quote it), then the mean
     difference's cluster-bootstrap interval, the cluster-level p and that p Holm-corrected over the table."""
-    pairs = [(c.name, ref) for c in exp.conditions if c.name in conds for ref in c.compare_to or (exp.compare_to,)]
-    pairs = [(name, ref) for name, ref in pairs if ref in conds and ref != name]
-    if not pairs:
+    rows = comparison_rows(exp, results, labels)
+    if not rows:
         return []
-    rows = []
-    for name, reference in pairs:
-        ref = mean_per_query(results["conditions"][reference], benches)
-        other = mean_per_query(results["conditions"][name], benches)
-        label = name if reference == exp.compare_to else f"{name} (vs {reference})"
-        for group, members in {"all": [labels[b] for b in benches], **exp.groups}.items():
-            keys = [k for k in ref if labels[k[0]] in members and k in other]
-            if not keys:
-                continue
-            a, b = [ref[k] for k in keys], [other[k] for k in keys]
-            delta = 100 * (statistics.mean(b) - statistics.mean(a))
-            clustered = compare(results["conditions"][reference], results["conditions"][name], keys)
-            rows.append((label, group, delta, paired_permutation_test(a, b), clustered))
     against = f"`{exp.compare_to}` (unless a row names another condition)" if exp.compare_to else "the condition each row names"
     lines = ["", f"Paired permutation test against {against} over queries (per-query scores averaged over seeds; "
              "10,000 sign flips; p); then, resampling query clusters (a query with its translations) and seeds: "
@@ -77,10 +49,10 @@ def _significance_lines(exp: Experiment, results: dict[str, Any], conds: list[st
              f"{len(rows)} row{'s' if len(rows) != 1 else ''}:", "",
              "| condition | group | Δ x100 | p | 95% interval x100 | p clusters | p Holm |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for (label, group, delta, p_units, clustered), adjusted in zip(rows, holm([r[4].p_clusters for r in rows]), strict=True):
-        low, high = 100 * clustered.interval.low, 100 * clustered.interval.high
-        lines.append(f"| {label} | {group} | {delta:+.2f} | {p_units:.4f} | [{low:+.2f}, {high:+.2f}] | "
-                     f"{clustered.p_clusters:.4f} | {adjusted:.4f} |")
+    for row in rows:
+        label = row.condition if row.reference == exp.compare_to else f"{row.condition} (vs {row.reference})"
+        lines.append(f"| {label} | {row.group} | {row.delta:+.2f} | {row.p_units:.4f} | [{row.low:+.2f}, {row.high:+.2f}] | "
+                     f"{row.clustered.p_clusters:.4f} | {row.p_holm:.4f} |")
     return lines
 
 
@@ -102,7 +74,7 @@ def _reused_note(results: dict[str, Any], conds: list[str]) -> str:
 
 
 def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> str:
-    conds, benches = _reported(exp, results)
+    conds, benches = reported(exp, results)
     if not conds:
         return ""
     labels = benchmark_labels(exp, benches)
@@ -122,7 +94,7 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
         row.append(f"{statistics.mean(t['seconds'] for t in trains):.0f}" if trains else "-")
         row.append(f"{statistics.mean(t['examples_per_s'] for t in trains):.1f}" if trains else "-")
         lines.append("| " + " | ".join(row) + " |")
-    lines += _significance_lines(exp, results, conds, benches, labels)
+    lines += _significance_lines(exp, results, labels)
     lines += _gradient_lines(results, conds)
     checks = check_expected(exp, results)
     if checks:
@@ -171,7 +143,7 @@ def plot_results(exp: Experiment, results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    conds, benches = _reported(exp, results)
+    conds, benches = reported(exp, results)
     if not conds:
         return
     labels = benchmark_labels(exp, benches)
