@@ -17,7 +17,10 @@ def test_every_command_is_registered_and_explains_itself(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main([name, "--help"])
         assert exit_info.value.code == 0
-        assert len(capsys.readouterr().out) > 200, name
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: babelir {name}"), name
+        description = out.split("\n\n")[1]  # argparse prints the command's description after the usage
+        assert not description.startswith(("options:", "positional arguments:")) and "." in description, name
 
 
 @pytest.mark.parametrize("module_name", COMMAND_MODULES)

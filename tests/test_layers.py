@@ -1,13 +1,13 @@
-"""The house rules of ``docs/CONTRIBUTING.md``, checked on the source: layers and no import cycles.
+"""The layering rules of ``docs/CONTRIBUTING.md``, checked on the source: layers and no import cycles.
 
 Every module of ``src/babelir`` is parsed with :mod:`ast` (nothing is imported), each import statement is
-resolved to the babelir module it names, and each module is placed in a room (``babelir.<room>...``).
+resolved to the babelir module it names, and each module is placed in a package (``babelir.<package>...``).
 
-Layers, lowest first. A module imports from its own room and from rooms of a LOWER rank only; rooms of
+Layers, lowest first. A module imports from its own package and from packages of a LOWER rank only; packages of
 the same rank are siblings and do not import each other (index does not import evaluation, evaluation
 does not import training)::
 
-    rank  rooms                            what lives there
+    rank  packages                            what lives there
     0     utils                            atomic writes, caches, seeding, command wiring
     1     backbones, data                  model directories by name; readers, sources, errors
     2     identity                         a model's fingerprint, training record, prompts, retriever kind
@@ -50,7 +50,7 @@ LAYERS: dict[str, int] = {
     "__main__": 7,
     PACKAGE: 6,  # the package root: the library API (``from babelir import train, evaluate, Index``)
 }
-# Read from the package root by any room: package metadata, defined before the root imports anything.
+# Read from the package root by any package: package metadata, defined before the root imports anything.
 PACKAGE_METADATA = frozenset({"__version__"})
 
 
@@ -75,7 +75,7 @@ def module_files() -> dict[str, Path]:
     return modules
 
 
-def room_of(module: str) -> str:
+def package_of(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else PACKAGE
 
@@ -137,7 +137,7 @@ def all_imports(modules: dict[str, Path]) -> list[Import]:
 def layer_violations(imports: list[Import], modules: dict[str, Path]) -> list[str]:
     problems = []
     for imp in imports:
-        source, target = room_of(imp.source), room_of(imp.target)
+        source, target = package_of(imp.source), package_of(imp.target)
         if source == target or (target == PACKAGE and set(imp.names) <= PACKAGE_METADATA):
             continue
         if LAYERS[target] >= LAYERS[source]:
@@ -175,12 +175,12 @@ def import_cycles(imports: list[Import]) -> list[list[str]]:
     return cycles
 
 
-def test_every_room_has_a_layer() -> None:
-    rooms = {room_of(module) for module in module_files()}
-    assert rooms <= set(LAYERS), f"rooms without a layer (add them to LAYERS): {sorted(rooms - set(LAYERS))}"
+def test_every_package_has_a_layer() -> None:
+    packages = {package_of(module) for module in module_files()}
+    assert packages <= set(LAYERS), f"packages without a layer (add them to LAYERS): {sorted(packages - set(LAYERS))}"
 
 
-def test_no_module_imports_a_room_above_or_beside_its_own() -> None:
+def test_no_module_imports_a_package_above_or_beside_its_own() -> None:
     modules = module_files()
     problems = layer_violations(all_imports(modules), modules)
     assert not problems, "layer violations (see the table in this file's docstring):\n" + "\n".join(problems)

@@ -1,6 +1,6 @@
 """Who a model is: its fingerprint, its training record, its prompts and the kind of retriever it is.
 
-One owner, low in the house (it imports only :mod:`babelir.utils`), so that training (which writes the
+One owner, low in the layers (it imports only :mod:`babelir.utils`), so that training (which writes the
 record), evaluation (which keys its embedding cache on the fingerprint and picks the scoring from the
 record), index (which records the fingerprint in its manifest and warns when the query model differs)
 and the ONNX export cache all agree on what "the same model" means.

@@ -1,6 +1,6 @@
 """The one way a command module adds its sub-command to ``babelir``.
 
-It lives below every room (not in ``babelir.cli``) so that a command module never imports the layer
+It lives below every package (not in ``babelir.cli``) so that a command module never imports the layer
 above it: ``cli`` imports the command modules, never the other way round.
 """
 

@@ -75,7 +75,7 @@ def describe_os_error(err: OSError) -> str:
     """``FILE: reason; what to do`` for an operating-system failure, in the shape of a :class:`BabelirError`.
 
     Why here and not at every ``open``: an unwritable output folder or a missing input can surface in any
-    room (atomic writes, caches, readers), and the OS already knows the file; the command line only has
+    package (atomic writes, caches, readers), and the OS already knows the file; the command line only has
     to say it in one line instead of a traceback.
     """
     reason = (err.strerror or str(err) or type(err).__name__).rstrip(".")

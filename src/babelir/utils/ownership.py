@@ -1,6 +1,6 @@
 """What babelir wrote: the one rule for every folder and file a command may write into or replace.
 
-Why a module of its own, low in the house: ``--overwrite`` once deleted a web app because its folder held a
+Why a module of its own, low in the layers: ``--overwrite`` once deleted a web app because its folder held a
 ``manifest.json``, ``train`` replaced a user's hand-written ``config.yaml``, ``mine`` and ``evaluate`` replaced
 files that merely had the expected name or layout. A name or a layout is something a user's file may share;
 a marker babelir alone writes is not. So:

@@ -1,6 +1,6 @@
 """How much a babelir process prints besides its results: one switch each for the whole process.
 
-Why one switch: progress bars are drawn in several rooms (the trainer's step bar, evaluation's encoding
+Why one switch: progress bars are drawn in several packages (the trainer's step bar, evaluation's encoding
 bars, ``babelir index`` progress lines), and third-party libraries draw their own (transformers'
 "Loading weights" bar, huggingface_hub downloads) and log notes a user cannot act on (a BERT without a
 pooler is "MISSING" one). ``babelir -q`` must silence babelir's progress everywhere and ``--verbose``

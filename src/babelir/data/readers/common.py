@@ -1,6 +1,6 @@
 """What the stream readers share: the file check at creation, the format by name, clean texts, languages.
 
-Kept apart from :mod:`babelir.data._lines` (line decoding for every reader of the data room) because
+Kept apart from :mod:`babelir.data._lines` (line decoding for every reader of the data package) because
 these rules are the training streams' own: which suffix means which format, and what counts as a text.
 """
 
