@@ -20,8 +20,9 @@ POOL_EXTRA = {
 }  # fmt: skip
 
 
-def results_of(*benchmarks: BenchmarkResult) -> Results:
-    return Results({"name": "m"}, {b.name: b for b in benchmarks}, {}, {}, "now", 1.0)
+def results_of(*benchmarks: BenchmarkResult) -> dict:
+    """Saved results, as the tables read them."""
+    return Results({"name": "m"}, {b.name: b for b in benchmarks}, {}, {}, "now", 1.0).to_dict()
 
 
 def test_per_language_columns_come_from_family_declarations() -> None:
@@ -31,7 +32,7 @@ def test_per_language_columns_come_from_family_declarations() -> None:
         result("mine", "a-family-nobody-declared", ["sw"], 0.9),
     )
     table = language_table(results)
-    assert table.splitlines()[0] == "| language | bitext→en nDCG@10 | pool nDCG@10 | pool own-lang@20 |"
+    assert table.splitlines()[0] == "| language | bitext→en nDCG@10 | pool nDCG@10 | pool own-language share of top 20 |"
     assert "| sw | 30.0 |  |  |" in table and "| de |  | 40.0 | 60.0 |" in table and "90.0" not in table
     assert "| own-lang@10 | own-lang@20 | relevance share | other-lang R@100 | mAP@20 ceiling |" in benchmark_table(
         results
@@ -43,7 +44,7 @@ def test_comparison_reads_saved_results_by_family() -> None:
     saved = results_of(
         result("bible-xref-pool", "bible-xref-pool", ["en", "de"], 0.2, POOL_EXTRA),
         result("wiki-fr", "wiki", ["fr"], 0.5),
-    ).to_dict()
+    )
     text = comparison_markdown([saved], labels=["m"])
     assert "#### pool own-language share of top 20 (x100)" in text and "#### wiki nDCG@10 (x100)" in text
     assert "#### bible-xref-pool overall (x100)" in text and "| m |  | 10.0 | 75.0 | 20.0 | 50.0 | 25.0 |" in text
@@ -61,5 +62,5 @@ def test_dev_and_test_splits_of_one_benchmark_keep_their_own_columns() -> None:
     header = table.splitlines()[0]
     assert header.count("nDCG@10") == 3 and " dev nDCG@10" in header and " test nDCG@10" in header
     assert "| sw | 20.0 | 30.0 | 25.0 |" in table
-    text = comparison_markdown([results.to_dict()], labels=["m"])
+    text = comparison_markdown([results], labels=["m"])
     assert text.count("#### ") >= 3 and "| sw | 30.0 |" in text and "| sw | 20.0 |" in text

@@ -88,7 +88,7 @@ class Results:
     def to_markdown(self) -> str:
         from babelir.evaluation.tables import results_markdown
 
-        return results_markdown(self)
+        return results_markdown(self.to_dict())
 
 
 def environment() -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Markdown tables of evaluation results: per language (one model, or several side by side) and per benchmark.
 
+Every table reads saved results (:meth:`babelir.evaluation.runner.Results.to_dict`, or a results JSON), so
+a table printed after a run and one rebuilt later from its file are the same, and this module needs
+nothing from the runner.
+
 Which column a benchmark fills comes from its family's declarations (:class:`BenchmarkFamily`: label,
 pooled, extra metrics), never from its name, so a new benchmark family needs no change here.
 """
@@ -7,14 +11,11 @@ pooled, extra metrics), never from its name, so a new benchmark family needs no 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babelir.evaluation.benchmarks import family_info
 from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES
 from babelir.evaluation.metrics import display
-
-if TYPE_CHECKING:
-    from babelir.evaluation.runner import Results
 
 
 def _has_language_shares(family: str) -> bool:
@@ -36,47 +37,30 @@ def _fmt(value: float | None, supported: bool = True, scale: float = 100.0) -> s
     return text if supported else f"{text}†"
 
 
-def language_table(results: Results) -> str:
-    """Rows = languages, columns = benchmark families (main metrics x 100): reads as a language profile."""
-    columns: list[tuple[str, str]] = []  # (header, key)
-    cells: dict[str, dict[str, str]] = {}
-    any_unsupported = False
-    model_langs = results.model.get("languages")
-
-    def put(lang: str, header: str, text: str) -> None:
-        if header not in [h for h, _ in columns]:
-            columns.append((header, header))
-        cells.setdefault(lang, {})[header] = text
-
-    for res in results.benchmarks.values():
-        any_unsupported |= not res.supported
-        family = family_info(res.family)
-        if family.label is None:
-            continue
-        scored = family.scored_language(res.languages)
-        label = _label(family.label, res.meta)
-        if scored is not None:
-            put(scored, f"{label} {display(res.main_metric)}", _fmt(res.main_score, res.supported))
-        elif family.pooled:
-            tag = label if res.meta.get("variant") != "full" else f"{label}-full"
-            for lang, row in res.extra.get("by_query_language", {}).items():
-                ok = model_langs is None or lang in model_langs
-                put(lang, f"{tag} {display(res.main_metric)}", _fmt(row.get(res.main_metric), ok))
-                put(lang, f"{tag} own-lang@20", _fmt(row.get("own_language_share@20"), ok))
+def language_table(data: dict[str, Any]) -> str:
+    """Rows = languages, columns = benchmark families (main metrics x 100) of one model's saved results:
+    reads as a language profile. The columns are :func:`_language_cells`'s, as in the comparison tables."""
+    cells = _language_cells(data)
     if not cells:
         return ""
-    headers = [h for h, _ in columns]
+    headers = list(cells)
+    langs = sorted({lang for column in cells.values() for lang in column}, key=_language_order)
     lines = ["| language | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(headers)]
-    for lang in sorted(cells, key=_language_order):
-        lines.append(f"| {lang} | " + " | ".join(cells[lang].get(h, "") for h in headers) + " |")
+    any_unsupported = False
+    for lang in langs:
+        row = []
+        for header in headers:
+            value, ok = cells[header].get(lang, (float("nan"), True))
+            any_unsupported |= not ok and not math.isnan(value)
+            row.append(_fmt(value, ok))
+        lines.append(f"| {lang} | " + " | ".join(row) + " |")
     means = []
-    for h in headers:
-        vals = [float(cells[lang][h].rstrip("†")) for lang in cells if cells[lang].get(h)]
-        means.append(f"{sum(vals) / len(vals):.1f}" if vals else "")
+    for header in headers:
+        values = [v for v, _ in cells[header].values() if not math.isnan(v)]
+        means.append(f"{100 * sum(values) / len(values):.1f}" if values else "")
     lines.append("| **mean** | " + " | ".join(means) + " |")
     if any_unsupported:
-        lines.append("")
-        lines.append("† a language the model was not trained on.")
+        lines += ["", "† a language the model was not trained on."]
     return "\n".join(lines)
 
 
@@ -86,20 +70,22 @@ def _language_order(lang: str) -> tuple[int, str]:
     return (LANGUAGES.index(lang), lang) if lang in LANGUAGES else (len(LANGUAGES), lang)
 
 
-def benchmark_table(results: Results) -> str:
-    """Rows = benchmarks, columns = every measure (x 100), plus the pooled shares where they exist."""
+def benchmark_table(data: dict[str, Any]) -> str:
+    """Rows = benchmarks of one model's saved results, columns = every measure (x 100), plus the pooled
+    shares where they exist."""
+    benchmarks = list(data.get("benchmarks", {}).values())
     measures: list[str] = []
-    for res in results.benchmarks.values():
-        measures.extend(m for m in res.metrics if m not in measures)
-    has_pool = any(_has_language_shares(res.family) for res in results.benchmarks.values())
+    for res in benchmarks:
+        measures.extend(m for m in res["metrics"] if m not in measures)
+    has_pool = any(_has_language_shares(res["family"]) for res in benchmarks)
     extra_cols = ["own-lang@10", "own-lang@20", "relevance share", "other-lang R@100", "mAP@20 ceiling"] if has_pool else []
     headers = ["benchmark", "main"] + [display(m) for m in measures] + extra_cols + ["s"]
     lines = ["| " + " | ".join(headers) + " |", "|---|---|" + "---:|" * (len(headers) - 2)]
-    for res in results.benchmarks.values():
-        row = [res.name + ("" if res.supported else " †"), display(res.main_metric)]
-        row += [_fmt(res.metrics.get(m)) for m in measures]
+    for res in benchmarks:
+        row = [res["name"] + ("" if res["supported"] else " †"), display(res["main_metric"])]
+        row += [_fmt(res["metrics"].get(m)) for m in measures]
         if has_pool:
-            ex = res.extra
+            ex = res.get("extra", {})
             row += [
                 _fmt(ex.get("own_language_share@10")),
                 _fmt(ex.get("own_language_share@20")),
@@ -107,7 +93,7 @@ def benchmark_table(results: Results) -> str:
                 _fmt(ex.get("other_language_recall@100")),
                 _fmt(ex.get("ceiling", {}).get("AP@20")),
             ]
-        row.append(f"{res.timings.get('total_s', 0):.0f}")
+        row.append(f"{res.get('timings', {}).get('total_s', 0):.0f}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -115,13 +101,14 @@ def benchmark_table(results: Results) -> str:
 ALL_METRICS_HEADING = "All metrics per benchmark"  # every results table has it: how evaluate knows its own files
 
 
-def results_markdown(results: Results) -> str:
-    name = results.model.get("name", "model")
+def results_markdown(data: dict[str, Any]) -> str:
+    """One model's saved results (:meth:`Results.to_dict`, or a results JSON) as Markdown."""
+    name = data.get("model", {}).get("name", "model")
     parts = [f"### {name}", ""]
-    lang = language_table(results)
+    lang = language_table(data)
     if lang:
         parts += ["Main metric per language (x100):", "", lang, ""]
-    parts += [f"{ALL_METRICS_HEADING} (x100; s = seconds):", "", benchmark_table(results)]
+    parts += [f"{ALL_METRICS_HEADING} (x100; s = seconds):", "", benchmark_table(data)]
     return "\n".join(parts) + "\n"
 
 
@@ -141,10 +128,11 @@ def _language_cells(data: dict[str, Any]) -> dict[str, dict[str, tuple[float, bo
         if scored is not None:
             cols.setdefault(f"{label} {display(main)}", {})[scored] = (res["main_score"], res["supported"])
         elif family.pooled:
+            tag = label if res.get("meta", {}).get("variant") != "full" else f"{label}-full"
             for lang, row in res.get("extra", {}).get("by_query_language", {}).items():
                 ok = langs is None or lang in langs
-                cols.setdefault(f"{label} {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
-                cols.setdefault(f"{label} own-language share of top 20", {})[lang] = (
+                cols.setdefault(f"{tag} {display(main)}", {})[lang] = (row.get(main, float("nan")), ok)
+                cols.setdefault(f"{tag} own-language share of top 20", {})[lang] = (
                     row.get("own_language_share@20", float("nan")),
                     ok,
                 )
