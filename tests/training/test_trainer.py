@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from babelir.data.errors import DataError
 from babelir.training.config import TrainConfig
-from babelir.training.trainer import CoTrainer
+from babelir.training.trainer import KILL_AFTER_CHECKPOINT, CoTrainer
 from babelir.utils.errors import OutputError
 
 WORDS = ["river", "mountain", "bread", "king", "light", "music", "stone", "city", "ship", "garden",
@@ -183,13 +183,11 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(tmp_path, caching
     cmd = [sys.executable, "-m", "babelir", "train", *args]
     subprocess.run([*cmd, "--output", str(tmp_path / "full")], check=True, capture_output=True)
     run = tmp_path / "killed"
-    proc = subprocess.Popen([*cmd, "--output", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "checkpoints" / "step-0000008").exists():
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (run / "model").exists(), "the run finished before it could be killed"
+    # the trainer's fault hook kills it right after checkpoint 8 is written: no polling, no race
+    killed = subprocess.run([*cmd, "--output", str(run)], capture_output=True,
+                            env={**os.environ, KILL_AFTER_CHECKPOINT: "8"})
+    assert killed.returncode == -signal.SIGKILL and (run / "checkpoints" / "step-0000008").is_dir()
+    assert not (run / "model").exists()
     subprocess.run([*cmd, "--output", str(run), "--resume"], check=True, capture_output=True)
     assert_same_weights(tmp_path / "full" / "model", run / "model")
     steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()]

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,10 @@ def finished_model(output_dir: str | os.PathLike, config: TrainConfig) -> Path |
     if isinstance(saved, dict) and (run_identity(saved) == config.identity() or not changed_on_resume(saved, config)):
         return folder
     return None
+
+
+# A test hook: the trainer SIGKILLs itself right after writing the checkpoint of this step (resume tests).
+KILL_AFTER_CHECKPOINT = "BABELIR_KILL_AFTER_CHECKPOINT"
 
 
 class CoTrainer:
@@ -351,6 +356,9 @@ class CoTrainer:
              **({"grad_scaler": self.scaler.state_dict()} if self.scaler.is_enabled() else {})},
             keep=self.config.keep_checkpoints, rank_rng=rank_rng,
         )
+        if os.environ.get(KILL_AFTER_CHECKPOINT) == str(step):
+            # the fault hook of the resume tests: die exactly here, as a power cut would, without polling
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def _languages(self, step: int) -> torch.Tensor | None:
         """This rank's auxiliary rows' language ids at ``step`` (the erasure loss's labels), else None."""
