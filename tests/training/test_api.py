@@ -39,7 +39,7 @@ def test_wrong_settings_fail_naming_the_key(tmp_path: Path):
         resolve_config(language_variant="nope")
     bad_file = tmp_path / "bad.yaml"
     bad_file.write_text("steps: 0\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad.yaml: steps: must be at least 1"):
+    with pytest.raises(DataError, match=r"bad.yaml:1: steps: must be at least 1"):
         resolve_config(bad_file)
     with pytest.raises(TypeError, match="config must be"):
         resolve_config(3)  # type: ignore[arg-type]

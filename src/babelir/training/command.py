@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from babelir.training.config import add_config_arguments, build_config
+from babelir.training.config import add_config_arguments, resolve_config
 from babelir.utils.commands import add_command
 
 TRAIN_HELP = """\
@@ -61,10 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from babelir.training.api import train
     from babelir.training.distributed import init_distributed, shutdown_distributed
-    from babelir.training.trainer import train
 
-    config = build_config(args.config, args)  # errors (DataError: FILE:LINE) are printed by babelir.cli
+    config = resolve_config(args.config, args)  # errors (DataError: FILE:LINE) are printed by babelir.cli
     dist = init_distributed()  # a no-op unless torchrun started more than one process
     try:
         result = train(config, args.output, resume=args.resume, dist=dist, overwrite=args.overwrite)

@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,12 +292,21 @@ def coerce_settings(values: Any, where: Where, owner: str = "") -> dict[str, Any
                         f"got {values!r}")
     settings = {}
     for key, value in values.items():
-        name = str(key)
+        name = str(key).replace("-", "_")  # kebab-case as the flags spell it
         if name not in FIELDS:
             raise DataError(where[0], where[1], f"{owner}unknown training setting {name!r} (known: "
                             f"{', '.join(sorted(FIELDS))})")
-        settings[name] = coerce(_TYPES[name], f"{owner}{name}", value, where)  # as _coerce, its owner named
+        settings[name] = coerce(_TYPES[name], f"{owner}{name}", _plain(value), where)  # as _coerce, owner named
     return settings
+
+
+def _plain(value: Any) -> Any:
+    """Paths as strings (a config file holds strings; so does a saved TrainConfig)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, list | tuple):
+        return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
+    return value
 
 
 def _read_text(path: Path) -> str:
@@ -396,15 +406,39 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                metavar=name.upper(), help=help_text)
 
 
-def build_config(config_file: str | None, flags: argparse.Namespace | dict[str, Any] | None = None) -> TrainConfig:
-    """File settings overridden by the flags given; a bad value is reported at its file line or flag."""
-    values, lines = _load(Path(config_file)) if config_file else ({}, {})
+def resolve_config(
+    config: TrainConfig | Mapping[str, Any] | str | os.PathLike | None = None,
+    flags: argparse.Namespace | Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """The one way into a validated :class:`TrainConfig`, with the command line's precedence: defaults <
+    ``config`` (a TrainConfig, a mapping of settings, a YAML/TOML file or a packaged config's name, or None)
+    < ``flags`` (parsed ``--kebab-case`` flags; only those given) < ``overrides`` (keywords). Every value
+    is read as its field's type; a bad one is reported at its file line, flag or source."""
+    source, where = None, {}
+    if config is None:
+        values: dict[str, Any] = {}
+    elif isinstance(config, TrainConfig):  # its fields are not type-checked when set
+        values = coerce_settings(config.to_dict(), ("<TrainConfig>", None))
+    elif isinstance(config, Mapping):
+        values = coerce_settings(dict(config), ("<config dict>", None))
+    elif isinstance(config, str | os.PathLike):
+        values, lines = _load(Path(config))
+        source = os.fspath(config)
+        where = {name: (source, line) for name, line in lines.items()}
+    else:
+        raise TypeError(f"config must be a TrainConfig, a dict, a file path or None, not {type(config).__name__}")
     given = vars(flags) if isinstance(flags, argparse.Namespace) else dict(flags or {})
     flagged = {k: v for k, v in given.items() if k in FIELDS}
     values.update(flagged)
-    where: dict[str, Where] = {name: (config_file, line) for name, line in lines.items()}
     where.update({name: ("--" + name.replace("_", "-"), None) for name in flagged})
-    return TrainConfig(**values).validate(config_file, where)
+    values.update(coerce_settings(overrides, ("<keyword arguments>", None)))
+    return TrainConfig(**values).validate(source, where)
+
+
+def build_config(config_file: str | None, flags: argparse.Namespace | dict[str, Any] | None = None) -> TrainConfig:
+    """:func:`resolve_config` of a config file and parsed flags (the command line's entry; kept as an alias)."""
+    return resolve_config(config_file, flags)
 
 
 def is_run_config(path: Path) -> bool:

@@ -463,14 +463,3 @@ def refuse_replacing_model(out: Path, config: TrainConfig, *, resume: bool, over
     raise OutputError(out / MODEL_DIR, None, "holds the finished model of an earlier run" + (
         " with other settings" if resume else "") + ": add --overwrite to train it again and replace it, "
         "or choose another --output" + ("" if resume else " (--resume hands it back when the settings match)"))
-
-
-def train(
-    config: TrainConfig,
-    output_dir: str | os.PathLike,
-    resume: bool = False,
-    dist: DistributedContext | None = None,
-    overwrite: bool = False,
-) -> TrainResult:
-    """Python API of ``babelir train`` (``dist``: the torchrun job, default the current process group)."""
-    return CoTrainer(config, output_dir, dist=dist).train(resume=resume, overwrite=overwrite)
