@@ -149,9 +149,9 @@ class LateInteractionRetriever(Retriever):
     def scores(self, queries: list, documents: list) -> np.ndarray:
         """MaxSim scores ``(len(queries), len(documents))`` from per-text token tensors."""
         import torch
+        import torch.nn.functional as F
+        from sentence_transformers.util import mean_maxsim
         from torch.nn.utils.rnn import pad_sequence
-
-        from babelir.losses.late_interaction import maxsim
 
         def padded(tensors: list) -> tuple:
             mask = pad_sequence([torch.ones(len(t)) for t in tensors], batch_first=True)
@@ -163,7 +163,9 @@ class LateInteractionRetriever(Retriever):
                 d_tok, d_mask = padded(documents[d0 : d0 + self.doc_chunk])
                 for q0 in range(0, len(queries), self.query_chunk):
                     q_tok, q_mask = padded(queries[q0 : q0 + self.query_chunk])
-                    block = maxsim(q_tok, q_mask, d_tok, d_mask).numpy()
+                    # as babelir.losses.maxsim: sentence-transformers' MeanMaxSim over normalised token vectors
+                    block = mean_maxsim(F.normalize(q_tok, dim=-1), F.normalize(d_tok, dim=-1), q_mask, d_mask)
+                    block = block.numpy()
                     out[q0 : q0 + len(block), d0 : d0 + block.shape[1]] = block
         return out
 

@@ -36,16 +36,13 @@ def maxsim(queries: Tensor, query_mask: Tensor, documents: Tensor, document_mask
 
     Shapes: queries ``(nq, lq, dim)``, ``query_mask`` ``(nq, lq)``, documents ``(nd, ld, dim)``,
     ``document_mask`` ``(nd, ld)``; returns ``(nq, nd)`` scores in [-1, 1]. Token vectors are normalised
-    here; padding never wins a max and never counts in the mean.
+    here; padding never wins a max and never counts in the mean. The computation is
+    sentence-transformers' ``util.mean_maxsim`` (differentiable, so the loss trains through it); evaluation
+    scores with the same function (``tests/losses/test_late_interaction.py`` pins both on a plain loop).
     """
-    q = F.normalize(queries, dim=-1)
-    d = F.normalize(documents, dim=-1)
-    sim = torch.einsum("qik,djk->qdij", q, d)  # (nq, nd, lq, ld)
-    sim = sim.masked_fill(~document_mask.bool()[None, :, None, :], float("-inf"))
-    best = sim.max(dim=-1).values  # (nq, nd, lq)
-    qm = query_mask.to(best.dtype)[:, None, :]
-    best = torch.where(qm > 0, best, torch.zeros_like(best))
-    return best.sum(dim=-1) / qm.sum(dim=-1).clamp(min=1.0)
+    from sentence_transformers.util import mean_maxsim
+
+    return mean_maxsim(F.normalize(queries, dim=-1), F.normalize(documents, dim=-1), query_mask, document_mask)
 
 
 def _gather_padded(tokens: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
