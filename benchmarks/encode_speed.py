@@ -117,8 +117,8 @@ def main() -> None:
 
     if args.skip_quality:
         return
-    from babelir.evaluation.metrics import aggregate, evaluate_run
-    from babelir.evaluation.search import exact_search
+    from babelir.evaluation.retrieval.search import exact_search
+    from babelir.evaluation.scoring.metrics import aggregate, evaluate_run
 
     qids = list(bench.queries)[: args.quality_queries or None]
     qrels = {q: bench.qrels[q] for q in qids if q in bench.qrels}

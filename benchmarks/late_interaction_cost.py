@@ -1,6 +1,6 @@
 """What late interaction costs at search time, next to dense retrieval with the same model, in one run.
 
-Both retrievers of :mod:`babelir.evaluation.retrievers` on the same benchmark and model:
+Both retrievers of :mod:`babelir.evaluation.retrieval.retrievers` on the same benchmark and model:
 
 * ``dense`` (the baseline): one pooled vector per text, exact cosine search;
 * ``late-interaction``: one vector per token, exact MaxSim (:func:`babelir.losses.maxsim`).
@@ -45,10 +45,10 @@ def main() -> None:
 
     from babelir.evaluation.benchmarks import load_benchmark
     from babelir.evaluation.benchmarks.mini import mini_benchmark
-    from babelir.evaluation.encoders import SentenceTransformerEncoder
-    from babelir.evaluation.metrics import aggregate, evaluate_run
-    from babelir.evaluation.retrievers import LateInteractionRetriever
-    from babelir.evaluation.search import exact_search, rank_scores
+    from babelir.evaluation.retrieval.encoders import SentenceTransformerEncoder
+    from babelir.evaluation.retrieval.retrievers import LateInteractionRetriever
+    from babelir.evaluation.retrieval.search import exact_search, rank_scores
+    from babelir.evaluation.scoring.metrics import aggregate, evaluate_run
 
     torch.set_num_threads(args.threads)
     bench = (

@@ -16,9 +16,9 @@ import argparse
 
 from babelir.encoding.neutral import NeutralSettings
 from babelir.evaluation.benchmarks import load_benchmark
-from babelir.evaluation.encoders import SentenceTransformerEncoder
-from babelir.evaluation.neutral import CorpusNeutralRetriever
-from babelir.evaluation.runner import evaluate_benchmark
+from babelir.evaluation.retrieval.encoders import SentenceTransformerEncoder
+from babelir.evaluation.retrieval.neutral import CorpusNeutralRetriever
+from babelir.evaluation.scoring.runner import evaluate_benchmark
 
 
 def main() -> None:

@@ -6,7 +6,7 @@
 import argparse
 
 from babelir.data.trec import read_run
-from babelir.evaluation.metrics import document_language_share
+from babelir.evaluation.scoring.metrics import document_language_share
 
 
 def main() -> None:

@@ -59,8 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from babelir.data import defaults
     from babelir.evaluation.benchmarks.mini import mini_benchmark
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.runner import evaluate_benchmark
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.scoring.runner import evaluate_benchmark
     from babelir.training.config import TrainConfig
     from babelir.training.trainer import (
         CoTrainer,
@@ -157,8 +157,8 @@ POOL_COLUMNS = (("nAP@20", "mAP@20 ÷min(R,20)"), ("own_language_share@10", "own
 def demo_pool(benches: list, base: str, trained: str) -> dict[str, dict[str, float]]:
     """Pool the per-language benchmarks and score base, trained and trained + neutralization there."""
     from babelir.evaluation.benchmarks.pool import pool_meta, pool_of
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.runner import evaluate_benchmark
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.scoring.runner import evaluate_benchmark
 
     langs = [b.meta.languages[0] for b in benches]
     pooled = pool_of(benches, pool_meta("demo-pool", langs, "babelir demo's languages in one collection"))

@@ -59,6 +59,6 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_dir: Path):
     """One loaded tiny model for the whole session (loading is the slow part)."""
-    from babelir.evaluation.encoders import SentenceTransformerEncoder
+    from babelir.evaluation.retrieval.encoders import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder.load(str(tiny_dir))

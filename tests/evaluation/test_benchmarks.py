@@ -119,7 +119,7 @@ def test_built_folders_are_cached_and_plain_beir(built: dict) -> None:
 def test_families_declare_labels_pooling_and_extra_metrics() -> None:
     from babelir.evaluation.benchmarks import family_info, get_meta
     from babelir.evaluation.benchmarks.base import BEIR_FAMILY
-    from babelir.evaluation.runner import EXTRA_METRICS
+    from babelir.evaluation.scoring.runner import EXTRA_METRICS
 
     pool = get_meta("bible-xref-pool", sizes=False)
     assert pool.family_info.pooled and pool.scored_language is None and pool.family_info.label == "pool"

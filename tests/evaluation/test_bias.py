@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from babelir.evaluation.bias import probe_accuracy, similarity_profile
+from babelir.evaluation.analysis.bias import probe_accuracy, similarity_profile
 
 
 def _embeddings(language_strength: float) -> tuple[np.ndarray, list[str], np.ndarray]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babelir.evaluation.embeddings import EmbeddingCache, encode_with_cache, text_key
+from babelir.evaluation.retrieval.embeddings import EmbeddingCache, encode_with_cache, text_key
 
 
 class CountingEncoder:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from babelir.evaluation.encoders import SentenceTransformerEncoder
-from babelir.evaluation.loading import load_retriever
-from babelir.evaluation.retrievers import DenseRetriever
+from babelir.evaluation.retrieval.encoders import SentenceTransformerEncoder
+from babelir.evaluation.retrieval.loading import load_retriever
+from babelir.evaluation.retrieval.retrievers import DenseRetriever
 
 
 def test_in_memory_model_fingerprint_tracks_weights(tiny_encoder) -> None:

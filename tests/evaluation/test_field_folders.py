@@ -10,7 +10,7 @@ import pytest
 
 from babelir.data.errors import DataError
 from babelir.evaluation.benchmarks import load_benchmark
-from babelir.evaluation.runner import evaluate
+from babelir.evaluation.scoring.runner import evaluate
 
 
 def beir_folder(folder: Path, corpus: dict[str, str], queries: dict[str, str], qrels: dict[str, list[str]],

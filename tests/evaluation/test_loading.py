@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from babelir.evaluation.loading import load_retriever
-from babelir.evaluation.retrievers import BM25Retriever, DenseRetriever, LateInteractionRetriever
+from babelir.evaluation.retrieval.loading import load_retriever
+from babelir.evaluation.retrieval.retrievers import BM25Retriever, DenseRetriever, LateInteractionRetriever
 
 
 def test_names_resolve() -> None:
@@ -35,7 +35,7 @@ def test_scoring_follows_the_training_record(tiny_dir: Path, tmp_path: Path) -> 
 
 
 def test_late_interaction_evaluation_runs_end_to_end(beir_folder: Path, tiny_dir: Path) -> None:
-    from babelir.evaluation.runner import evaluate
+    from babelir.evaluation.scoring.runner import evaluate
 
     results = evaluate(str(tiny_dir), [str(beir_folder)], scoring="maxsim", show_progress=False)
     result = next(iter(results.benchmarks.values()))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from babelir.evaluation.metrics import (
+from babelir.evaluation.scoring.metrics import (
     aggregate,
     evaluate_run,
     ideal_scores,

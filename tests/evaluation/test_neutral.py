@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from babelir.data.errors import DataError
-from babelir.evaluation.embeddings import CacheStats
-from babelir.evaluation.neutral import is_neutral_scoring, reference_texts, remove_language
+from babelir.evaluation.retrieval.embeddings import CacheStats
+from babelir.evaluation.retrieval.neutral import is_neutral_scoring, reference_texts, remove_language
 
 
 def test_scoring_names() -> None:
@@ -54,8 +54,8 @@ def test_reference_sentences_are_a_fixed_old_testament_sample() -> None:
 
 
 def test_the_retriever_scores_a_bible_benchmark_and_refuses_bm25() -> None:
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.runner import evaluate
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.scoring.runner import evaluate
 
     results = evaluate("tiny", "bible-xref-sw-dev", scoring="centered", show_progress=False, device="cpu")
     score = results.benchmarks["bible-xref-sw-dev"].main_score
@@ -69,7 +69,7 @@ def test_znorm_standardises_each_languages_scores_so_no_language_wins_by_offset(
     is the same. After per-language z-scores the two languages interleave instead of 'b' filling the top."""
     from babelir.evaluation.benchmarks.base import Benchmark
     from babelir.evaluation.benchmarks.pool import pool_meta
-    from babelir.evaluation.neutral import LanguageNormalizedRetriever
+    from babelir.evaluation.retrieval.neutral import LanguageNormalizedRetriever
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=(5, 8))

@@ -81,8 +81,8 @@ def test_the_wikipedia_pool_splits_articles_and_holds_only_untrained_text() -> N
 def test_evaluate_neutral_ranks_as_babelir_index_and_search_do(tmp_path: Path, tiny_dir: Path) -> None:
     """The claim `evaluate` makes about a deployed index: the same statistics, the same rankings."""
     from babelir.encoding.neutral import NeutralSettings
-    from babelir.evaluation.encoders import SentenceTransformerEncoder
-    from babelir.evaluation.neutral import CorpusNeutralRetriever
+    from babelir.evaluation.retrieval.encoders import SentenceTransformerEncoder
+    from babelir.evaluation.retrieval.neutral import CorpusNeutralRetriever
     from babelir.index import Index, build_index
     from tests.index.helpers import SENTENCES
 

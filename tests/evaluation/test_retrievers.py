@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from babelir.evaluation.retrievers import LateInteractionRetriever
+from babelir.evaluation.retrieval.retrievers import LateInteractionRetriever
 
 
 def test_late_interaction_scores_are_maxsim_of_token_vectors(tiny_encoder) -> None:

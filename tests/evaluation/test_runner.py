@@ -10,9 +10,9 @@ import pytest
 from babelir.data.trec import read_run
 from babelir.evaluation import evaluate
 from babelir.evaluation.benchmarks import load_benchmark
-from babelir.evaluation.metrics import aggregate, evaluate_run
-from babelir.evaluation.retrievers import DenseRetriever
-from babelir.evaluation.tables import comparison_markdown
+from babelir.evaluation.retrieval.retrievers import DenseRetriever
+from babelir.evaluation.scoring.metrics import aggregate, evaluate_run
+from babelir.evaluation.scoring.tables import comparison_markdown
 
 
 def test_second_evaluation_reuses_embeddings_and_gives_identical_numbers(
@@ -82,7 +82,7 @@ def test_per_language_table_on_built_in_benchmarks(tmp_path: Path) -> None:
 
 def test_pool_extras_by_language_and_hub_share() -> None:
     from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkMeta
-    from babelir.evaluation.runner import _pool_extras
+    from babelir.evaluation.scoring.runner import _pool_extras
 
     meta = BenchmarkMeta(
         name="p", family="bible-xref-pool", description="", languages=["en", "de"],

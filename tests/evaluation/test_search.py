@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from babelir.evaluation.search import exact_search
+from babelir.evaluation.retrieval.search import exact_search
 
 
 def test_matches_brute_force_and_excludes() -> None:

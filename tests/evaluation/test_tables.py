@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from babelir.evaluation.runner import BenchmarkResult, Results
-from babelir.evaluation.tables import benchmark_table, comparison_markdown, language_table
+from babelir.evaluation.scoring.runner import BenchmarkResult, Results
+from babelir.evaluation.scoring.tables import benchmark_table, comparison_markdown, language_table
 
 
 def result(name: str, family: str, languages: list[str], score: float, extra: dict | None = None) -> BenchmarkResult:

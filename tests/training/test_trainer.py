@@ -207,8 +207,8 @@ def test_alternate_aux_prompt_switches_the_auxiliary_side_each_step(tmp_path):
 
 def test_late_interaction_training_lowers_its_loss_and_records_how_to_score(tmp_path):
     from babelir.data.errors import DataError
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.retrievers import LateInteractionRetriever
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.retrieval.retrievers import LateInteractionRetriever
 
     config = small_config(write_data(tmp_path / "data"), steps=30, checkpoint_every=0, freeze_word_embeddings=False,
                           language_weight=1.0, retriever="late-interaction")

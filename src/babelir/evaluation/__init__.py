@@ -22,15 +22,19 @@ from babelir.evaluation.benchmarks import (
     load_benchmark,
     resolve_names,
 )
-from babelir.evaluation.encoders import Encoder, SentenceTransformerEncoder, UniversalSentenceEncoder
-from babelir.evaluation.loading import load_retriever
-from babelir.evaluation.retrievers import BM25Retriever, DenseRetriever, Retriever
-from babelir.evaluation.runner import BenchmarkResult, Results, evaluate, evaluate_benchmark
+from babelir.evaluation.retrieval.encoders import (
+    Encoder,
+    SentenceTransformerEncoder,
+    UniversalSentenceEncoder,
+)
+from babelir.evaluation.retrieval.loading import load_retriever
+from babelir.evaluation.retrieval.retrievers import BM25Retriever, DenseRetriever, Retriever
+from babelir.evaluation.scoring.runner import BenchmarkResult, Results, evaluate, evaluate_benchmark
 
 
 def bias_report(*args, **kwargs):
-    """See :func:`babelir.evaluation.bias.bias_report` (imported lazily: it pulls in scikit-learn)."""
-    from babelir.evaluation.bias import bias_report as _bias_report
+    """See :func:`babelir.evaluation.analysis.bias.bias_report` (imported lazily: it pulls in scikit-learn)."""
+    from babelir.evaluation.analysis.bias import bias_report as _bias_report
 
     return _bias_report(*args, **kwargs)
 

@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "neutral[:METHOD[@STATISTICS]]: dense after the language neutralization babelir index fits, from the "
         "benchmark's own corpus, each query's language identified as a server would (neutral alone: index's "
         "default; METHOD centered, lir:R or leace); centered / lir:R: the same from Old Testament reference "
-        "verses (babelir.evaluation.neutral) (default: %(default)s)",
+        "verses (babelir.evaluation.retrieval.neutral) (default: %(default)s)",
     )
     add_device_argument(ev)
     ev.add_argument("--backend", choices=BACKENDS, default="torch",
@@ -137,7 +137,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _list_benchmarks() -> int:
     from babelir.evaluation.benchmarks import benchmark_names, get_meta
-    from babelir.evaluation.metrics import display
+    from babelir.evaluation.scoring.metrics import display
 
     print("| name | family | languages | main metric | queries | documents | description |")
     print("|---|---|---|---|---:|---:|---|")
@@ -155,7 +155,7 @@ def _list_benchmarks() -> int:
 def _compare(paths: list[str]) -> int:
     import json
 
-    from babelir.evaluation.tables import comparison_markdown
+    from babelir.evaluation.scoring.tables import comparison_markdown
 
     saved = []
     for path in paths:  # a missing file is an OSError naming it; babelir.cli prints both as one line
@@ -200,7 +200,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _compare(args.compare)
     if not args.model:
         raise DataError(None, None, "MODEL is required (or --list-benchmarks)")
-    from babelir.evaluation.runner import evaluate
+    from babelir.evaluation.scoring.runner import evaluate
     from babelir.utils.atomic import atomic_write_text
     from babelir.utils.ownership import record_file
 
@@ -237,7 +237,7 @@ def _log(line: str) -> None:
 
 
 def run_bias(args: argparse.Namespace) -> int:
-    from babelir.evaluation.bias import bias_report
+    from babelir.evaluation.analysis.bias import bias_report
 
     languages = None
     if args.languages:  # the one language-code check, as every command applies it

@@ -93,9 +93,9 @@ def run_experiment(
     ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) is where training and encoding run. ``shared``
     maps a result key to (the file, the result) of other experiments: the same measurement, taken as it is."""
     from babelir.data.trec import read_run
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.metrics import evaluate_run
-    from babelir.evaluation.runner import evaluate_benchmark
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.scoring.metrics import evaluate_run
+    from babelir.evaluation.scoring.runner import evaluate_benchmark
 
     benches: list = []  # loaded on first use: an experiment whose results all exist reads no benchmark
     results: dict[str, Any] = {"conditions": {}}

@@ -45,7 +45,7 @@ class Condition:
     # this condition's references in the significance table, one block of rows each (default: the file's)
     compare_to: tuple[str, ...] = ()
     scoring: str = "auto"  # dense | maxsim | auto (maxsim for models trained with retriever: late-interaction)
-    # | centered | lir:R (training-free language removal, babelir.evaluation.neutral)
+    # | centered | lir:R (training-free language removal, babelir.evaluation.retrieval.neutral)
 
 
 @dataclass
@@ -247,8 +247,12 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
 
 def _check_conditions(path: Path, conditions: list[Condition], condition_line, defaults: dict[str, Any]) -> None:
     """Scoring, references and every condition's settings, checked now rather than after an hour of training."""
-    from babelir.evaluation.loading import SCORINGS
-    from babelir.evaluation.neutral import corpus_neutral_settings, is_corpus_neutral, is_neutral_scoring
+    from babelir.evaluation.retrieval.loading import SCORINGS
+    from babelir.evaluation.retrieval.neutral import (
+        corpus_neutral_settings,
+        is_corpus_neutral,
+        is_neutral_scoring,
+    )
 
     names = [c.name for c in conditions]
     for number, cond in enumerate(conditions, 1):  # (settings: known keys and types, from _conditions)

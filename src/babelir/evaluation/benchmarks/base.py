@@ -25,7 +25,7 @@ from typing import Any
 
 from babelir.data.beir import join_title, load_beir
 from babelir.data.errors import DataError
-from babelir.evaluation.metrics import RETRIEVAL_MEASURES
+from babelir.evaluation.scoring.metrics import RETRIEVAL_MEASURES
 
 SIDECAR = "babelir.json"
 EXCLUDE_RULES = ("identical-ids", "same-item", "none")
@@ -197,7 +197,7 @@ def write_sidecar(folder: Path, bench: Benchmark) -> None:
 
 
 def _main_metric(sidecar: Path, name: Any) -> str:
-    from babelir.evaluation.metrics import REPORTED_MEASURES, canonical, display
+    from babelir.evaluation.scoring.metrics import REPORTED_MEASURES, canonical, display
 
     if not isinstance(name, str) or canonical(name) not in REPORTED_MEASURES:
         known = ", ".join(display(m) for m in REPORTED_MEASURES)

@@ -25,7 +25,7 @@ import random
 
 from babelir.data.sources import bible
 from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES, Benchmark, BenchmarkFamily, BenchmarkMeta
-from babelir.evaluation.metrics import BITEXT_MEASURES
+from babelir.evaluation.scoring.metrics import BITEXT_MEASURES
 
 SEED = 20230601  # fixed: the selection must never change between runs or machines
 SMALL_QUERIES = 250

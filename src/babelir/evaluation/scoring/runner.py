@@ -21,8 +21,9 @@ from typing import Any
 from babelir.data.trec import RUN_FILE_KIND
 from babelir.evaluation.benchmarks import Benchmark, load_benchmark, resolve_names
 from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES
-from babelir.evaluation.loading import load_retriever
-from babelir.evaluation.metrics import (
+from babelir.evaluation.retrieval.loading import load_retriever
+from babelir.evaluation.retrieval.retrievers import Retriever
+from babelir.evaluation.scoring.metrics import (
     aggregate,
     display,
     document_language_share,
@@ -31,7 +32,6 @@ from babelir.evaluation.metrics import (
     other_language_recall,
     own_language_share,
 )
-from babelir.evaluation.retrievers import Retriever
 from babelir.utils.errors import check_count
 
 DEPTH = 100  # documents kept per query: enough for Recall@100 and MRR@100
@@ -86,7 +86,7 @@ class Results:
         return {name: res.main_score for name, res in self.benchmarks.items()}
 
     def to_markdown(self) -> str:
-        from babelir.evaluation.tables import results_markdown
+        from babelir.evaluation.scoring.tables import results_markdown
 
         return results_markdown(self.to_dict())
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from babelir.evaluation.embeddings import CacheStats, EmbeddingCache, encode_with_cache
-from babelir.evaluation.encoders import Encoder, SentenceTransformerEncoder
-from babelir.evaluation.search import exact_search
+from babelir.evaluation.retrieval.embeddings import CacheStats, EmbeddingCache, encode_with_cache
+from babelir.evaluation.retrieval.encoders import Encoder, SentenceTransformerEncoder
+from babelir.evaluation.retrieval.search import exact_search
 from babelir.identity import prompt_for
 
 
@@ -170,7 +170,7 @@ class LateInteractionRetriever(Retriever):
         return out
 
     def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
-        from babelir.evaluation.search import rank_scores
+        from babelir.evaluation.retrieval.search import rank_scores
 
         qids, dids = list(bench.queries), list(bench.corpus)
         start = time.perf_counter()
@@ -192,14 +192,14 @@ class LateInteractionRetriever(Retriever):
 
 
 class BM25Retriever(Retriever):
-    """bm25s over :func:`babelir.evaluation.lexical.tokenize` (stemmer per language, CJK bigrams)."""
+    """bm25s over :func:`babelir.evaluation.retrieval.lexical.tokenize` (stemmer per language, CJK bigrams)."""
 
     def __init__(self, k1: float = 1.2, b: float = 0.75):
         self.name = "bm25"
         self.k1, self.b = k1, b
 
     def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
-        from babelir.evaluation.lexical import bm25_search, tokenize_all
+        from babelir.evaluation.retrieval.lexical import bm25_search, tokenize_all
 
         start = time.perf_counter()
         qids = list(bench.queries)
@@ -211,7 +211,7 @@ class BM25Retriever(Retriever):
         return run, {"tokenize_s": round(tok_s, 3), "search_s": round(time.perf_counter() - start - tok_s, 3)}
 
     def describe(self) -> dict[str, Any]:
-        from babelir.evaluation.lexical import STEMMERS
+        from babelir.evaluation.retrieval.lexical import STEMMERS
 
         return {
             "type": "lexical",

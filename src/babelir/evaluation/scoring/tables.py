@@ -1,6 +1,6 @@
 """Markdown tables of evaluation results: per language (one model, or several side by side) and per benchmark.
 
-Every table reads saved results (:meth:`babelir.evaluation.runner.Results.to_dict`, or a results JSON), so
+Every table reads saved results (:meth:`babelir.evaluation.scoring.runner.Results.to_dict`, or a results JSON), so
 a table printed after a run and one rebuilt later from its file are the same, and this module needs
 nothing from the runner.
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from babelir.evaluation.benchmarks import family_info
 from babelir.evaluation.benchmarks.base import LANGUAGE_SHARES
-from babelir.evaluation.metrics import display
+from babelir.evaluation.scoring.metrics import display
 
 
 def _has_language_shares(family: str) -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 
 from babelir.data.errors import DataError
 from babelir.encoding.neutral import NeutralSettings, fit_neutralizer
-from babelir.evaluation.retrievers import DenseRetriever
+from babelir.evaluation.retrieval.retrievers import DenseRetriever
 from babelir.utils.seeding import derive_seed
 
 REFERENCE_SENTENCES = 500
@@ -185,7 +185,7 @@ class LanguageNormalizedRetriever(DenseRetriever):
     """
 
     def rank(self, bench, qids: list[str], dids: list[str], q_emb: np.ndarray, d_emb: np.ndarray, k: int) -> dict:
-        from babelir.evaluation.search import rank_scores
+        from babelir.evaluation.retrieval.search import rank_scores
 
         langs = [bench.doc_language(d) for d in dids]
         if any(lang is None for lang in langs):
