@@ -214,3 +214,17 @@ def test_the_checks_catch_what_they_claim(tmp_path: Path) -> None:
         "babelir.index.search (index, rank 4) imports babelir.serve.app (serve, rank 5)",
     ]
     assert import_cycles(imports) == [["babelir.index.build", "babelir.index.search", "babelir.index.build"]]
+
+
+LONG_MODULE = 350  # lines; docs/CONTRIBUTING.md: longer only with a stated reason
+
+
+def test_a_module_over_350_lines_says_why() -> None:
+    unexplained = []
+    for module, path in module_files().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG_MODULE:
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            if "Longer than 350 lines" not in doc:
+                unexplained.append(f"{module} ({text.count(chr(10))} lines)")
+    assert not unexplained, f"split these modules or say why in their docstring ('Longer than 350 lines ...'): {unexplained}"

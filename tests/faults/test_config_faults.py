@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from babelir.cli import main
-from babelir.training.config import build_config
+from babelir.training.config_sources import build_config
 from tests.faults.errors import one_error
 
 GOOD_YAML = "backbone: tiny\nsteps: 2\nbatch_size: 2\nparallel_languages: [de, fr]\nlearning_rate: 2e-5\n"

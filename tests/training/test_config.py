@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from babelir.data.errors import DataError
-from babelir.training.config import TrainConfig, add_config_arguments, build_config, load_config_file
+from babelir.training.config import TrainConfig
+from babelir.training.config_sources import add_config_arguments, build_config, load_config_file
 
 
 def parse(argv):
@@ -86,7 +87,8 @@ def test_aux_prompt_must_be_known() -> None:
 def test_configs_default_yaml_writes_out_the_dataclass_defaults() -> None:
     from pathlib import Path
 
-    from babelir.training.config import FIELDS, build_config
+    from babelir.training.config import FIELDS
+    from babelir.training.config_sources import build_config
 
     path = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
     assert build_config(str(path)) == TrainConfig().validate()
@@ -169,7 +171,7 @@ def test_language_codes_are_normalised_and_checked_against_the_default_data() ->
 def test_packaged_configs_resolve_by_name_without_a_checkout(tmp_path, monkeypatch) -> None:
     """``--config default`` reads the copy inside the package (what ``pip install babelir`` users have); the
     checkout's configs/ are links to the same files, so the two never differ."""
-    from babelir.training.config import packaged_configs
+    from babelir.training.config_sources import packaged_configs
 
     monkeypatch.chdir(tmp_path)  # no configs/ folder here
     shipped = packaged_configs()

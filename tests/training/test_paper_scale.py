@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babelir.cli import main
-from babelir.training.config import build_config
+from babelir.training.config_sources import build_config
 from tests.faults.errors import one_error
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "paper-scale.yaml"

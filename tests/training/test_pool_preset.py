@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from babelir.training.config import TrainConfig, load_config_file
+from babelir.training.config import TrainConfig
+from babelir.training.config_sources import load_config_file
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

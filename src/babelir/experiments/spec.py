@@ -12,6 +12,9 @@ Benchmarks: with ``evaluation.queries`` and ``documents`` a file scores seeded `
 benchmarks (every file so far: 100 and 600 are exactly the ``-dev`` splits, on which configurations are
 chosen); without them it scores the benchmarks it names, so a file that reports on held-out queries names
 the ``-test`` splits (``bible-xref-sw-test``) and no sizes (see ``docs/evaluation-protocol.md``).
+
+Longer than 350 lines on purpose: reading, ``extends``, presets and their error lines are one parser
+whose line bookkeeping every part shares.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ still holds unchanged (compared while skipped); another model or encoding starts
 was finished, else asks for ``--overwrite``; a run that finished no shard removes what it wrote.
 ``--overwrite`` builds beside OUT (``.OUT.rebuild``, resumed if interrupted) and swaps it in at the end
 (:mod:`babelir.index.folders`); a lock keeps two builds of one OUT apart.
+
+Longer than 350 lines on purpose: the resumable build is one sequence (plan, shards, ledger, index,
+statistics) whose steps must agree on what a finished shard is.
 """
 
 from __future__ import annotations

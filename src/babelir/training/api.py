@@ -12,7 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from babelir.training.config import TrainConfig, resolve_config
+from babelir.training.config import TrainConfig
+from babelir.training.config_sources import resolve_config
 from babelir.training.distributed import DistributedContext
 from babelir.training.trainer import CoTrainer, TrainResult
 from babelir.utils.cache import cache_dir, content_hash

@@ -11,6 +11,9 @@ changes anything: a file that is missing, cut short or altered later (disk error
 makes it fall back to the checkpoint before, with a warning naming the file. A fallback exists because
 the previous checkpoint is deleted only once the new one is complete (and, with the default
 ``keep_checkpoints: 2``, kept beside it).
+
+Longer than 350 lines on purpose: writing, verifying and falling back over checkpoints read one file
+format, which stays consistent only when one module owns all three.
 """
 
 from __future__ import annotations

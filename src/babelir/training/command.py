@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from babelir.training.config import add_config_arguments, resolve_config
+from babelir.training.config_sources import add_config_arguments, resolve_config
 from babelir.utils.commands import add_command
 
 TRAIN_HELP = """\

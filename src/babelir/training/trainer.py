@@ -7,6 +7,9 @@ atomic checkpoints, frozen word embeddings, length bucketing, and a log a plot c
 Under ``torchrun`` (:mod:`babelir.training.distributed`) the same loop runs on every rank: each rank
 trains on its slice of the global batch through DistributedDataParallel, the losses draw their in-batch
 negatives from the global batch, and only rank 0 writes files. One process takes none of those paths.
+
+Longer than 350 lines on purpose: the loop, its checkpoints and its divergence stop are one class
+whose state must agree for resume to be exact.
 """
 
 from __future__ import annotations
