@@ -1,11 +1,12 @@
-"""Refresh the tables of reports/claims.md from the experiment reports they were made from.
+"""Refresh the copied experiment tables of reports/dev-history.md (and any file given) from the experiment
+reports they were made from (the verdict tables are generated differently: scripts/claims_tables.py).
 
 Each ``<!-- table: babelir experiment configs/experiments/NAME.yaml --report-only -->`` marker is followed
 by the tables of ``reports/experiments/NAME.md`` (scores, then the significance test); this rewrites them
 from that file, so a number in claims.md is always the one its command prints. Run after
 ``babelir experiment ... --report-only``:
 
-    python scripts/refresh_claims_tables.py [reports/claims.md]
+    python scripts/refresh_claims_tables.py [reports/dev-history.md]
 """
 
 from __future__ import annotations
@@ -51,5 +52,5 @@ def refresh(path: Path) -> int:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "reports/claims.md")
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "reports/dev-history.md")
     print(f"{target}: {refresh(target)} tables refreshed")

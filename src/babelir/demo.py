@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--language-weight", type=float, default=10.0,
         help="language loss weight; 10 suits a run this short (60 steps of 8 or fewer), while `babelir train` "
-        "defaults to 1 for longer runs (reports/claims.md, section 7) (default: %(default)s)",
+        "defaults to 1 for longer runs (reports/dev-history.md, section 7) (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true",
                         help="train again where --output holds a demo model of other settings, replacing it")

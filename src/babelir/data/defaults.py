@@ -58,7 +58,7 @@ from babelir.utils.cache import cache_dir, content_hash
 FORMAT_VERSION = 2  # bump when the construction changes, so old caches are not reused
 
 # 10,000 pairs over 16 languages: better than the same pairs over the five (de, fr, es, ru, zh)
-# on languages with and without parallel data (reports/claims.md, claims-breadth); none of sw, hi, ko,
+# on languages with and without parallel data (reports/dev-history.md, claims-breadth); none of sw, hi, ko,
 # ar, vi, the languages the claims are measured on without parallel data
 DEFAULT_PARALLEL_LANGUAGES: tuple[str, ...] = (
     "de", "fr", "es", "ru", "zh", "it", "pt", "ja", "tr", "bn", "ro", "pl", "fa", "id", "uk", "tl",

@@ -40,7 +40,7 @@ class CoTrainingLoss(nn.Module):
             its quadratic regime the uniform language loss is about :math:`\log 2 + \Delta^2 / 8\tau^2`
             (:math:`\Delta` a cosine gap), so there a lower temperature acts like a larger weight.
         semantic_weight, language_weight: :math:`\lambda_{sem}`, :math:`\lambda_{lang}`. Defaults 0 and
-            1, chosen on multilingual-e5-small over three seeds in ``reports/claims.md``: the uniform
+            1, chosen on multilingual-e5-small over three seeds in ``reports/dev-history.md``: the uniform
             language loss stays within ~0.02 of its minimum log 2, so a short run (60 steps of 8) needs
             weight 10 to feel it, but from 120 steps on weight 10 costs English 4 points and weight 1 is
             best. The semantic loss (weights 0.1-1) cost English 1.5-4 nDCG@10 and helped no language

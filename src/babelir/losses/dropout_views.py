@@ -24,7 +24,7 @@ class DropoutViewContrastiveLoss(ContrastiveLoss):
     In babelir it is the *control* for the language loss: given the same sentences the language loss
     sees (sources, translations and non-parallel sentences, in all their languages), it trains on them
     without any cross-language signal (translations are never paired), so "more text in more
-    languages" can be told apart from "language-agnostic geometry" (reports/claims.md).
+    languages" can be told apart from "language-agnostic geometry" (reports/dev-history.md).
 
     Args:
         model: a ``SentenceTransformer`` (or any module returning ``sentence_embedding``), in train mode:

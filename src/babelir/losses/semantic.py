@@ -45,7 +45,7 @@ class SemanticContrastiveLoss(ContrastiveLoss):
 
     Recommendations: mix language pairs inside a batch; duplicated sentences in a batch are false
     negatives. If translations are already aligned (as in multilingual-e5), this loss is small and can
-    push apart merely related sentences: weigh it with care (see ``reports/claims.md``).
+    push apart merely related sentences: weigh it with care (see ``reports/dev-history.md``).
 
     References: Hu et al., Findings of ACL 2023 (arXiv 2210.06633), Section 3 (semantic contrastive loss).
 

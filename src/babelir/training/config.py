@@ -50,7 +50,7 @@ class TrainConfig:
     language: str = _f("en", "source language of headerless parallel TSV files and of plain text files")
     parallel_languages: list[str] = _f(
         list(defaults.DEFAULT_PARALLEL_LANGUAGES), "embedded default: languages paired with English for the "
-        "auxiliary losses (16: the same pairs over more languages help more, reports/claims.md)"
+        "auxiliary losses (16: the same pairs over more languages help more, reports/dev-history.md)"
     )
     parallel_pairs_per_language: int = _f(
         defaults.DEFAULT_PARALLEL_PAIRS_PER_LANGUAGE, "embedded default: parallel pairs per language"
@@ -59,18 +59,18 @@ class TrainConfig:
     nonparallel_per_language: int = _f(1000, "embedded default: non-parallel sentences per language")
     retrieval_sources: list[str] = _f(
         [], "embedded default: retrieval rows to keep, of wiki-description, wiki-title, bible-xref (empty: all); "
-        "bible-xref alone is the in-domain choice for Bible retrieval (reports/claims.md)"
+        "bible-xref alone is the in-domain choice for Bible retrieval (reports/dev-history.md)"
     )
-    # --- losses (weights chosen in reports/claims.md, "Defaults chosen from these runs")
+    # --- losses (weights chosen in reports/dev-history.md, "Defaults chosen from these runs")
     temperature: float = _f(0.05, "temperature of the retrieval loss (and of the auxiliary losses by default)")
     aux_temperature: float = _f(0.0, "temperature of the semantic and language losses; 0 = --temperature")
     semantic_weight: float = _f(
         0.0, "weight of the semantic contrastive loss (translations together); for mixed-language pools and "
-        "translation search, at a cost to monolingual retrieval on me5-small (reports/claims.md)"
+        "translation search, at a cost to monolingual retrieval on me5-small (reports/dev-history.md)"
     )
     language_weight: float = _f(
         1.0, "weight of the language contrastive loss; 1 for runs of 120+ steps of 8, 10 for short runs of ~60 "
-        "steps of 8 (it stays near its minimum log 2; reports/claims.md)"
+        "steps of 8 (it stays near its minimum log 2; reports/dev-history.md)"
     )
     language_variant: str = _f("uniform", "reading of the language loss: uniform (default) or rank")
     simcse_weight: float = _f(
@@ -85,7 +85,7 @@ class TrainConfig:
     )
     aux_prompt: str = _f(
         "document", "prompt of the auxiliary sentences, i.e. which side of the dual encoder the auxiliary losses "
-        "train: document (the side of the texts a query must find; best in reports/claims.md), query, "
+        "train: document (the side of the texts a query must find; best in reports/dev-history.md), query, "
         "alternate (query on even steps, document on odd) or none"
     )
     num_negatives: int = _f(0, "hard negatives per query taken from the retrieval data")
