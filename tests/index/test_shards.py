@@ -102,3 +102,37 @@ def test_index_command_shards_and_merge(corpus_file, built_index, tmp_path, caps
     bad = ["index", "tiny", str(corpus_file), str(tmp_path / "bad"), "--shard-id", "2", "--shard-count", "2"]
     assert cli(bad) == 2
     assert cli(["index", "tiny", str(corpus_file), str(tmp_path / "bad"), "--shard-id", "0"]) == 2
+
+
+def test_merge_fits_the_language_statistics_a_one_machine_build_fits(tmp_path):
+    """A shard has no statistics of its own; the merge fits them over the merged rows, equal to one
+    machine's, and says where the model to fit them is missing."""
+    from babelir.encoding.neutral import NeutralSettings
+    from babelir.index.layout import NEUTRAL_FILE
+    from babelir.index.shards import MergeEncoding
+
+    from .helpers import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus.jsonl")
+    settings = NeutralSettings(method="centered", query_sample=3, min_documents=2)
+    single = build_index("tiny", corpus, tmp_path / "single", shard_size=4, neutralization=settings)
+    assert single["neutralization"]["file"] == NEUTRAL_FILE
+    shards = [tmp_path / f"s{i}" for i in range(2)]
+    for i, folder in enumerate(shards):
+        assert "neutralization" not in build_index("tiny", corpus, folder, shard_size=4, sharding=ShardSpec(i, 2))
+    merged = merge_shards(shards, tmp_path / "merged", chunk_size=4, neutral=settings)
+    assert merged["neutralization"]["languages"] == single["neutralization"]["languages"]
+    a = np.load(tmp_path / "single" / NEUTRAL_FILE)
+    b = np.load(tmp_path / "merged" / NEUTRAL_FILE)
+    assert set(a.files) == set(b.files)
+    for key in a.files:
+        if a[key].dtype.kind == "f":
+            np.testing.assert_allclose(a[key], b[key], atol=1e-5)
+    want = Index.load(tmp_path / "single").search(QUERIES, k=6)
+    got = Index.load(tmp_path / "merged").search(QUERIES, k=6)
+    assert [[h.id for h in hits] for hits in got] == [[h.id for h in hits] for hits in want]
+    said: list[str] = []
+    without = merge_shards(shards, tmp_path / "elsewhere", chunk_size=4, neutral=settings, progress=said.append,
+                           encoding=MergeEncoding(model=str(tmp_path / "no-such-model")))
+    assert without["neutralization"]["file"] is None and "no-such-model" in without["neutralization"]["reason"]
+    assert any("built without language neutralization" in line for line in said)

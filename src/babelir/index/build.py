@@ -390,8 +390,8 @@ def build_index(
             del plan["languages"]
     neutral = NeutralSettings() if neutralization is True else (neutralization or None)
     if neutral is not None and sharding is not None:
-        say("note: a shard of a split build has no language statistics of its own; the merged index is "
-            "built without them")
+        say("note: a shard of a split build has no language statistics of its own; 'babelir index merge' "
+            "fits them over the merged rows")
         neutral = None
     plan = json.loads(json.dumps(plan))  # as build.json will read back (lists, not tuples)
     job = _Job(plan, reader, model_path, settings or AnnSettings(), shard_size, batch_size, backend,

@@ -47,7 +47,9 @@ MERGE_HELP = """\
 Build one index over the shard folders of a corpus encoded with --shard-id/--shard-count (one folder
 per shard id, all of the same model and corpus). The merged folder holds the same rows, in the same
 order, as 'babelir index' on one machine, so it returns the same results; it is an ordinary index
-folder (search it, serve it, or re-run 'babelir index' on it with another --index-type).
+folder (search it, serve it, or re-run 'babelir index' on it with another --index-type). The language
+statistics are fitted over the merged rows as one machine fits them (--neutralization), which needs the
+model the shards were encoded with (--model, default the path they recorded).
 
 examples:
   babelir index merge out/shard-* --output out/merged --index-type hnsw
@@ -126,6 +128,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--shard-size", type=int, default=10_000,
                    help="rows per embeddings file of OUT (re-running 'babelir index' on OUT needs the same)")
     _add_ann_arguments(m)
+    m.add_argument("--neutralization", default="centered", metavar="METHOD[@STATISTICS]",
+                   type=_neutralization_flag,
+                   help="language statistics fitted over the merged rows, as 'babelir index' fits them (a "
+                   "shard has none of its own); none: no statistics (default: %(default)s)")
+    m.add_argument("--model", default=None,
+                   help="the model the shards were encoded with, to encode the statistics' query-side "
+                   "sample (default: the path the shards recorded; its fingerprint must match)")
+    m.add_argument("--batch-size", type=int, default=32)
+    m.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
+    add_device_argument(m)
     m.add_argument("--overwrite", action="store_true",
                    help="replace OUT (an index folder babelir wrote) once the merged index is built")
     m.set_defaults(func=run_merge)
@@ -255,7 +267,7 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     """One index over shards built with --shard-id/--shard-count."""
-    from babelir.index.shards import merge_shards
+    from babelir.index.shards import MergeEncoding, merge_shards
 
     folders, out = list(args.shards), args.output
     if out is None:
@@ -271,6 +283,8 @@ def run_merge(args: argparse.Namespace) -> int:
         chunk_size=args.shard_size,
         overwrite=args.overwrite,
         progress=_progress,
+        neutral=args.neutralization or None,
+        encoding=MergeEncoding(args.model, args.backend, args.device, args.batch_size),
     )
     print(_summary(out, manifest, f" from {len(folders)} shards"))
     return 0

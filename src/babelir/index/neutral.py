@@ -88,7 +88,7 @@ def fit_index_neutralizer(
     picked = np.array(sorted(chosen), dtype=np.int64)
     paths = [shard_path(folder, i) for i in range(shards)]
     if not len(picked):
-        return _without(settings, "no document has a language (none given, none identified)", say)
+        return without_neutralization(settings, "no document has a language (none given, none identified)", say)
     docs = store.get(picked)
     ids = [docs[int(r)][0] for r in picked]
 
@@ -101,7 +101,7 @@ def fit_index_neutralizer(
         neutralizer = fit_neutralizer(settings, read_rows(paths, picked), [languages[int(r)] for r in picked],
                                       texts, ids, encode)
     except DataError as err:
-        return _without(settings, err.problem, say)
+        return without_neutralization(settings, err.problem, say)
     if neutralizer.skipped:
         say(f"too few documents for language statistics (fewer than {settings.min_documents}), left as they "
             f"are: {', '.join(f'{k} ({v})' for k, v in neutralizer.skipped.items())}")
@@ -129,6 +129,7 @@ def fit_index_neutralizer(
     }
 
 
-def _without(settings: NeutralSettings, reason: str, say: Callable[[str], None]) -> dict[str, Any]:
+def without_neutralization(settings: NeutralSettings, reason: str, say: Callable[[str], None]) -> dict[str, Any]:
+    """The manifest entry of an index built without statistics, and the line that says why."""
     say(f"{reason}: the index is built without language neutralization")
     return {"file": None, "settings": settings.to_dict(), "reason": reason}

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from babelir.data.errors import DataError
+from babelir.encoding.neutral import NeutralSettings
 from babelir.index.ann import AnnSettings, build_from_shards, resolved, write_index
 from babelir.index.corpus import Document
 from babelir.index.folders import build_lock, check_writable, claim
@@ -43,7 +44,7 @@ from babelir.index.layout import (
     read_manifest,
     write_shard,
 )
-from babelir.index.search import Hit, Index
+from babelir.index.search import Hit, Index, shared_encoder
 from babelir.index.shardfolder import ShardFolder
 from babelir.index.store import DocWriter
 from babelir.utils.atomic import atomic_directory, atomic_write_json
@@ -148,11 +149,19 @@ def merge_shards(
     chunk_size: int = 10_000,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
+    neutral: NeutralSettings | None = None,
+    encoding: MergeEncoding | None = None,
 ) -> dict[str, Any]:
     """Merge shard folders into one index folder at ``out``; returns its manifest.
 
     Memory stays at one chunk of ``chunk_size`` rows plus the faiss index being built: embeddings are
     read through mmap and written back in corpus order as ordinary shard files of ``chunk_size`` rows.
+
+    ``neutral``: fit the language statistics over the merged rows, as a one-machine ``babelir index``
+    fits them (a shard has none of its own). The query side's sample is encoded again, with the model
+    the shards were encoded with (``encoding.model``, default the path their plan records; its
+    fingerprint must match). Where that model is not on this machine the index is merged without
+    statistics, and the manifest and the progress say why.
     """
     say, out = progress or (lambda msg: None), Path(out)
     found = check_shards([Path(f) for f in folders])
@@ -164,13 +173,25 @@ def merge_shards(
                 raise IndexFileError(out, None, "already exists; pass --overwrite to replace it")
             check_writable(out)  # only an index folder babelir wrote is replaced, once the new one is built
         with atomic_directory(out) as tmp:
-            manifest = _merge_into(tmp, found, settings or AnnSettings(), chunk_size, say)
+            manifest = _merge_into(tmp, found, settings or AnnSettings(), chunk_size, say, neutral,
+                                   encoding or MergeEncoding())
     say(f"wrote {out / MANIFEST}")
     return manifest
 
 
+@dataclass(frozen=True)
+class MergeEncoding:
+    """How ``index merge`` encodes the query side's sample of the language statistics."""
+
+    model: str | None = None  # None: the model path the shards' plan records
+    backend: str = "torch"
+    device: str = "auto"
+    batch_size: int = 32
+
+
 def _merge_into(
-    tmp: Path, found: list[Found], settings: AnnSettings, chunk_size: int, say: Say
+    tmp: Path, found: list[Found], settings: AnnSettings, chunk_size: int, say: Say,
+    neutral: NeutralSettings | None = None, encoding: MergeEncoding | None = None,
 ) -> dict[str, Any]:
     """Write the merged index folder into the empty folder ``tmp`` (swapped in by the caller)."""
     count = found[0][0].shard_count
@@ -212,6 +233,12 @@ def _merge_into(
     t1 = time.perf_counter()
     write_index(build_from_shards(final, files, total, dim), tmp / INDEX_FILE)
     plan = _merged_plan(found, chunk_size)
+    seconds = {"merge": round(t1 - t0, 3), "index": round(time.perf_counter() - t1, 3)}
+    statistics = None
+    if neutral is not None:
+        statistics = _fit_merged(tmp, plan, neutral, final, len(files), total, encoding or MergeEncoding(), say)
+        if statistics.get("file"):
+            seconds["neutralization"] = statistics["seconds"]
     # build.json as a one-machine build writes it: re-running `babelir index` on the merged folder with
     # another --index-type (and --shard-size equal to chunk_size) rebuilds only the faiss index
     atomic_write_json(plan_path(tmp), plan)
@@ -222,11 +249,35 @@ def _merge_into(
         documents=total,
         shards=len(files),
         dimension=dim,
-        build_seconds={"merge": round(t1 - t0, 3), "index": round(time.perf_counter() - t1, 3)},
+        build_seconds=seconds,
         merged_from=[{"folder": str(folder), **spec.to_dict()} for spec, folder, _ in found],
+        neutralization=statistics,
     )
     atomic_write_json(tmp / MANIFEST, manifest)
     return manifest
+
+
+def _fit_merged(
+    folder: Path, plan: dict[str, Any], neutral: NeutralSettings, ann: AnnSettings, shards: int, rows: int,
+    encoding: MergeEncoding, say: Say,
+) -> dict[str, Any]:
+    """The merged index's language statistics (its manifest entry), fitted as a one-machine build fits them."""
+    from babelir.identity import model_fingerprint
+    from babelir.index.neutral import fit_index_neutralizer, without_neutralization
+
+    recorded = plan.get("model", {})
+    path = Path(encoding.model or recorded.get("path", ""))
+    if not path.is_dir():
+        return without_neutralization(neutral, f"the model the shards were encoded with is not at {path} "
+                                      "(give it with --model)", say)
+    if recorded.get("sha256") and model_fingerprint(path) != recorded["sha256"]:
+        raise DataError(path, None, "is not the model the shards were encoded with (its fingerprint differs); "
+                        "give that model with --model, or --neutralization none")
+
+    def encode_sample(texts: list[str], role: str) -> np.ndarray:
+        return shared_encoder(str(path), encoding.backend, encoding.device).encode(texts, role, encoding.batch_size)
+
+    return fit_index_neutralizer(folder, neutral, ann, shards, rows, encode_sample, say)
 
 
 def _merged_plan(found: list[Found], chunk_size: int) -> dict[str, Any]:
