@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from babelir.data.errors import DataError
+from babelir.experiments.checks import run_checks
 from babelir.experiments.report import CHART_SOFTWARE, plot_results, report_markdown
 from babelir.experiments.run import run_experiment
 from babelir.experiments.spec import load_experiment
@@ -112,6 +113,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"babelir: warning: no bar chart: {err}", file=sys.stderr)
     print(markdown)
     failed = [row for row in check_expected(exp, results) if not row[4]]
+    failed += [row for row in run_checks(exp.checks, results) if not row[2]]
     return 1 if failed else 0
 
 

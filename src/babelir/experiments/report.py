@@ -11,6 +11,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from babelir.experiments.checks import run_checks
 from babelir.experiments.comparisons import comparison_rows, reported
 from babelir.experiments.spec import Experiment
 from babelir.experiments.stats import check_expected, mean_scores
@@ -101,6 +102,13 @@ def report_markdown(exp: Experiment, results: dict[str, Any], command: str) -> s
         lines += ["", "| condition | benchmark | expected | measured | |", "|---|---|---:|---:|---|"]
         for cond, bench, expected, got, ok in checks:
             lines.append(f"| {cond} | {bench} | {expected:.4f} | {got:.4f} | {'OK' if ok else 'FAIL'} |")
+    directional = run_checks(exp.checks, results)
+    if directional:
+        lines += ["", "Directional checks (condition minus reference, mean over seeds):", "",
+                  "| check | measured difference | |", "|---|---:|---|"]
+        for check, delta, ok in directional:
+            shown = "missing" if delta is None else f"{delta:+.4f}"
+            lines.append(f"| {check.describe()} | {shown} | {'OK' if ok else 'FAIL'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -26,11 +26,12 @@ from typing import Any
 import yaml
 
 from babelir.data.errors import DataError
+from babelir.experiments.checks import Check, parse_checks
 from babelir.training.config import TrainConfig, coerce_settings
 
 EXPERIMENT_KEYS = {
     "name", "description", "extends", "presets", "defaults", "evaluation", "conditions", "seeds", "compare_to",
-    "groups",
+    "groups", "checks",
 }  # fmt: skip
 CONDITION_KEYS = {"name", "train", "backbone", "expected", "tolerance", "description", "compare_to", "scoring"}
 REFERENCE_KEYS = {"preset", "use"}  # how a condition names what a presets file holds
@@ -64,6 +65,7 @@ class Experiment:
     compare_to: str | None = None
     groups: dict[str, list[str]] = field(default_factory=dict)
     description: str = ""
+    checks: list[Check] = field(default_factory=list)  # directional checks (babelir.experiments.checks)
 
     @property
     def mini(self) -> bool:
@@ -332,6 +334,7 @@ def load_experiment(path: str | Path) -> Experiment:
         compare_to=reference,
         groups=_groups(raw.get("groups"), path, lines.get("groups")),
         description=str(raw.get("description", "")),
+        checks=parse_checks(raw.get("checks"), path, lines.get("checks"), {c.name for c in conditions}),
     )
 
 
