@@ -1,7 +1,8 @@
 """The method's regression check (Pyserini-style): a short co-training configuration must reproduce its
 expected zero-shot scores within tolerance. A change that breaks a loss, the data or the evaluation
-fails here (the late-interaction condition covers the second retriever type). Takes ~3-4 minutes on 2
-cores (me5-small cut to 4 layers, 30 steps)."""
+fails here (the late-interaction condition covers the second retriever type); effects too small for an
+expected score's tolerance are stated as directional checks (bitext over retrieval-only, the language loss
+falling). Takes ~2-3 minutes on 2 cores (me5-small cut to 4 layers, 30 steps)."""
 
 import json
 import os
@@ -28,4 +29,8 @@ def test_regression_experiment_reproduces_expected_scores(tmp_path):
     assert set(results["conditions"]) == {
         "base", "retrieval-only", "co-training", "co-training (defaults)", "late-interaction co-training"
     }
-    assert "FAIL" not in report
+    assert "FAIL" not in report  # expected scores and the directional checks of regression.yaml
+    # the language loss must move: at the defaults it fell 0.877 -> 0.819 over the 30 steps (measured), a
+    # loss without gradient or with the wrong sign would not fall by the margin (a third of that)
+    defaults = next(iter(results["conditions"]["co-training (defaults)"].values()))["train"]
+    assert defaults["final"]["language"] < defaults["first"]["language"] - 0.02, defaults
