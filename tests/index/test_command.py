@@ -19,7 +19,7 @@ def test_build_and_merge_each_have_their_own_parser_and_help(capsys: pytest.Capt
     assert build.func.__name__ == "run_index" and (build.model, build.shard_count) == ("tiny", 2)
     merge = parser.parse_args(["index", "merge", "a", "b", "--output", "out", "--index-type", "hnsw"])
     assert merge.func.__name__ == "run_merge" and merge.shards == ["a", "b"] and merge.output == "out"
-    assert merge.index_type == "hnsw" and not hasattr(merge, "model")
+    assert merge.index_type == "hnsw" and merge.model is None and not hasattr(merge, "corpus")
     with pytest.raises(SystemExit):
         main(["index", "merge", "--help"])
     out = capsys.readouterr().out
@@ -29,7 +29,7 @@ def test_build_and_merge_each_have_their_own_parser_and_help(capsys: pytest.Capt
     out = capsys.readouterr().out
     assert out.startswith("usage: babelir index") and "--shard-id" in out and "babelir index merge" in out
     with pytest.raises(SystemExit) as exit_info:  # build-only flags are errors in a merge, not ignored
-        main(["index", "merge", "a", "b", "--batch-size", "8"])
+        main(["index", "merge", "a", "b", "--shard-count", "2"])
     assert exit_info.value.code == 2
 
 

@@ -16,7 +16,8 @@ from filelock import FileLock
 from babelir.cli import main
 from babelir.index import BuildInterrupted, Index, build_index
 from babelir.index.folders import lock_path
-from babelir.index.shards import ShardSpec, merge_shards
+from babelir.index.merge import merge_shards
+from babelir.index.shards import ShardSpec
 from babelir.utils.errors import IndexFileError, OutputError
 
 from .helpers import documents, row_ids, write_corpus

@@ -11,8 +11,9 @@ from babelir.cli import main as cli
 from babelir.data.errors import DataError
 from babelir.index import build_index
 from babelir.index.ann import AnnSettings
+from babelir.index.merge import merge_shards
 from babelir.index.search import Index
-from babelir.index.shards import ShardedIndex, ShardSpec, merge_shards, shard_size_of
+from babelir.index.shards import ShardedIndex, ShardSpec, shard_size_of
 from babelir.utils.errors import IndexFileError
 
 from .helpers import SENTENCES, row_ids
@@ -109,7 +110,7 @@ def test_merge_fits_the_language_statistics_a_one_machine_build_fits(tmp_path):
     machine's, and says where the model to fit them is missing."""
     from babelir.encoding.neutral import NeutralSettings
     from babelir.index.layout import NEUTRAL_FILE
-    from babelir.index.shards import MergeEncoding
+    from babelir.index.merge import MergeEncoding
 
     from .helpers import write_corpus
 

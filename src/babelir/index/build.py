@@ -349,7 +349,7 @@ def build_index(
     ``stop_after_shards`` stops after that many newly finished shards with :class:`BuildInterrupted`:
     this is how tests simulate a crash, and how a huge corpus can be encoded over several jobs.
     ``sharding`` keeps every n-th document only (``--shard-id/--shard-count``; merge with
-    :func:`babelir.index.shards.merge_shards`): the way to encode one corpus on several machines.
+    :func:`babelir.index.merge.merge_shards`): the way to encode one corpus on several machines.
     ``overwrite`` replaces an index folder babelir wrote (never another folder), once the new one is built.
     ``neutralization``: fit language statistics (:mod:`babelir.index.neutral`) with these settings
     (``True``: the shipped default, ``False``: none); ``identify_languages``: give documents without a

@@ -267,7 +267,7 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     """One index over shards built with --shard-id/--shard-count."""
-    from babelir.index.shards import MergeEncoding, merge_shards
+    from babelir.index.merge import MergeEncoding, merge_shards
 
     folders, out = list(args.shards), args.output
     if out is None:
