@@ -10,8 +10,6 @@ from babelir.data.readers import ParallelPair, Sentence
 from babelir.training.config import TrainConfig
 from babelir.training.data import TrainingData
 from babelir.training.model_card import data_sources, front_matter, read_front_matter
-from babelir.training.trainer import CoTrainer
-from tests.training.test_trainer import small_config, write_data
 
 HUB_KEYS = {"base_model", "language", "license", "datasets", "pipeline_tag", "library_name", "tags"}
 
@@ -21,9 +19,8 @@ def _front_matter_lines(card: str) -> list[str]:
     return card[4 : card.index("\n---\n", 3)].splitlines()
 
 
-def test_saved_model_card_has_hub_metadata(tmp_path: Path) -> None:
-    config = small_config(write_data(tmp_path / "data"), steps=2, checkpoint_every=0)
-    model = CoTrainer(config, tmp_path / "run").train().model_path
+def test_saved_model_card_has_hub_metadata(trained_run) -> None:
+    model = trained_run.result.model_path
     card = (model / "README.md").read_text(encoding="utf-8")
     meta = read_front_matter(model / "README.md")
     assert set(meta) >= HUB_KEYS

@@ -90,10 +90,9 @@ def test_log_records_each_loss_unweighted_and_the_weighted_total(tmp_path):
         assert 0.69 < record["language"] < 1.5  # the unweighted value: log 2 at best
 
 
-def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_path):
-    data = write_data(tmp_path / "data")
-    full = CoTrainer(small_config(data, prune_checkpoints=False), tmp_path / "full").train()
-    ckpt = tmp_path / "full" / "checkpoints" / "step-0000004"
+def test_checkpoint_contains_only_trainable_parameters_and_resume_is_exact(tmp_path, trained_run):
+    data, full = trained_run.data, trained_run.result  # small_config(data, prune_checkpoints=False)
+    ckpt = trained_run.folder / "checkpoints" / "step-0000004"
     stored = load_file(str(ckpt / "trainable.safetensors"))
     assert stored and not any("word_embeddings" in name for name in stored)
     # a run that only got as far as the step-4 checkpoint, continued with --resume
