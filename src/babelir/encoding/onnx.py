@@ -9,11 +9,15 @@ the project's AVX2-only CPUs plain PyTorch fp32 is already near the matmul ceili
 ONNX Runtime are the kernel that really pays there. ``onnxruntime`` and ``onnx`` are optional
 dependencies, imported lazily.
 
-This path is kept rather than sentence-transformers' own ONNX backend (``SentenceTransformer(...,
-backend="onnx")``) because it is the one with measured figures (``reports/performance.md``, section 1:
-int8 3.1x the throughput of ``SentenceTransformer.encode`` on one thread, nDCG@10 within +0.29 points)
-and a test that its embeddings agree with PyTorch's, while sentence-transformers' backend was not
-measured on these machines.
+This path is babelir's own rather than sentence-transformers' ONNX backend (``SentenceTransformer(...,
+backend="onnx")``) because that backend cannot be installed beside babelir: it needs ``optimum-onnx``,
+whose every release requires ``transformers<4.58``, while sentence-transformers 6 and babelir need
+transformers 5 (``pip install --dry-run "sentence-transformers[onnx]==6.2.0" -c constraints.txt``
+stops with that conflict). Its figures: ``reports/performance.md``, section 1 (int8 3.1x the
+throughput of ``SentenceTransformer.encode`` on one thread, nDCG@10 within +0.29 points), and a test
+that its embeddings agree with PyTorch's. Exporting needs torch; this module imports it only there, so
+loading an export (:class:`OnnxEncoder`) needs onnxruntime, tokenizers and numpy (the ``babelir.encoding``
+package around it still loads torch for its other backends).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from babelir.identity import model_fingerprint
 
@@ -57,6 +60,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     the patterns of ONNX Runtime's BERT fusions (Attention, SkipLayerNorm, Gelu), which the int8 path
     needs to quantise the attention projections too.
     """
+    import torch
     from onnxruntime.transformers.optimizer import optimize_model
     from sentence_transformers import SentenceTransformer
 
@@ -149,6 +153,8 @@ def _quantize(out_dir: Path) -> None:
 
 def onnx_cache_for(model_dir: str | os.PathLike) -> Path:
     """The cached export of ``model_dir`` (created on first use), keyed by the model's content hash."""
+    import torch
+
     from babelir.utils.extras import require
 
     require("onnx", "onnx")
@@ -172,6 +178,16 @@ def onnx_cache_for(model_dir: str | os.PathLike) -> Path:
     with atomic_directory(target) as tmp:
         export_onnx(model_dir, tmp, quantize=True)
     return target
+
+
+def _default_threads() -> int:
+    """torch's intra-op thread count when torch is loaded (what the torch backend uses), else the CPUs
+    this process may run on: loading an export does not import torch."""
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class OnnxEncoder:
@@ -199,7 +215,7 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(self.max_seq_length)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = threads or _default_threads()
         options.inter_op_num_threads = 1
         # idle worker threads sleep instead of spinning: on a machine shared with other jobs spinning
         # threads fight the busy ones for cores (measured: int8 2-thread throughput 1.35x -> see
