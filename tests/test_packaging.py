@@ -50,14 +50,14 @@ def test_ranges_not_pins(requirement: Requirement) -> None:
 
 
 def test_extras_exist_and_test_installs_them_all() -> None:
-    assert {"serve", "baselines", "plots", "onnx", "train-st", "test"} <= set(EXTRAS)
+    assert {"demo", "serve", "baselines", "plots", "onnx", "train-st", "test"} <= set(EXTRAS)
     self_extras = {extra for req in _requirements(EXTRAS["test"]) if req.name == "babelir" for extra in req.extras}
     assert self_extras == set(EXTRAS) - {"test"}
 
 
 def test_extra_packages_are_not_core() -> None:
     core = {canonicalize_name(req.name) for req in _requirements(PROJECT["dependencies"])}
-    for extra in ("serve", "baselines", "plots", "onnx", "train-st"):
+    for extra in ("demo", "serve", "baselines", "plots", "onnx", "train-st"):
         assert not core & {canonicalize_name(req.name) for req in _requirements(EXTRAS[extra])}, extra
     assert "pytrec-eval-terrier" not in core  # ir-measures requires it
 

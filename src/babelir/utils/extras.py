@@ -1,6 +1,7 @@
 """Optional dependencies: import a module that an extra provides, or say which extra to install.
 
-The core install (``pip install babelir``) trains, evaluates dense models, indexes and searches. Baselines,
+The core install (``pip install babelir``) trains on your files, evaluates dense models, indexes and searches.
+The multilingual text of the demo and the built-in benchmarks (``[demo]``), baselines,
 plots, the HTTP server, the ONNX path and the sentence-transformers Trainer need packages that most users
 never load, so they live in extras (``pyproject.toml``) and are imported only where they are used. A
 bare ``ModuleNotFoundError: No module named 'Stemmer'`` does not tell a user that ``babelir[baselines]``
@@ -10,9 +11,12 @@ is the fix; :func:`require` does.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 EXTRAS: dict[str, str] = {
+    "demo": "the embedded default data and the built-in Bible and Wikipedia benchmarks (babelir demo, training "
+            "without your own data files)",
     "serve": "the HTTP server (babelir serve)",
     "baselines": "the BM25, MiniLM and multilingual USE baselines",
     "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
@@ -50,3 +54,16 @@ def require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
         raise MissingExtraError(
             f"{what} needs the Python package that provides {missing!r}, which is not installed: {hint}"
         ) from err
+
+
+def require_package(distribution: str, module: str, extra: str, purpose: str | None = None) -> Path:
+    """The folder of an installed data package (``module``, from ``distribution``), or
+    :class:`MissingExtraError` naming the extra that installs it; nothing is imported."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        what = purpose or EXTRAS[extra]
+        raise MissingExtraError(f"{what} needs the data package {distribution!r}, which is not installed: "
+                                f"{install_hint(extra)}")
+    return Path(next(iter(spec.submodule_search_locations)))

