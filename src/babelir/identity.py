@@ -138,3 +138,22 @@ def trained_retriever(folder: str | os.PathLike) -> str:
     record = read_training_record(folder) or {}
     config = record.get("config") or {}
     return str(config.get("retriever", "dense"))
+
+
+def update_card_results(card: Path, model_name: str, results: list[dict[str, Any]]) -> None:
+    """Replace the ``model-index`` of ``card`` (a model's README.md) with ``results``: one dict per
+    benchmark (``name``, ``split``, ``metric``, ``value``, ``languages``), as ``huggingface_hub`` writes
+    and parses it; the rest of the card is kept."""
+    from huggingface_hub import EvalResult, ModelCard
+
+    from babelir.utils.atomic import atomic_write_text
+
+    loaded = ModelCard.load(card) if card.is_file() else ModelCard("---\n---\n")
+    loaded.data.model_name = model_name
+    loaded.data.eval_results = [
+        EvalResult(task_type="retrieval", task_name="Retrieval", dataset_type=row["name"], dataset_name=row["name"],
+                   dataset_split=row.get("split"), metric_type=row["metric"], metric_name=row["metric"],
+                   metric_value=round(float(row["value"]), 4))
+        for row in results
+    ]
+    atomic_write_text(card, str(loaded))

