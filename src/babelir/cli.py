@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "babelir.encoding.command",  # encode
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
+    "babelir.index.export",  # export
     "babelir.serve.command",  # serve
     "babelir.mining.command",  # mine
 )

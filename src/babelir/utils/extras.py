@@ -21,7 +21,8 @@ EXTRAS: dict[str, str] = {
     "baselines": "the BM25, MiniLM and multilingual USE baselines",
     "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
     "onnx": "the ONNX Runtime encoding backends (--backend onnx, onnx-int8)",
-    "parquet": "Parquet files (babelir encode --output FILE.parquet)",
+    "parquet": "Parquet files (babelir encode --output FILE.parquet, babelir export --to parquet)",
+    "lancedb": "LanceDB tables (babelir export --to lancedb)",
     "train-st": "the sentence-transformers Trainer (Hugging Face datasets and accelerate)",
 }
 
