@@ -144,3 +144,19 @@ def test_a_failed_swap_puts_the_old_folder_back(tmp_path: Path, monkeypatch) -> 
         atomic.replace_directory(new, target)
     monkeypatch.setattr(atomic.os, "replace", real_replace)
     assert (target / "keep.txt").read_text() == "old"
+
+
+def test_a_cache_folder_another_process_finished_first_is_kept(tmp_path):
+    """keep_existing: the second writer of a content-keyed cache drops its copy; the path never goes missing."""
+    from babelir.utils.atomic import atomic_directory
+
+    target = tmp_path / "cache-entry"
+    with atomic_directory(target, keep_existing=True) as first:
+        (first / "a.txt").write_text("first")
+        with atomic_directory(target, keep_existing=True) as second:  # finishes before the first one
+            (second / "a.txt").write_text("second")
+    assert (target / "a.txt").read_text() == "second"  # the one finished first is kept
+    assert [p.name for p in tmp_path.iterdir()] == ["cache-entry"]  # the other copy is gone
+    with atomic_directory(target) as third:  # without keep_existing: replaced, as before
+        (third / "a.txt").write_text("third")
+    assert (target / "a.txt").read_text() == "third"

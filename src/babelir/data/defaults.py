@@ -209,7 +209,8 @@ def build_default_data(
     if not rebuild and (cached := _load_manifest(directory, settings)) is not None:
         return cached
     start = time.perf_counter()
-    with atomic_directory(directory) as tmp:
+    # keyed by its content: a folder another process finished meanwhile is kept (parallel test workers)
+    with atomic_directory(directory, keep_existing=not rebuild) as tmp:
         retrieval_counts = write_retrieval(tmp / RETRIEVAL_FILE, settings)
         used = write_parallel(tmp / PARALLEL_FILE, settings)
         write_nonparallel(tmp / NONPARALLEL_FILE, settings, used)

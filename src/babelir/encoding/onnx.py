@@ -175,7 +175,7 @@ def onnx_cache_for(model_dir: str | os.PathLike) -> Path:
     target = cache_dir("onnx") / key
     if (target / "encoder.json").is_file() and (target / "model-int8.onnx").is_file():
         return target
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, keep_existing=True) as tmp:  # keyed by content: first finished wins
         export_onnx(model_dir, tmp, quantize=True)
     return target
 

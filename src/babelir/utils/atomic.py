@@ -126,12 +126,15 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike, keep_existing: bool = False) -> Iterator[Path]:
     """Yield a temporary folder next to ``path``; on success it replaces ``path`` (old one removed).
 
     Every file and folder of the new tree is fsynced, then :func:`replace_directory` swaps it in: a
     crash leaves the complete old folder (at ``path`` or under ``.<name>.old-*``) and the complete new
     one (under ``.<name>.tmp-*`` or at ``path``), never a mix.
+
+    ``keep_existing`` (caches keyed by their content): when another process put a folder at ``path``
+    meanwhile, it is kept and this one dropped; one rename, so a reader never finds ``path`` missing.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +142,14 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _finish_tree(tmp)
+        if keep_existing:
+            try:
+                os.rename(tmp, path)  # fails when path exists (a folder with files): then keep that one
+            except OSError:
+                if not path.is_dir():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+            return
         replace_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -249,17 +249,18 @@ def load_benchmark(name: str, rebuild: bool = False, root: str | os.PathLike | N
     meta = spec.meta()
     folder = benchmark_dir(name, meta, root)
     if rebuild or not (folder / SIDECAR).is_file():
-        write_benchmark(spec.build(), folder)
+        # a cache keyed by its content: a folder another process finished meanwhile is kept (test workers)
+        write_benchmark(spec.build(), folder, keep_existing=not rebuild)
     return read_folder(folder)
 
 
-def write_benchmark(bench: Benchmark, folder: str | os.PathLike) -> Path:
+def write_benchmark(bench: Benchmark, folder: str | os.PathLike, keep_existing: bool = False) -> Path:
     """Write ``bench`` as a BEIR folder plus ``babelir.json`` (atomically, as one folder)."""
     from babelir.data.beir import write_beir
     from babelir.utils.atomic import atomic_directory
 
     bench.meta.sizes = bench.compute_sizes()
-    with atomic_directory(folder) as tmp:
+    with atomic_directory(folder, keep_existing=keep_existing) as tmp:
         write_beir(
             tmp,
             {d: {"title": "", "text": t} for d, t in bench.corpus.items()},
