@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search
     "babelir.index.export",  # export
+    "babelir.data.convert",  # convert
     "babelir.serve.command",  # serve
     "babelir.mining.command",  # mine
 )

@@ -23,6 +23,7 @@ EXTRAS: dict[str, str] = {
     "onnx": "the ONNX Runtime encoding backends (--backend onnx, onnx-int8)",
     "parquet": "Parquet files (babelir encode --output FILE.parquet, babelir export --to parquet)",
     "lancedb": "LanceDB tables (babelir export --to lancedb)",
+    "ir-datasets": "reading the field's benchmarks through ir_datasets (babelir convert)",
     "train-st": "the sentence-transformers Trainer (Hugging Face datasets and accelerate)",
 }
 
