@@ -68,17 +68,22 @@ def parse_checks(raw: Any, path: Path, line: int | None, conditions: set[str]) -
     return checks
 
 
+def run_measure(run: dict[str, Any], benchmark: str, metric: str = "main") -> float | None:
+    """One seed's saved value of ``benchmark``: its main score (``metric="main"``) or one of its extra
+    measures (a pool's ``own_language_share@10``, ...); None where the run has none."""
+    if metric == "main":
+        value = run.get("scores", {}).get(benchmark)
+    else:
+        value = run.get("extras", {}).get(benchmark, {}).get(metric)
+    return None if value is None else float(value)
+
+
 def _value(runs: dict[str, Any], check: Check) -> float | None:
-    values = []
-    for run in runs.values():
-        if check.metric == "main":
-            value = run.get("scores", {}).get(check.benchmark)
-        else:
-            value = run.get("extras", {}).get(check.benchmark, {}).get(check.metric)
-        if value is None:
-            return None
-        values.append(float(value))
-    return statistics.mean(values) if values else None
+    """The mean over a condition's seeds; None when a seed lacks the value (it cannot be shown)."""
+    values = [run_measure(run, check.benchmark, check.metric) for run in runs.values()]
+    if not values or any(v is None for v in values):
+        return None
+    return statistics.mean(values)
 
 
 def run_checks(checks: list[Check], results: dict[str, Any]) -> list[tuple[Check, float | None, bool]]:

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from babelir.experiments.checks import run_measure
 from babelir.experiments.comparisons import ComparisonRow, comparison_rows, reported
 from babelir.experiments.spec import Experiment, load_experiment
 from babelir.utils.atomic import atomic_write_text
@@ -118,7 +119,7 @@ def _claim(path: Path, table: str, number: int, entry: Any) -> Claim:
 def verdict(claim: Claim, low: float, high: float, p_holm: float) -> str:
     """The rule of the module docstring, on an interval in points x100."""
     if claim.expect == "within":
-        if low > -claim.margin:
+        if low > -claim.margin:  # non-inferiority, as stats.non_inferior on an interval in points x100
             return "**holds**"
         return "**does not hold**" if high < -claim.margin else "not shown"
     sign = 1 if claim.expect == "higher" else -1
@@ -200,9 +201,8 @@ def verdict_table(claims: ClaimsFile, name: str, results: _Results) -> list[str]
 # ---------------------------------------------------------------------------------------------- means
 def _column_value(run: dict[str, Any], column: dict[str, Any]) -> float | None:
     if "extra" in column:
-        benchmark, metric = column["extra"]
-        return run.get("extras", {}).get(benchmark, {}).get(metric)
-    scores = [run["scores"].get(b) for b in column["scores"]]
+        return run_measure(run, *column["extra"])
+    scores = [run_measure(run, b) for b in column["scores"]]
     return None if any(s is None for s in scores) else statistics.mean(scores)
 
 
@@ -255,19 +255,19 @@ def render(text: str, source: str | Path, generated: dict[str, list[str]]) -> tu
     return "\n".join(out), changed
 
 
-def refresh(claims: ClaimsFile, targets: list[Path]) -> dict[Path, list[str]]:
-    """Rewrite the marked tables of each target (atomically); returns the tables that changed per file."""
+def refresh(claims: ClaimsFile, targets: list[Path], write: bool = True) -> dict[Path, list[str]]:
+    """The marked tables of each target that differ from what the claims file and results give, per file;
+    with ``write``, those files are rewritten (atomically)."""
     generated = tables(claims)
     changes = {}
     for target in targets:
         text, changed = render(target.read_text(encoding="utf-8"), target, generated)
-        if changed:
+        if changed and write:
             atomic_write_text(target, text)
         changes[target] = changed
     return changes
 
 
 def check(claims: ClaimsFile, targets: list[Path]) -> dict[Path, list[str]]:
-    """The marked tables of each target that differ from what the claims file and results give."""
-    generated = tables(claims)
-    return {t: render(t.read_text(encoding="utf-8"), t, generated)[1] for t in targets}
+    """:func:`refresh` that changes nothing: the tables that differ, per file."""
+    return refresh(claims, targets, write=False)

@@ -26,7 +26,6 @@ class ComparisonRow:
     p_units: float  # the first test: queries as independent units
     clustered: Comparison  # interval (x1) and p over query clusters and seeds
     p_holm: float  # p_clusters, Holm-corrected over every row of the experiment
-    seeds: tuple[str, ...]  # the seeds of the condition that have results
 
     @property
     def low(self) -> float:
@@ -61,8 +60,6 @@ def comparison_rows(exp: Experiment, results: dict[str, Any], labels: dict[str, 
             a, b = [ref[k] for k in keys], [other[k] for k in keys]
             delta = 100 * (statistics.mean(b) - statistics.mean(a))
             clustered = compare(results["conditions"][reference], results["conditions"][name], keys)
-            seeds = tuple(sorted(results["conditions"][name], key=int))
-            measured.append((name, reference, group, delta, paired_permutation_test(a, b), clustered, seeds))
+            measured.append((name, reference, group, delta, paired_permutation_test(a, b), clustered))
     adjusted = holm([row[5].p_clusters for row in measured])
-    return [ComparisonRow(n, r, g, d, p, c, h, s)
-            for (n, r, g, d, p, c, s), h in zip(measured, adjusted, strict=True)]
+    return [ComparisonRow(*row, h) for row, h in zip(measured, adjusted, strict=True)]
