@@ -36,6 +36,8 @@ Queries = dict[str, str]
 Qrels = dict[str, dict[str, int]]
 
 QRELS_HEADER = ("query-id", "corpus-id", "score")
+# babelir's sidecar in a BEIR folder: what BEIR has no field for (languages, split, main metric)
+SIDECAR = "babelir.json"
 
 
 def join_title(title: str, text: str) -> str:

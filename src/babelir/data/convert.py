@@ -13,8 +13,8 @@ and HC4: English topics against documents in the language), or from ``--query-la
 from __future__ import annotations
 
 import argparse
-import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,8 @@ def convert(
     doc_language: str | None = None,
 ) -> dict[str, Any]:
     """Write ``dataset_id`` as a BEIR folder at ``out``; returns its sidecar (with the counts)."""
-    from babelir.utils.atomic import atomic_directory
+    from babelir.data.beir import SIDECAR, write_corpus, write_qrels, write_queries
+    from babelir.utils.atomic import atomic_directory, atomic_write_json
     from babelir.utils.extras import require
     from babelir.utils.ownership import check_folder, mark_folder
 
@@ -73,23 +74,25 @@ def convert(
     split = split_of(dataset_id)
     out = Path(out)
     check_folder(out, BENCHMARK_KIND, "OUT")
-    counts = {}
+    counts = dict.fromkeys(("documents", "queries", "judgements"), 0)
+
+    def counted(rows: Iterator[Any], what: str) -> Iterator[Any]:
+        for row in rows:
+            counts[what] += 1
+            yield row
+
+    qrels: dict[str, dict[str, int]] = {}
+    for qrel in counted(dataset.qrels_iter(), "judgements"):  # judgements are few: held, then written
+        qrels.setdefault(qrel.query_id, {})[qrel.doc_id] = int(qrel.relevance)
     with atomic_directory(out) as tmp:
         mark_folder(tmp, BENCHMARK_KIND)
-        counts["documents"] = _jsonl(tmp / "corpus.jsonl", (
-            {"_id": doc.doc_id, "title": getattr(doc, "title", "") or "", "text": _text(doc)}
-            for doc in dataset.docs_iter()))
-        counts["queries"] = _jsonl(tmp / "queries.jsonl", (
-            {"_id": query.query_id, "text": _text(query)} for query in dataset.queries_iter()))
-        (tmp / "qrels").mkdir()
-        with open(tmp / "qrels" / f"{split}.tsv", "w", encoding="utf-8") as qrels:
-            qrels.write("query-id\tcorpus-id\tscore\n")
-            counts["judgements"] = 0
-            for qrel in dataset.qrels_iter():
-                qrels.write(f"{qrel.query_id}\t{qrel.doc_id}\t{int(qrel.relevance)}\n")
-                counts["judgements"] += 1
+        write_corpus(tmp / "corpus.jsonl", counted(  # streamed: a corpus of millions never sits in memory
+            ((doc.doc_id, {"title": getattr(doc, "title", "") or "", "text": _text(doc)}) for doc in dataset.docs_iter()),
+            "documents"))
+        write_queries(tmp / "queries.jsonl", counted(((q.query_id, _text(q)) for q in dataset.queries_iter()), "queries"))
+        write_qrels(tmp / "qrels" / f"{split}.tsv", qrels)
         sidecar["counts"] = counts
-        (tmp / "babelir.json").write_text(json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic_write_json(tmp / SIDECAR, sidecar)
     return sidecar
 
 
@@ -99,15 +102,6 @@ def _text(record: Any) -> str:
     if text is None and hasattr(record, "default_text"):
         text = record.default_text()
     return str(text or "")
-
-
-def _jsonl(path: Path, rows: Any) -> int:
-    count = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
-    return count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

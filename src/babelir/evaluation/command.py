@@ -251,10 +251,11 @@ def _check_card_owner(model: str) -> None:
     """--update-card writes into a model folder: only one babelir trained (its marker or training record)."""
     from babelir.identity import read_training_record
     from babelir.utils.errors import OutputError
-    from babelir.utils.ownership import folder_kind
+    from babelir.utils.ownership import owns_folder
 
     folder = Path(model)
-    if not folder.is_dir() or (folder_kind(folder) != "model" and read_training_record(folder) is None):
+    # babelir's "model" marker, or (a model trained before markers) its training record
+    if not owns_folder(folder, "model", legacy=lambda path: read_training_record(path) is not None):
         raise OutputError(folder, None, "--update-card writes the card of a model folder babelir trained; this is "
                           "not one (a backbone name, or a folder without babelir's marker or training record)")
 

@@ -23,11 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from babelir.data.beir import join_title, load_beir
+from babelir.data.beir import SIDECAR, join_title, load_beir
 from babelir.data.errors import DataError
 from babelir.evaluation.scoring.metrics import RETRIEVAL_MEASURES
 
-SIDECAR = "babelir.json"
 EXCLUDE_RULES = ("identical-ids", "same-item", "none")
 
 # ISO 639-3 code and script per ISO 639-1 code, for MTEB-style ``eval_langs`` (e.g. ``spa-Latn``).
