@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from babelir.data.readers import Sentence
+from babelir.data.readers import ParallelPair, Sentence
 from babelir.training.batching import BatchSchedule
 from babelir.training.config import TrainConfig
 from babelir.training.data import TrainingData
@@ -75,16 +75,23 @@ class StepColumns:
         auxiliary = columns[self.retrieval_columns :]
         return len(queries) + sum(len(column) for column in auxiliary)
 
+    def _auxiliary_rows(self, step: int) -> tuple[list[ParallelPair], list[Sentence]]:
+        """The parallel pairs and non-parallel sentences of ``step`` (empty where the loss uses none)."""
+        pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)] if "parallel" in self.schedules else []
+        sentences = ([self.nonparallel[i] for i in self.schedules["nonparallel"].batch(step)]
+                     if "nonparallel" in self.schedules else [])
+        return pairs, sentences
+
     def languages(self, step: int) -> list[list[int]]:
         """One language id per text of each auxiliary column at ``step`` (sources, translations,
         non-parallel sentences), for the erasure loss. An id is a checksum of the language code, so every
         rank gives a language the same id without a shared vocabulary."""
+        pairs, sentences = self._auxiliary_rows(step)
         columns: list[list[int]] = []
         if "parallel" in self.schedules:
-            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
             columns += [[language_id(p.source_lang) for p in pairs], [language_id(p.target_lang) for p in pairs]]
         if "nonparallel" in self.schedules:
-            columns.append([language_id(self.nonparallel[i].language) for i in self.schedules["nonparallel"].batch(step)])
+            columns.append([language_id(s.language) for s in sentences])
         return columns
 
     def __call__(self, step: int) -> list[list[str]]:
@@ -95,11 +102,11 @@ class StepColumns:
         cols = [[q + e.query for e in examples], [d + e.positive for e in examples]]
         for k in range(self.config.num_negatives):
             cols.append([d + e.negatives[k] for e in examples])
+        pairs, sentences = self._auxiliary_rows(step)
         if "parallel" in self.schedules:
-            pairs = [self.data.parallel[i] for i in self.schedules["parallel"].batch(step)]
             cols += [[a + p.source for p in pairs], [a + p.target for p in pairs]]
         if "nonparallel" in self.schedules:
-            cols.append([a + self.nonparallel[i].text for i in self.schedules["nonparallel"].batch(step)])
+            cols.append([a + s.text for s in sentences])
         return cols
 
 
