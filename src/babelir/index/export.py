@@ -93,6 +93,7 @@ def _arrow_batches(folder: Path, manifest: dict[str, Any]) -> tuple[Any, Iterato
 def export_index(index: str | os.PathLike, to: str, out: str | os.PathLike) -> int:
     """Write ``index`` as ``to`` (``parquet`` or ``lancedb``) at ``out``; returns the number of rows."""
     from babelir.utils.atomic import atomic_directory, atomic_open
+    from babelir.utils.extras import require
     from babelir.utils.ownership import check_file, check_folder, mark_folder, record_file
 
     if to not in FORMATS:
@@ -100,27 +101,22 @@ def export_index(index: str | os.PathLike, to: str, out: str | os.PathLike) -> i
     folder, out = Path(index), Path(out)
     manifest = read_manifest(folder, f"not an index folder (no {MANIFEST}): give a folder babelir index wrote")
     schema, stream = _arrow_batches(folder, manifest)
-    rows = 0
     if to == "parquet":
-        from babelir.utils.extras import require
-
         pq = require("pyarrow.parquet", "parquet")
         check_file(out, EXPORT_KIND, "OUT")
+        rows = 0
         with atomic_open(out, "wb") as handle, pq.ParquetWriter(handle, schema) as writer:
             for batch in stream:
                 writer.write_batch(batch)
                 rows += batch.num_rows
         record_file(out, EXPORT_KIND)
         return rows
-    from babelir.utils.extras import require
-
     lancedb = require("lancedb", "lancedb")
     check_folder(out, EXPORT_KIND, "OUT")
     with atomic_directory(out) as tmp:
         mark_folder(tmp, EXPORT_KIND)
         table = lancedb.connect(str(tmp)).create_table(TABLE, data=stream, schema=schema)
-        rows = table.count_rows()
-    return rows
+        return table.count_rows()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
