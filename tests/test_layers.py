@@ -11,7 +11,8 @@ does not import training)::
     0     utils                            atomic writes, caches, seeding, command wiring
     1     backbones, data                  model directories by name; readers, sources, errors
     2     identity                         a model's fingerprint, training record, prompts, retriever kind
-    3     encoding, losses                 load and encode a model (torch, ONNX); the training losses
+    3     encoding, losses, retrieval      load and encode a model (torch, ONNX); the training losses;
+                                           lexical scoring and fusion that evaluation, index and serve share
     4     training, evaluation, index      the trainer; benchmarks and metrics; faiss indexes
     5     serve, experiments, demo, mining the HTTP service over an index; experiment files; the demo; hard negatives
     6     cli, babelir                     the command line; the library API (the package root)
@@ -39,6 +40,7 @@ LAYERS: dict[str, int] = {
     "identity": 2,
     "encoding": 3,
     "losses": 3,
+    "retrieval": 3,
     "training": 4,
     "evaluation": 4,
     "index": 4,

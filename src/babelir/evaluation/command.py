@@ -92,7 +92,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "neutral[:METHOD[@STATISTICS]]: dense after the language neutralization babelir index fits, from the "
         "benchmark's own corpus, each query's language identified as a server would (neutral alone: index's "
         "default; METHOD centered, lir:R or leace); centered / lir:R: the same from Old Testament reference "
-        "verses (babelir.evaluation.retrieval.neutral) (default: %(default)s)",
+        "verses (babelir.evaluation.retrieval.neutral); hybrid:FUSION or DENSE+hybrid:FUSION: that dense scoring "
+        "(dense when none is named) fused with babelir's BM25 per query, FUSION = convex@W (W: BM25's share of "
+        "min-max-normalised scores), rrf[@K] (reciprocal rank fusion), either with :slots (in a mixed-language "
+        "collection, fusion reorders only the ranks dense retrieval gave the query's language), as babelir "
+        "search --fusion (default: %(default)s)",
     )
     add_device_argument(ev)
     ev.add_argument("--backend", choices=BACKENDS, default="torch",

@@ -57,6 +57,7 @@ from babelir.index.layout import (
     shard_path,
     write_shard,
 )
+from babelir.index.lexical import build_lexical
 from babelir.index.neutral import fit_index_neutralizer, identify_missing
 from babelir.index.search import shared_encoder
 from babelir.index.shards import ShardSpec
@@ -91,6 +92,7 @@ class _Job:
     sharding: ShardSpec | None
     device: str | None = None  # where the torch backend encodes (None: auto)
     neutral: NeutralSettings | None = None  # language neutralization to fit (None: none)
+    lexical: bool = False  # build the BM25 part (babelir.index.lexical)
 
 
 def _chunks(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
@@ -197,10 +199,11 @@ def _earlier_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | None) -> dict[str, Any] | None:
-    """The manifest when ``folder`` already holds this index (the same faiss settings and language
-    neutralization), intact; a damaged one is rebuilt, and one with other settings is rebuilt from its
-    shards (nothing is encoded again)."""
+def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | None,
+              lexical: bool) -> dict[str, Any] | None:
+    """The manifest when ``folder`` already holds this index (the same faiss settings, language
+    neutralization and lexical part), intact; a damaged one is rebuilt, and one with other settings is
+    rebuilt from its shards (nothing is encoded again)."""
     if not (folder / MANIFEST).is_file():
         return None
     try:
@@ -213,6 +216,8 @@ def _complete(folder: Path, settings: AnnSettings, neutral: NeutralSettings | No
     wanted = resolved(settings, int(counts["documents"]), int(counts["dimension"]))
     has = (manifest.get("neutralization") or {}).get("settings")
     if index_entry(wanted) != manifest["index"] or has != (neutral.to_dict() if neutral else None):
+        return None
+    if lexical != bool(manifest.get("lexical")):
         return None
     return manifest
 
@@ -243,7 +248,7 @@ def _build_folder(folder: Path, job: _Job, discard: bool) -> tuple[dict[str, Any
     try:
         verify = _reconcile(folder, writer, job, discard)
         _trusted(folder, writer, checksums=False)
-        if (previous := _complete(folder, job.settings, job.neutral)) is not None:
+        if (previous := _complete(folder, job.settings, job.neutral, job.lexical)) is not None:
             job.say(f"{folder} is already complete (same model, corpus and settings)")
             return previous, False
         shard, row = _encode(folder, writer, job, *_trusted(folder, writer, checksums=True), verify)
@@ -311,6 +316,10 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
         neutral = fit_index_neutralizer(folder, job.neutral, final, shard, row, encode_sample, job.say)
         if neutral.get("file"):
             seconds["neutralization"] = neutral["seconds"]
+    lexical = None
+    if job.lexical:
+        lexical = build_lexical(folder, row, job.say)
+        seconds["lexical"] = lexical["seconds"]
     written = index_manifest(
         job.plan,
         corpus_sha256=job.reader.sha256,
@@ -320,6 +329,7 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
         dimension=dim,
         build_seconds=seconds,
         neutralization=neutral,
+        lexical=lexical,
     )
     atomic_write_json(folder / MANIFEST, written)
     return written
@@ -341,6 +351,7 @@ def build_index(
     device: str | None = None,
     neutralization: NeutralSettings | bool = True,
     identify_languages: bool = True,
+    lexical: bool = False,
 ) -> dict[str, Any]:
     """Build (or resume, or re-index) the index of ``corpus`` under ``out``; returns the manifest.
 
@@ -354,6 +365,8 @@ def build_index(
     ``neutralization``: fit language statistics (:mod:`babelir.index.neutral`) with these settings
     (``True``: the shipped default, ``False``: none); ``identify_languages``: give documents without a
     language field the one :mod:`babelir.data.langid` finds. Both are part of the build plan.
+    ``lexical``: also build the BM25 part (:mod:`babelir.index.lexical`) for hybrid search; adding or
+    dropping it later rebuilds from the shards (nothing is encoded again).
     """
     from babelir.backbones import resolve_backbone
     from babelir.identity import model_fingerprint, trained_retriever
@@ -395,7 +408,7 @@ def build_index(
         neutral = None
     plan = json.loads(json.dumps(plan))  # as build.json will read back (lists, not tuples)
     job = _Job(plan, reader, model_path, settings or AnnSettings(), shard_size, batch_size, backend,
-               stop_after_shards, say, sharding, device, neutral)
+               stop_after_shards, say, sharding, device, neutral, lexical)
     with build_lock(out):
         check_writable(out)
         if not (overwrite and written_by_babelir(out)):

@@ -9,6 +9,9 @@ Layout of an index folder::
     OUT/docs.sqlite          faiss id (row) -> id, title, text, language; plus the finished-shard ledger
     OUT/neutral.npz          language statistics (babelir.index.neutral), when the index has them
     OUT/index.neutral.faiss  the documents' vectors with their language statistics removed
+    OUT/lexical/             BM25 over the documents (babelir.index.lexical), with --lexical
+    OUT/fusion.json          the fusion settings search uses by default (babelir tune-fusion or
+                             babelir index --fusion), when set
     OUT/shards/build.json    what is being built (model, corpus, settings): guards a resume
     OUT/shards/NNNNN.npy     float32 embeddings of shard NNNNN (``shard_size`` documents)
 
@@ -39,6 +42,8 @@ INDEX_FILE = "index.faiss"
 DOCS_FILE = "docs.sqlite"
 NEUTRAL_FILE = "neutral.npz"
 NEUTRAL_INDEX_FILE = "index.neutral.faiss"
+LEXICAL_DIR = "lexical"
+FUSION_FILE = "fusion.json"
 SHARDS_DIR = "shards"
 BUILD_PLAN = "build.json"
 
@@ -169,6 +174,7 @@ def index_manifest(
     build_seconds: dict[str, float],
     merged_from: list[dict[str, Any]] | None = None,
     neutralization: dict[str, Any] | None = None,
+    lexical: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a complete index: the build plan plus what was built, when and with what.
 
@@ -183,6 +189,7 @@ def index_manifest(
         "docs": DOCS_FILE,
         **({"merged_from": merged_from} if merged_from is not None else {}),
         **({"neutralization": neutralization} if neutralization is not None else {}),
+        **({"lexical": lexical} if lexical is not None else {}),
         "build_seconds": build_seconds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),

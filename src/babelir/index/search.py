@@ -10,6 +10,11 @@ language is taken as given (``query_language``) or identified among the index's 
 statistics are removed and the neutral index is searched. A query whose language is unknown or has no
 statistics is searched as it is in the raw index; :meth:`Index.query` says which happened
 (:class:`QueryLanguage`). ``Index.load(..., neutralize=False)`` searches raw, as before.
+
+Hybrid search (an index built with ``--lexical``): the dense top ``depth`` and BM25's top ``depth``
+(the query tokenised with its language: given, else identified among the index's languages) are fused by
+:func:`babelir.retrieval.fusion.fuse`, the function ``babelir evaluate --scoring hybrid:...`` measures.
+The fusion is the one asked for, else the index's ``fusion.json`` (``babelir tune-fusion``), else none.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import logging
 import os
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
@@ -31,9 +35,12 @@ from babelir.data.languages import language_code
 from babelir.encoding.protocol import ModelEncoder
 from babelir.identity import check_texts
 from babelir.index.ann import AnnSettings, RowFilter, search_params
+from babelir.index.fusion import read_fusion
+from babelir.index.hits import Hit, QueryLanguage, QueryResult
 from babelir.index.layout import MANIFEST, NEUTRAL_INDEX_FILE, rebuild_hint
 from babelir.index.store import DocStore
 from babelir.index.validate import checked_manifest, read_faiss, validate_index
+from babelir.retrieval.fusion import FusionSettings
 from babelir.utils.errors import IndexFileError, check_count
 
 log = logging.getLogger(__name__)
@@ -47,45 +54,6 @@ def shared_encoder(name_or_path: str, backend: str = "torch", device: str | None
     (model, backend, device) and process: inference never mutates it, and loading me5-small costs seconds
     and ~0.5 GB, so building, searching and serving in one process share it."""
     return ModelEncoder.load(name_or_path, device=device, backend=backend)
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One result: the document's id, its cosine score, its rank (1 = best), text and language.
-
-    Also the hit of the HTTP API (:mod:`babelir.serve.app` uses it as its response model), so the
-    library and the server return the same fields by construction.
-    """
-
-    id: str
-    score: float
-    rank: int
-    text: str
-    title: str
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class QueryLanguage:
-    """What language neutralization did to one query.
-
-    ``language``: the language used (given or identified; ``None``: unknown); ``source``: ``given``,
-    ``identified``, ``unknown`` or ``none`` (the index has no statistics, or they are turned off);
-    ``neutralized``: whether its statistics were removed; ``note``: why not, in words, when not.
-    """
-
-    language: str | None
-    source: str
-    neutralized: bool
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class QueryResult:
-    """The hits of one query and what neutralization did to it."""
-
-    hits: list[Hit]
-    language: QueryLanguage
 
 
 def manifest_settings(path: Path, manifest: dict[str, Any]) -> AnnSettings:
@@ -117,6 +85,9 @@ class Index:
         self._device: str | None = None
         self._lock = threading.Lock()
         self._filters: dict[str, RowFilter] = {}
+        self._lexical: Any = None  # babelir.retrieval.lexical.LexicalIndex, loaded on the first hybrid search
+        self.identifier: Any = None  # babelir.data.langid.LanguageIdentifier over its languages (hybrid search)
+        self.fusion: FusionSettings | None = read_fusion(path) if self.has_lexical else None
 
     @classmethod
     def load(
@@ -158,6 +129,33 @@ class Index:
 
     def __len__(self) -> int:
         return int(self.faiss.ntotal)
+
+    @property
+    def has_lexical(self) -> bool:
+        """Whether the index was built with ``--lexical`` (a BM25 part for hybrid search)."""
+        entry = self.manifest.get("lexical")
+        return isinstance(entry, dict) and bool(entry.get("dir"))
+
+    @property
+    def lexical(self) -> Any:
+        """The BM25 part (:class:`babelir.retrieval.lexical.LexicalIndex`, memory-mapped), loaded once."""
+        if self._lexical is None:
+            from babelir.index.hybrid import load_lexical
+
+            with self._lock:
+                self._lexical = self._lexical or load_lexical(self)
+        return self._lexical
+
+    def fusion_for(self, fusion: FusionSettings | str | None = "default") -> FusionSettings | None:
+        """The fusion a search uses: ``"default"`` is the index's own (:attr:`fusion`, from
+        ``fusion.json``; none without it), ``None`` or ``"none"`` is dense alone, else a spec or settings."""
+        if fusion == "default":
+            return self.fusion
+        if fusion is None or fusion == "none":
+            return None
+        settings = fusion if isinstance(fusion, FusionSettings) else FusionSettings.parse(fusion)
+        self.lexical  # noqa: B018 -- refused here, in one line, when the index has no lexical part
+        return settings
 
     @property
     def model(self) -> Any:
@@ -261,12 +259,14 @@ class Index:
         return out
 
     def query(
-        self, texts: list[str], k: int = 10, language: str | None = None, query_language: str | None = None
+        self, texts: list[str], k: int = 10, language: str | None = None, query_language: str | None = None,
+        fusion: FusionSettings | str | None = "default",
     ) -> list[QueryResult]:
         """Top ``k`` documents for each query and what neutralization did to it (:class:`QueryResult`).
 
         ``language`` filters the documents; ``query_language`` says the queries' language instead of
-        identifying it (neutralization only).
+        identifying it (neutralization, and the stemmer of a hybrid search); ``fusion``: see
+        :meth:`fusion_for`.
         """
         texts = check_texts(texts, "queries")
         check_count("k", k)
@@ -275,15 +275,28 @@ class Index:
             raise ValueError(f"queries[{blank}] is blank; pass text to search for")
         if not texts:
             return []
-        return self.search_encoded(texts, self.encode_queries(texts), k, language, query_language)
+        settings = self.fusion_for(fusion)  # refused before the queries are encoded
+        return self.search_encoded(texts, self.encode_queries(texts), k, language, query_language, settings)
 
     def search_encoded(
         self, texts: list[str], vectors: np.ndarray, k: int = 10, language: str | None = None,
-        query_language: str | None = None,
+        query_language: str | None = None, fusion: FusionSettings | str | None = "default",
     ) -> list[QueryResult]:
         """:meth:`query` for queries already encoded (``vectors``, raw): the server encodes the queries of
         several requests in one forward pass, then searches each request here."""
+        settings = self.fusion_for(fusion)
         langs = self.query_languages(texts, query_language)
+        scores, rows = self._dense(vectors, langs, max(k, settings.depth) if settings else k, language)
+        if settings is not None:
+            from babelir.index.hybrid import fused_search
+
+            scores, rows = fused_search(self, texts, scores, rows, langs, k, language, query_language, settings)
+        spec = settings.spec if settings else ""
+        return [QueryResult(hits, lang, spec) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
+
+    def _dense(self, vectors: np.ndarray, langs: list[QueryLanguage], k: int,
+               language: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Faiss search of each query, neutralized or as it is (as ``langs`` says)."""
         neutral = np.array([q.neutralized for q in langs], dtype=bool)
         parts = []  # (which queries, scores, rows): searched neutralized, and searched as they are
         if neutral.any():
@@ -295,21 +308,26 @@ class Index:
         if (~neutral).any():
             parts.append((~neutral, *self.search_vectors(vectors[~neutral], k, language)))
         width = max(part[1].shape[1] for part in parts)  # an empty language filter answers k columns of -1
-        scores = np.full((len(texts), width), -np.inf, dtype=np.float32)
-        rows = np.full((len(texts), width), -1, dtype=np.int64)
+        scores = np.full((len(vectors), width), -np.inf, dtype=np.float32)
+        rows = np.full((len(vectors), width), -1, dtype=np.int64)
         for which, part_scores, part_rows in parts:
             scores[which, : part_scores.shape[1]], rows[which, : part_rows.shape[1]] = part_scores, part_rows
-        return [QueryResult(hits, lang) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
+        return scores, rows
 
     @overload
-    def search(self, texts: str, k: int = 10, language: str | None = None) -> list[Hit]: ...
+    def search(self, texts: str, k: int = 10, language: str | None = None,
+               fusion: FusionSettings | str | None = "default") -> list[Hit]: ...
 
     @overload
-    def search(self, texts: list[str], k: int = 10, language: str | None = None) -> list[list[Hit]]: ...
+    def search(self, texts: list[str], k: int = 10, language: str | None = None,
+               fusion: FusionSettings | str | None = "default") -> list[list[Hit]]: ...
 
-    def search(self, texts: str | list[str], k: int = 10, language: str | None = None):
+    def search(self, texts: str | list[str], k: int = 10, language: str | None = None,
+               fusion: FusionSettings | str | None = "default"):
         """Top ``k`` documents for each query text (a single string gives a single list of hits);
-        :meth:`query` also says what language neutralization did to each query."""
+        :meth:`query` also says what language neutralization did to each query. ``fusion``: a spec such
+        as ``convex@0.3`` for a hybrid search, ``None`` for dense alone (default: the index's own)."""
         single = isinstance(texts, str)
-        results = [r.hits for r in self.query([texts] if single else texts, k, language)]
+        results = [r.hits for r in self.query([texts] if single else texts, k, language, fusion=fusion)]
         return results[0] if single else results
+

@@ -47,7 +47,10 @@ def load_retriever(
     ``retriever: late-interaction``, else ``dense``. ``device`` places a model loaded here
     (:func:`babelir.utils.devices.resolve_device`; default ``auto``); ``backend`` encodes it as
     ``babelir index/serve --backend`` do (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``).
+    ``hybrid:FUSION`` / ``DENSE+hybrid:FUSION``: that dense scoring fused with BM25
+    (:class:`~babelir.evaluation.retrieval.hybrid.HybridRetriever`).
     """
+    from babelir.evaluation.retrieval.hybrid import HybridRetriever, is_hybrid_scoring, split_hybrid_scoring
     from babelir.evaluation.retrieval.neutral import (
         CorpusNeutralRetriever,
         LanguageNeutralRetriever,
@@ -57,8 +60,18 @@ def load_retriever(
         is_score_normalized,
     )
 
+    if is_hybrid_scoring(scoring):
+        if isinstance(model_or_name, str) and model_or_name.lower() == "bm25":
+            raise DataError(model_or_name, None, f"scoring {scoring!r} fuses a dense model with BM25; name the model")
+        dense_scoring, fusion = split_hybrid_scoring(scoring)
+        if dense_scoring == "maxsim" or is_hybrid_scoring(dense_scoring):
+            raise DataError(None, None, f"--scoring {scoring}: the part before +hybrid is a dense scoring "
+                            "(dense, neutral[:...], centered, lir:R, znorm)")
+        dense = load_retriever(model_or_name, cache_root, use_cache, dense_scoring, device, backend)
+        return HybridRetriever(dense, fusion)
     if scoring not in SCORINGS and not is_neutral_scoring(scoring):
-        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered, lir:R or neutral[:METHOD[@STATISTICS]], got {scoring!r}")
+        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered, lir:R, "
+                        f"neutral[:METHOD[@STATISTICS]] or [DENSE+]hybrid:FUSION, got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):

@@ -192,14 +192,14 @@ class LateInteractionRetriever(Retriever):
 
 
 class BM25Retriever(Retriever):
-    """bm25s over :func:`babelir.evaluation.retrieval.lexical.tokenize` (stemmer per language, CJK bigrams)."""
+    """bm25s over :func:`babelir.retrieval.lexical.tokenize` (stemmer per language, CJK bigrams)."""
 
     def __init__(self, k1: float = 1.2, b: float = 0.75):
         self.name = "bm25"
         self.k1, self.b = k1, b
 
     def search(self, bench, k: int, batch_size: int, show_progress: bool) -> tuple[dict, dict[str, Any]]:
-        from babelir.evaluation.retrieval.lexical import bm25_search, tokenize_all
+        from babelir.retrieval.lexical import bm25_search, tokenize_all
 
         start = time.perf_counter()
         qids = list(bench.queries)
@@ -211,7 +211,7 @@ class BM25Retriever(Retriever):
         return run, {"tokenize_s": round(tok_s, 3), "search_s": round(time.perf_counter() - start - tok_s, 3)}
 
     def describe(self) -> dict[str, Any]:
-        from babelir.evaluation.retrieval.lexical import STEMMERS
+        from babelir.retrieval.lexical import STEMMERS
 
         return {
             "type": "lexical",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babelir.evaluation.retrieval.lexical import bm25_search, has_stemmer, tokenize
+from babelir.retrieval.lexical import bm25_search, has_stemmer, tokenize
 
 
 def test_stemming_where_a_stemmer_exists() -> None:

@@ -18,10 +18,14 @@ Tokenisation choices, and why:
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
 
 from babelir.utils.extras import require
 
@@ -69,7 +73,7 @@ def _stemmer(language: str):
     algorithm = STEMMERS.get(language.split("-")[0])
     if algorithm is None:
         return None
-    stemmer = require("Stemmer", extra="baselines", purpose="BM25 (babelir evaluate bm25)")
+    stemmer = require("Stemmer", extra="baselines", purpose="BM25's stemmers (babelir evaluate bm25, babelir index --lexical)")
     return stemmer.Stemmer(algorithm)
 
 
@@ -109,6 +113,63 @@ def tokenize_all(texts: Iterable[str], languages: Sequence[str | None] | str | N
     return [tokenize(t, lang) for t, lang in zip(texts, languages, strict=True)]
 
 
+class LexicalIndex:
+    """A bm25s BM25 index (Lucene variant; k1=1.2, b=0.75 as in Anserini's BEIR baselines) over token
+    lists from :func:`tokenize`, whose document numbers are the positions of the texts indexed.
+
+    The one BM25 of babelir: ``babelir evaluate bm25`` builds one in memory per benchmark, ``babelir index
+    --lexical`` saves one in the index folder (bm25s's own files: sparse matrix as ``.npy``, vocabulary and
+    parameters as JSON, no pickle) and search memory-maps it.
+    """
+
+    def __init__(self, retriever: Any):
+        self.retriever = retriever
+
+    @classmethod
+    def build(cls, corpus_tokens: list[list[str]], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        bm25s = require("bm25s", extra="baselines", purpose="BM25 (babelir evaluate bm25, babelir index --lexical)")
+        retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
+        retriever.index(corpus_tokens, show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: str | os.PathLike) -> None:
+        self.retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, mmap: bool = True) -> LexicalIndex:
+        bm25s = require("bm25s", extra="baselines", purpose="searching an index's lexical part")
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False))
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"k1": float(self.retriever.k1), "b": float(self.retriever.b), "method": self.retriever.method}
+
+    def __len__(self) -> int:
+        return int(self.retriever.scores["num_docs"])
+
+    def search(
+        self, query_tokens: list[list[str]], depth: int, weight_mask: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """For each query, up to ``depth`` ``(document number, score)`` by score (ties: lower number
+        first); documents with score 0 (no query term, or masked out) are not returned, as a Lucene search
+        would not return them. ``weight_mask`` (one weight per document) scales scores, 0 removes."""
+        out: list[list[tuple[int, float]]] = [[] for _ in query_tokens]
+        depth = min(depth, len(self))
+        # bm25s rejects terms missing from the index (they cannot score anyway); a query left with no
+        # term matches nothing and is not sent at all (bm25s's own empty token lies outside its matrix)
+        vocab = self.retriever.vocab_dict
+        known = [[t for t in toks if t in vocab and t] for toks in query_tokens]
+        rows = [i for i, toks in enumerate(known) if toks]
+        if not rows or depth <= 0:
+            return out
+        docs, scores = self.retriever.retrieve([known[i] for i in rows], k=depth, show_progress=False, n_threads=1,
+                                               weight_mask=weight_mask)
+        for row, i in enumerate(rows):
+            hits = [(int(docs[row, j]), float(scores[row, j])) for j in range(depth) if scores[row, j] > 0.0]
+            out[i] = sorted(hits, key=lambda hit: (-hit[1], hit[0]))
+        return out
+
+
 def bm25_search(
     corpus_tokens: list[list[str]],
     query_tokens: list[list[str]],
@@ -119,39 +180,16 @@ def bm25_search(
     k1: float = 1.2,
     b: float = 0.75,
 ) -> dict[str, dict[str, float]]:
-    """Top ``k`` by BM25 (bm25s, Lucene variant; k1=1.2, b=0.75 as in Anserini's BEIR baselines).
-
-    Documents with score 0 (no query term) are not returned, as a Lucene search would not return them.
-    """
-    bm25s = require("bm25s", extra="baselines", purpose="BM25 (babelir evaluate bm25)")
+    """Top ``k`` by BM25 (:class:`LexicalIndex`) as a run ``qid -> docid -> score``; ``exclude`` removes
+    documents from a query's ranking before the cut."""
     exclude = exclude or {}
     run: dict[str, dict[str, float]] = {qid: {} for qid in query_ids}
     if not doc_ids:
         return run
-    retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-    retriever.index(corpus_tokens, show_progress=False)
     extra = max((len(v) for v in exclude.values()), default=0)
-    depth = min(len(doc_ids), k + extra)
-    # bm25s rejects terms missing from the index (they cannot score anyway); a query left with no
-    # term matches nothing and is not sent at all (bm25s's own empty token lies outside its matrix)
-    vocab = retriever.vocab_dict
-    known = [[t for t in toks if t in vocab and t] for toks in query_tokens]
-    rows = [i for i, toks in enumerate(known) if toks]
-    if not rows:
-        return run
-    docs, scores = retriever.retrieve([known[i] for i in rows], k=depth, show_progress=False, n_threads=1)
-    for row, i in enumerate(rows):
-        qid = query_ids[i]
+    found = LexicalIndex.build(corpus_tokens, k1, b).search(query_tokens, min(len(doc_ids), k + extra))
+    for qid, hits in zip(query_ids, found, strict=True):
         banned = exclude.get(qid, ())
-        hits: dict[str, float] = {}
-        order = sorted(range(depth), key=lambda j: (-float(scores[row, j]), int(docs[row, j])))
-        for j in order:
-            score = float(scores[row, j])
-            doc_id = doc_ids[int(docs[row, j])]
-            if score <= 0.0 or doc_id in banned:
-                continue
-            hits[doc_id] = score
-            if len(hits) == k:
-                break
-        run[qid] = hits
+        kept = [(doc_ids[i], score) for i, score in hits if doc_ids[i] not in banned]
+        run[qid] = dict(kept[:k])
     return run

@@ -1,0 +1,85 @@
+"""Hybrid search over an index with a lexical part: BM25's candidates fused with the dense ones.
+
+:func:`fused_search` is what :meth:`babelir.index.Index.query` runs when a fusion is asked for (or set in
+the index's ``fusion.json``): each query is tokenised with its language (given, else the one language
+neutralization identified, else identified here among the index's languages; unknown: no stemmer), BM25
+searches the lexical part (the language filter as a weight mask, as faiss's id bitmap filters the dense
+part), and :func:`babelir.retrieval.fusion.fuse` ranks the two candidate lists, the same function
+``babelir evaluate --scoring hybrid:...`` measures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from babelir.data.languages import language_code
+from babelir.index.layout import rebuild_hint
+from babelir.retrieval.fusion import FusionSettings, fuse
+from babelir.utils.errors import IndexFileError
+
+if TYPE_CHECKING:
+    from babelir.index.search import Index, QueryLanguage
+
+
+def load_lexical(index: Index) -> Any:
+    """The lexical part of ``index`` (:class:`babelir.retrieval.lexical.LexicalIndex`, memory-mapped)."""
+    from babelir.retrieval.lexical import LexicalIndex
+
+    if not index.has_lexical:
+        raise IndexFileError(index.path, None, "has no lexical part; rebuild it with babelir index ... --lexical "
+                             "(the shards are reused) to search it with fusion")
+    folder = index.path / index.manifest["lexical"]["dir"]
+    try:
+        return LexicalIndex.load(folder)
+    except (OSError, ValueError, KeyError) as err:
+        raise IndexFileError(folder, None, f"unreadable lexical part ({err}); "
+                             f"{rebuild_hint(index.path, index.manifest)}") from None
+
+
+def lexical_languages(index: Index, texts: list[str], langs: list[QueryLanguage], given: str | None) -> list[str | None]:
+    """Each query's language for BM25's stemmer and fusion's slots: given, else the one neutralization
+    identified, else identified here among the index's languages (``None``: unknown)."""
+    if given is not None:
+        return [language_code(given, "given as the query language")] * len(texts)
+    out = [lang.language for lang in langs]
+    missing = [i for i, lang in enumerate(out) if lang is None]
+    if missing:
+        if index.identifier is None:
+            from babelir.data.langid import LanguageIdentifier, supported_languages
+
+            known = [lang for lang in index.languages() if lang and lang.split("-")[0] in supported_languages()]
+            index.identifier = LanguageIdentifier(known) if known else False
+        if index.identifier:
+            for i, lang in zip(missing, index.identifier.identify_many([texts[i] for i in missing]), strict=True):
+                out[i] = lang
+    return out
+
+
+def fused_search(
+    index: Index, texts: list[str], scores: np.ndarray, rows: np.ndarray, langs: list[QueryLanguage], k: int,
+    language: str | None, given: str | None, settings: FusionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The dense ``(scores, rows)`` (each query's top ``settings.depth``) fused with BM25's top
+    ``settings.depth``, cut to ``k``: ``(scores, rows)`` again, rows ``-1`` past the last hit."""
+    from babelir.retrieval.lexical import tokenize
+
+    query_langs = lexical_languages(index, texts, langs, given)
+    mask = None
+    if language is not None:
+        mask = np.zeros(len(index), dtype=np.float32)
+        mask[index.store.rows_for_language(language_code(language, "given as the language filter"))] = 1.0
+    found = index.lexical.search([tokenize(t, lang) for t, lang in zip(texts, query_langs, strict=True)],
+                                 max(k, settings.depth), weight_mask=mask)
+    doc_langs: dict[int, str] = {}
+    if settings.mode == "slots":
+        wanted = {int(r) for r in rows.ravel() if r >= 0} | {row for hits in found for row, _ in hits}
+        doc_langs = {row: doc[3] for row, doc in index.store.get(wanted).items()}
+    out_scores = np.full((len(texts), k), -np.inf, dtype=np.float32)
+    out_rows = np.full((len(texts), k), -1, dtype=np.int64)
+    for i, (lexical, query_lang) in enumerate(zip(found, query_langs, strict=True)):
+        dense = {int(r): float(s) for s, r in zip(scores[i], rows[i], strict=True) if r >= 0}
+        for j, (row, score) in enumerate(fuse(dense, dict(lexical), settings, k, doc_langs.get, query_lang)):
+            out_scores[i, j], out_rows[i, j] = score, row
+    return out_scores, out_rows

@@ -1,0 +1,100 @@
+"""Hybrid search over an index built with --lexical: the BM25 part, fusion in Index.search, and the claim
+evaluate makes about it (--scoring hybrid:... ranks as babelir index --lexical + search do)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from babelir.index import Index, build_index
+from babelir.index.layout import FUSION_FILE
+from babelir.utils.errors import IndexFileError
+from tests.index.helpers import SENTENCES, write_corpus
+
+
+@pytest.fixture(scope="module")
+def hybrid_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("hybrid")
+    out = tmp / "idx"
+    build_index("tiny", write_corpus(tmp / "corpus.jsonl"), out, neutralization=False, lexical=True)
+    return out
+
+
+def test_the_lexical_part_is_built_and_described(hybrid_index: Path) -> None:
+    manifest = json.loads((hybrid_index / "manifest.json").read_text())
+    entry = manifest["lexical"]
+    assert entry["documents"] == sum(map(len, SENTENCES.values()))
+    assert entry["k1"] == 1.2 and entry["b"] == 0.75 and entry["bytes"] > 0
+    assert "lexical" in manifest["build_seconds"]
+    index = Index.load(hybrid_index)
+    assert index.has_lexical and index.fusion is None  # no fusion.json: dense alone by default
+
+
+def test_bm25_alone_finds_the_exact_words_and_the_language_filter_holds(hybrid_index: Path) -> None:
+    index = Index.load(hybrid_index)
+    [result] = index.query(["Geige Orchester"], k=3, fusion="convex@1")
+    assert result.fusion == "convex@1"
+    assert result.hits[0].id == "de-3"  # the random tiny model cannot, BM25 can
+    # stemmed with the query's language: "Kinder lernen" matches "Kinder lernen Sprachen"
+    assert index.search("Kinder lernen", k=1, fusion="convex@1", language="de")[0].id == "de-5"
+    filtered = index.search("Geige Orchester", k=5, fusion="convex@0.5", language="fr")
+    assert filtered and {hit.language for hit in filtered} == {"fr"}
+
+
+def test_weight_zero_is_dense_alone(hybrid_index: Path) -> None:
+    index = Index.load(hybrid_index)
+    dense = index.search("Le pont est fermé", k=5, fusion=None)
+    fused = index.search("Le pont est fermé", k=5, fusion="convex@0")
+    assert [h.id for h in fused] == [h.id for h in dense]
+
+
+def test_fusion_json_sets_the_default_and_a_damaged_one_is_named(hybrid_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "idx"
+    shutil.copytree(hybrid_index, copy)
+    (copy / FUSION_FILE).write_text(json.dumps({"spec": "convex@1"}), encoding="utf-8")
+    index = Index.load(copy)
+    assert index.fusion is not None and index.fusion.spec == "convex@1"
+    assert index.query(["Geige Orchester"], k=1)[0].fusion == "convex@1"
+    (copy / FUSION_FILE).write_text("{", encoding="utf-8")
+    with pytest.raises(IndexFileError, match=FUSION_FILE):
+        Index.load(copy)
+
+
+def test_an_index_without_a_lexical_part_refuses_fusion_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "dense"
+    build_index("tiny", write_corpus(tmp_path / "c.jsonl"), out, neutralization=False)
+    index = Index.load(out)
+    assert not index.has_lexical
+    with pytest.raises(IndexFileError, match="--lexical"):
+        index.search("x", fusion="rrf")
+    # adding --lexical later reuses the shards: nothing is encoded again
+    lines: list[str] = []
+    build_index("tiny", tmp_path / "c.jsonl", out, neutralization=False, lexical=True, progress=lines.append)
+    assert not any("encoded" in line for line in lines) and Index.load(out).has_lexical
+
+
+@pytest.mark.parametrize("fusion", ["convex@0.4", "rrf@60", "convex@0.7:slots"])
+def test_evaluate_hybrid_ranks_as_index_and_search_do(hybrid_index: Path, tmp_path: Path, fusion: str) -> None:
+    from babelir.evaluation.benchmarks.base import Benchmark
+    from babelir.evaluation.benchmarks.pool import pool_meta
+    from babelir.evaluation.retrieval.loading import load_retriever
+
+    corpus = {f"{lang}-{i}": text for lang, texts in SENTENCES.items() for i, text in enumerate(texts)}
+    queries = {"de:q": "Die Katze schläft", "en:q": "markets fell on Monday", "fr:q": "le violon de l'orchestre"}
+    qrels = {q: {f"{lang}-0": 1 for lang in SENTENCES} for q in queries}
+    bench = Benchmark(pool_meta("toy-pool", list(SENTENCES), "toy"), queries, corpus, qrels,
+                      query_lang="prefix", doc_lang=None, exclude_rule="none")
+    bench.doc_language = lambda doc_id: doc_id.split("-")[0]  # type: ignore[method-assign]
+    retriever = load_retriever("tiny", cache_root=tmp_path / "cache", scoring=f"hybrid:{fusion}")
+    assert retriever.describe()["fusion"]["spec"] == fusion
+    run, _ = retriever.search(bench, k=10, batch_size=8, show_progress=False)
+    index = Index.load(hybrid_index)
+    for qid, text in queries.items():
+        [result] = index.query([text], k=10, query_language=qid.split(":")[0], fusion=fusion)
+        expected = sorted(run[qid].items(), key=lambda t: -t[1])
+        assert [h.id for h in result.hits] == [d for d, _ in expected]
+        assert [h.score for h in result.hits] == pytest.approx([s for _, s in expected], abs=1e-4)
