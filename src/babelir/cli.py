@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "babelir.training.command",  # train
     "babelir.demo",  # demo
     "babelir.experiments.command",  # experiment
+    "babelir.experiments.tune_fusion",  # tune-fusion
     "babelir.encoding.command",  # encode
     "babelir.evaluation.command",  # evaluate, bias
     "babelir.index.command",  # index, search

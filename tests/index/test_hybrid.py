@@ -98,3 +98,75 @@ def test_evaluate_hybrid_ranks_as_index_and_search_do(hybrid_index: Path, tmp_pa
         expected = sorted(run[qid].items(), key=lambda t: -t[1])
         assert [h.id for h in result.hits] == [d for d, _ in expected]
         assert [h.score for h in result.hits] == pytest.approx([s for _, s in expected], abs=1e-4)
+
+
+def test_the_server_fuses_when_asked_and_refuses_what_it_cannot(hybrid_index: Path, built_index: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from babelir.serve import create_app
+
+    with TestClient(create_app(Index.load(hybrid_index))) as client:
+        assert client.get("/health").json()["lexical"] is True
+        body = client.post("/search", json={"query": "Geige Orchester", "k": 3, "fusion": "convex@1"}).json()
+        [result] = body["results"]
+        assert result["fusion"] == "convex@1" and result["hits"][0]["id"] == "de-3"
+        expected = Index.load(hybrid_index).search("Geige Orchester", k=3, fusion="convex@1")
+        assert [h["id"] for h in result["hits"]] == [h.id for h in expected]
+        assert client.post("/search", json={"query": "x", "fusion": "none"}).json()["results"][0]["fusion"] == ""
+        bad = client.post("/search", json={"query": "x", "fusion": "convex@7"})
+        assert bad.status_code == 422 and "fusion" in bad.json()["detail"]
+    with TestClient(create_app(Index.load(built_index))) as client:
+        refused = client.post("/search", json={"query": "x", "fusion": "rrf"})
+        assert refused.status_code == 422 and "--lexical" in refused.json()["detail"]
+
+
+def test_search_command_fuses_and_says_so(hybrid_index: Path, tmp_path: Path, capsys) -> None:
+    from babelir.cli import main
+
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tGeige Orchester\n", encoding="utf-8")
+    assert main(["search", str(hybrid_index), "--queries", str(queries), "--output", str(tmp_path / "r.run"),
+                 "--fusion", "convex@1", "--k", "3"]) == 0
+    assert "fused with BM25 (convex@1)" in capsys.readouterr().err
+    assert (tmp_path / "r.run").read_text().split("\n")[0].split()[2] == "de-3"
+    assert main(["search", str(hybrid_index), "--queries", str(queries), "--output", str(tmp_path / "r.run"),
+                 "--fusion", "sum@1"]) == 2
+    assert "--fusion sum@1" in capsys.readouterr().err
+
+
+def test_tune_fusion_chooses_on_some_queries_checks_on_others_and_writes_the_choice(hybrid_index: Path,
+                                                                                   tmp_path: Path) -> None:
+    import shutil
+
+    from babelir.cli import main
+    from babelir.experiments.tune_fusion import split_queries, tune
+
+    copy = tmp_path / "idx"
+    shutil.copytree(hybrid_index, copy)
+    # each query repeats a document's words: BM25 finds them, the random tiny model does not
+    queries = {f"q{lang}{i}": " ".join(text.split()[-2:]) for lang, texts in SENTENCES.items()
+               for i, text in enumerate(texts)}
+    qrels = {f"q{lang}{i}": {f"{lang}-{i}": 1} for lang, texts in SENTENCES.items() for i in range(len(texts))}
+    choose, check = split_queries(list(queries), 0.5)
+    assert choose and len(check) >= 10 and not set(choose) & set(check)
+    tuning = tune(Index.load(copy), queries, qrels, "nDCG@10")
+    assert tuning.best != "none" and tuning.means[tuning.best] > tuning.means["none"]
+    assert tuning.difference is not None and tuning.difference[0] > 0 and tuning.chosen == tuning.best
+    (tmp_path / "q.tsv").write_text("".join(f"{q}\t{t}\n" for q, t in queries.items()), encoding="utf-8")
+    (tmp_path / "qrels.tsv").write_text("".join(f"{q}\t0\t{d}\t1\n" for q, r in qrels.items() for d in r),
+                                        encoding="utf-8")
+    assert main(["tune-fusion", str(copy), "--queries", str(tmp_path / "q.tsv"), "--qrels",
+                 str(tmp_path / "qrels.tsv")]) == 0
+    written = json.loads((copy / FUSION_FILE).read_text())
+    assert written["spec"] == tuning.chosen and written["check"]["difference"][0] > 0
+    assert Index.load(copy).fusion.spec == tuning.chosen
+    # a fusion that measured worse than dense alone is never written as the default
+    worse = dataclasses_replace(tuning, difference=(-0.1, -0.2, 0.0))
+    assert worse.chosen == "none"
+    assert main(["tune-fusion", str(copy), "--set", "none"]) == 0 and Index.load(copy).fusion is None
+
+
+def dataclasses_replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)

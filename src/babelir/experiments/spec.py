@@ -252,25 +252,17 @@ def _conditions(path: Path, raw: dict[str, Any], lines: dict[str, int]) -> list[
 
 def _check_conditions(path: Path, conditions: list[Condition], condition_line, defaults: dict[str, Any]) -> None:
     """Scoring, references and every condition's settings, checked now rather than after an hour of training."""
-    from babelir.evaluation.retrieval.loading import SCORINGS
-    from babelir.evaluation.retrieval.neutral import (
-        corpus_neutral_settings,
-        is_corpus_neutral,
-        is_neutral_scoring,
-    )
+    from babelir.evaluation.retrieval.loading import check_scoring
 
     names = [c.name for c in conditions]
     for number, cond in enumerate(conditions, 1):  # (settings: known keys and types, from _conditions)
         if cond.name in names[:number - 1]:  # results are saved by name: a second one would overwrite the first
             raise DataError(path, condition_line(number), f"condition {cond.name!r} is named twice (first as "
                             f"condition {names.index(cond.name) + 1}); give each condition its own name")
-        if is_corpus_neutral(cond.scoring):
-            try:
-                corpus_neutral_settings(cond.scoring)
-            except DataError as err:
-                raise DataError(path, condition_line(number), f"condition {cond.name!r}: {err.problem}") from None
-        if cond.scoring not in SCORINGS and not is_neutral_scoring(cond.scoring):
-            raise DataError(path, condition_line(number), f"condition {cond.name!r}: scoring must be one of {', '.join(SCORINGS)}, centered, lir:R or neutral[:METHOD[@STATISTICS]], got {cond.scoring!r}")
+        try:
+            check_scoring(cond.scoring)
+        except DataError as err:
+            raise DataError(path, condition_line(number), f"condition {cond.name!r}: {err.problem}") from None
         for reference in cond.compare_to:
             if reference not in names:
                 raise DataError(path, condition_line(number), f"condition {cond.name!r}: compare_to {reference!r} is not a condition")

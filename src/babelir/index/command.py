@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +107,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "language), optionally @documents-as-queries | @documents | @short-documents-as-queries "
                    "(how the query side is estimated); none: no statistics. Which wins where: "
                    "reports/neutralization.md (default: %(default)s)")
+    p.add_argument("--lexical", action="store_true",
+                   help="also build a BM25 index of the documents in OUT (bm25s; each document stemmed with its "
+                   "language's Snowball stemmer, CJK as character bigrams) for hybrid search (babelir search "
+                   "--fusion, babelir tune-fusion); added to a built index, it reuses the shards")
     p.add_argument("--no-language-id", dest="identify_languages", action="store_false",
                    help="do not identify the language of documents that have no language field (they then "
                    "get no statistics and no language filter)")
@@ -161,12 +163,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the queries' language, for language neutralization (default: identified per query)")
     s.add_argument("--no-neutralize", dest="neutralize", action="store_false",
                    help="search without the index's language statistics (as an index built without them)")
+    s.add_argument("--fusion", default="default", metavar="SPEC",
+                   help="lexical + dense for an index built with --lexical: convex@W (BM25's share W of min-max-"
+                   "normalised scores), rrf[@K] (reciprocal rank fusion), either with :slots (fusion reorders only "
+                   "the ranks dense retrieval gave the query's language); none: dense alone (default: the index's "
+                   "fusion.json from babelir tune-fusion, else none)")
     s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     add_device_argument(s)
     s.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")
     s.add_argument("--batch-size", type=int, default=256, help="queries encoded and searched together")
     s.add_argument("--tag", default="babelir", help="run tag (last column)")
-    s.set_defaults(func=run_search)
+    s.set_defaults(func=_run_search)
 
 
 def _add_ann_arguments(p: argparse.ArgumentParser) -> None:
@@ -233,7 +240,7 @@ def _summary(out: str, manifest: dict[str, Any], origin: str = "") -> str:
     counts = manifest["counts"]
     return (
         f"{out}: {counts['documents']} documents{origin}, {manifest['index']['index_type']} index, "
-        f"dimension {counts['dimension']}"
+        f"dimension {counts['dimension']}" + (", with a lexical (BM25) part" if manifest.get("lexical") else "")
     )
 
 
@@ -260,6 +267,7 @@ def run_index(args: argparse.Namespace) -> int:
         sharding=sharding,
         neutralization=args.neutralization,
         identify_languages=args.identify_languages,
+        lexical=args.lexical,
     )
     print(_summary(args.out, manifest))
     return 0
@@ -290,59 +298,7 @@ def run_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_foreign_run(output: Path, queries: Path, tag: str) -> None:
-    """``--output`` replaces an earlier run of this search only (a run file babelir wrote with the same
-    ``--tag``, unchanged since: :mod:`babelir.utils.ownership`): never the queries it reads, a folder, a
-    user's file or another system's run."""
-    from babelir.data.trec import RUN_FILE_KIND
-    from babelir.utils.ownership import check_file, same_file
+def _run_search(args: argparse.Namespace) -> int:
+    from babelir.index.search_command import run_search
 
-    if same_file(output, queries):
-        raise DataError(output, None, "is the queries file this command reads; choose another --output")
-    check_file(output, RUN_FILE_KIND, "--output", owner=tag)
-
-
-def run_search(args: argparse.Namespace) -> int:
-    from babelir.data.trec import RUN_FILE_KIND, check_run_id, write_run
-    from babelir.index.corpus import iter_query_file
-    from babelir.index.search import Index
-    from babelir.utils.ownership import record_file
-
-    if args.k < 1 or args.batch_size < 1:
-        raise _flag_error("--k and --batch-size must be at least 1")
-    if not args.tag or any(ch.isspace() for ch in args.tag):
-        raise _flag_error(f"--tag {args.tag!r}: a TREC run tag is one word without whitespace")
-    _refuse_foreign_run(Path(args.output), Path(args.queries), args.tag)
-    index = Index.load(args.index, model=args.model, backend=args.backend, device=resolve_device(args.device),
-                       neutralize=args.neutralize)
-    if args.language is not None and args.language not in index.languages():
-        held = ", ".join(code for code in index.languages() if code) or "none recorded"
-        raise DataError(args.index, None, f"holds no documents in {args.language!r} (languages: {held})")
-    queries = list(iter_query_file(args.queries))
-    if not queries:
-        raise DataError(args.queries, None, "holds no queries (one per line: id<TAB>text, or JSONL with _id and "
-                        "text); add some, or check the path")
-    for qid, _ in queries:  # found before any query is encoded, not when the run is written
-        check_run_id(qid, "query id", args.queries)
-    run: dict[str, dict[str, float]] = {}
-    as_is: Counter[str] = Counter()
-    t0 = time.perf_counter()
-    for i in range(0, len(queries), args.batch_size):
-        chunk = queries[i : i + args.batch_size]
-        results = index.query([text for _, text in chunk], k=args.k, language=args.language,
-                              query_language=args.query_language)
-        for (qid, _), result in zip(chunk, results, strict=True):
-            if qid in run:
-                raise DataError(args.queries, None, f"duplicate query id {qid!r}")
-            run[qid] = {hit.id: hit.score for hit in result.hits}
-            if index.neutralizer is not None and not result.language.neutralized:
-                as_is[result.language.note] += 1
-    write_run(args.output, run, tag=args.tag)
-    record_file(args.output, RUN_FILE_KIND, owner=args.tag)
-    took = time.perf_counter() - t0
-    print(f"{args.output}: {len(run)} queries, top {args.k} ({took:.1f} s)", file=sys.stderr)
-    if index.neutralizer is not None:
-        done = len(run) - sum(as_is.values())
-        print(f"language neutralization ({index.neutralizer.method}): {done} of {len(run)} queries"
-              + "".join(f"; {n}: {note}" for note, n in as_is.most_common()), file=sys.stderr)
-    return 0
+    return run_search(args)

@@ -10,17 +10,18 @@ part), and :func:`babelir.retrieval.fusion.fuse` ranks the two candidate lists, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from babelir.data.languages import language_code
+from babelir.index.hits import QueryLanguage
 from babelir.index.layout import rebuild_hint
 from babelir.retrieval.fusion import FusionSettings, fuse
 from babelir.utils.errors import IndexFileError
 
-if TYPE_CHECKING:
-    from babelir.index.search import Index, QueryLanguage
+# ``index`` below is a babelir.index.Index; typed Any because search.py imports this module (no cycle)
+Index = Any
 
 
 def load_lexical(index: Index) -> Any:

@@ -82,6 +82,7 @@ class QueryResult(BaseModel):
     query: str
     hits: list[Hit]  # the search's own dataclass: the API's hit fields cannot drift from the library's
     query_language: QueryLanguage  # what language neutralization did to this query (and why not, if not)
+    fusion: str = ""  # the lexical + dense fusion that ranked the hits (e.g. convex@0.3); "": dense alone
 
 
 class SearchResponse(BaseModel):
@@ -104,6 +105,10 @@ def request_model(limits: Limits) -> type[BaseModel]:
         language: str | None = Field(None, max_length=16, description="only documents of this language")
         query_language: str | None = Field(
             None, max_length=16, description="the queries' language (default: identified per query)"
+        )
+        fusion: str | None = Field(
+            None, max_length=32, description="lexical + dense fusion for an index built with --lexical: convex@W, "
+            "rrf[@K], either with :slots, or none (default: the index's own, from babelir tune-fusion)",
         )
 
         @model_validator(mode="after")
@@ -218,6 +223,8 @@ def create_app(
                     {"method": index.neutralizer.method, "languages": sorted(index.neutralizer.languages)}
                     if index.neutralizer is not None else None
                 ),
+                "lexical": index.has_lexical,
+                "fusion": index.fusion.spec if index.fusion else None,
                 "limits": {
                     "max_k": limits.max_k,
                     "max_queries": limits.max_queries,
@@ -239,7 +246,13 @@ def create_app(
         t0 = time.perf_counter()
         texts = body.texts()
         try:
-            future = batcher.submit(texts, body.k, body.language, body.query_language)
+            fusion = index.fusion_for(body.fusion or "default")
+        except ValueError as err:  # a bad spec, or no lexical part: the request's mistake, 422 as a bad field
+            problem = getattr(err, "problem", str(err))
+            return JSONResponse(status_code=422, content={"detail": f"fusion: {problem}",
+                                                          "errors": [{"field": "fusion", "message": problem}]})
+        try:
+            future = batcher.submit(texts, body.k, body.language, body.query_language, fusion)
         except QueueFull as full:
             return busy(
                 f"server busy: {full.waiting} requests already waiting; retry later", full.retry_after
@@ -252,7 +265,7 @@ def create_app(
             return busy(detail, batcher.retry_after())
         return SearchResponse(
             results=[
-                QueryResult(query=text, hits=result.hits, query_language=result.language)
+                QueryResult(query=text, hits=result.hits, query_language=result.language, fusion=result.fusion)
                 for text, result in zip(texts, results, strict=True)
             ],
             k=body.k,

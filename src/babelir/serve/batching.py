@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 from babelir.index.search import Index, QueryResult
 from babelir.utils.errors import check_count
@@ -40,11 +41,12 @@ class _Request:
     k: int
     language: str | None
     query_language: str | None = None
+    fusion: Any = "default"  # a babelir.retrieval.fusion.FusionSettings, None (dense alone) or the index's own
     future: Future = field(default_factory=Future)
 
 
 class QueryBatcher:
-    """Submit ``(texts, k, language[, query_language])``; get a ``Future`` of one
+    """Submit ``(texts, k, language[, query_language, fusion])``; get a ``Future`` of one
     :class:`~babelir.index.search.QueryResult` per text."""
 
     def __init__(self, index: Index, max_batch: int = 64, max_queue: int = 64):
@@ -83,10 +85,11 @@ class QueryBatcher:
             self._queue.put(None)
             thread.join(timeout)
 
-    def submit(self, texts: list[str], k: int, language: str | None, query_language: str | None = None) -> Future:
+    def submit(self, texts: list[str], k: int, language: str | None, query_language: str | None = None,
+               fusion: Any = "default") -> Future:
         """Queue one request; :class:`QueueFull` when ``max_queue`` requests already wait."""
         self.start()
-        request = _Request(list(texts), k, language, query_language)
+        request = _Request(list(texts), k, language, query_language, fusion)
         with self._lock:
             if self._waiting >= self.max_queue:
                 raise QueueFull(self._waiting, self._retry_after_locked())
@@ -155,7 +158,7 @@ class QueryBatcher:
             start += len(r.texts)
             try:
                 result: list[QueryResult] = self.index.search_encoded(r.texts, part, r.k, r.language,
-                                                                      r.query_language)
+                                                                      r.query_language, r.fusion)
                 r.future.set_result(result)
             except Exception as err:
                 r.future.set_exception(err)

@@ -31,6 +31,29 @@ from babelir.identity import trained_retriever
 SCORINGS = ("auto", "dense", "maxsim")
 
 
+def check_scoring(scoring: str) -> None:
+    """Refuse (:class:`DataError`, one line) a scoring :func:`load_retriever` does not know: the one check
+    of ``--scoring`` and of an experiment condition's ``scoring``."""
+    from babelir.evaluation.retrieval.hybrid import is_hybrid_scoring, split_hybrid_scoring
+    from babelir.evaluation.retrieval.neutral import (
+        corpus_neutral_settings,
+        is_corpus_neutral,
+        is_neutral_scoring,
+    )
+
+    if is_hybrid_scoring(scoring):
+        dense = split_hybrid_scoring(scoring)[0]
+        if dense == "maxsim" or is_hybrid_scoring(dense):
+            raise DataError(None, None, f"scoring {scoring}: the part before +hybrid is a dense scoring "
+                            "(dense, neutral[:...], centered, lir:R, znorm)")
+        check_scoring(dense)
+    elif is_corpus_neutral(scoring):
+        corpus_neutral_settings(scoring)
+    elif scoring not in SCORINGS and not is_neutral_scoring(scoring):
+        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered, lir:R, "
+                        f"neutral[:METHOD[@STATISTICS]] or [DENSE+]hybrid:FUSION, got {scoring!r}")
+
+
 def load_retriever(
     model_or_name,
     cache_root: str | os.PathLike | None = None,
@@ -60,18 +83,13 @@ def load_retriever(
         is_score_normalized,
     )
 
+    check_scoring(scoring)
     if is_hybrid_scoring(scoring):
         if isinstance(model_or_name, str) and model_or_name.lower() == "bm25":
             raise DataError(model_or_name, None, f"scoring {scoring!r} fuses a dense model with BM25; name the model")
         dense_scoring, fusion = split_hybrid_scoring(scoring)
-        if dense_scoring == "maxsim" or is_hybrid_scoring(dense_scoring):
-            raise DataError(None, None, f"--scoring {scoring}: the part before +hybrid is a dense scoring "
-                            "(dense, neutral[:...], centered, lir:R, znorm)")
         dense = load_retriever(model_or_name, cache_root, use_cache, dense_scoring, device, backend)
         return HybridRetriever(dense, fusion)
-    if scoring not in SCORINGS and not is_neutral_scoring(scoring):
-        raise DataError(None, None, f"scoring must be one of {', '.join(SCORINGS)}, centered, lir:R, "
-                        f"neutral[:METHOD[@STATISTICS]] or [DENSE+]hybrid:FUSION, got {scoring!r}")
     if isinstance(model_or_name, Retriever):
         return model_or_name
     if isinstance(model_or_name, Encoder):
