@@ -15,12 +15,16 @@ the query, identify its language, remove its language statistics, search the neu
 documents), one query per call, with language neutralization and without it (``neutralize=False``), the
 two alternating query by query so that both see the same machine load; ``--queries-file`` gives the
 queries (TSV ``id<TAB>text`` or JSONL), else the index's own documents' first words are used.
+``--index DIR --fusion SPEC`` (an index built with ``--lexical``) measures hybrid search the same way:
+``Index.query`` with that fusion and with none (dense alone, neutralization as the index has it),
+alternating, plus the lexical part's share of the folder's size and of its build time.
 
 Usage::
 
     nice python benchmarks/search_speed.py                       # 1M x 384, the target setting
     nice python benchmarks/search_speed.py --n 100000 --queries 300   # quick
     python benchmarks/search_speed.py --index indexes/john --queries 200   # neutralization's cost
+    python benchmarks/search_speed.py --index indexes/john --fusion convex@0.5:slots   # fusion's cost
 """
 
 from __future__ import annotations
@@ -91,18 +95,13 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def neutralization_cost(path: str, n: int, k: int, queries_file: str | None) -> None:
     """End-to-end latency of ``Index.query`` with and without the index's language statistics."""
-    from babelir.index.corpus import iter_query_file
     from babelir.index.search import Index
 
     with_stats, without = Index.load(path), Index.load(path, neutralize=False)
     if with_stats.neutralizer is None:
         raise SystemExit(f"{path} has no language statistics: build it with babelir index (default settings)")
     without._model = with_stats.model  # one encoder for both: the difference is neutralization alone
-    if queries_file:
-        texts = [text for _, text in iter_query_file(queries_file)][:n]
-    else:
-        docs = with_stats.store.get(np.random.default_rng(0).choice(len(with_stats), min(n, len(with_stats)), replace=False))
-        texts = [" ".join(doc[2].split()[:8]) for doc in docs.values()]
+    texts = _sample_queries(with_stats, n, queries_file)
     for warm in texts[:5]:  # first calls load the identifier and warm the caches
         with_stats.query([warm], k), without.query([warm], k)
     times: dict[str, list[float]] = {"with": [], "without": []}
@@ -124,10 +123,59 @@ def neutralization_cost(path: str, n: int, k: int, queries_file: str | None) -> 
     print(f"# mean latency with / without: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
 
 
+def _sample_queries(index, n: int, queries_file: str | None) -> list[str]:
+    from babelir.index.corpus import iter_query_file
+
+    if queries_file:
+        return [text for _, text in iter_query_file(queries_file)][:n]
+    docs = index.store.get(np.random.default_rng(0).choice(len(index), min(n, len(index)), replace=False))
+    return [" ".join(doc[2].split()[:8]) for doc in docs.values()]
+
+
+def _folder_bytes(path) -> int:
+    from pathlib import Path
+
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def fusion_cost(path: str, spec: str, n: int, k: int, queries_file: str | None) -> None:
+    """End-to-end latency of ``Index.query`` with a fusion and with dense alone; the lexical part's size."""
+    from babelir.index.search import Index
+
+    index = Index.load(path)
+    if not index.has_lexical:
+        raise SystemExit(f"{path} has no lexical part: build it with babelir index ... --lexical")
+    texts = _sample_queries(index, n, queries_file)
+    for warm in texts[:5]:  # first calls load the encoder, the identifier and the memory-mapped BM25 files
+        index.query([warm], k, fusion=None), index.query([warm], k, fusion=spec)
+    times: dict[str, list[float]] = {"dense": [], "fused": []}
+    for text in texts:
+        for name, fusion in (("dense", None), ("fused", spec)):
+            t0 = time.perf_counter()
+            index.query([text], k, fusion=fusion)
+            times[name].append(time.perf_counter() - t0)
+    lexical = index.manifest["lexical"]
+    total = _folder_bytes(path)
+    print(f"# {path}: {len(index):,} documents, {index.manifest['index']['index_type']} index, neutralization "
+          f"{index.neutralizer.method if index.neutralizer else 'none'}; fusion {spec}; {len(texts)} queries, k={k}, "
+          f"one per call, alternating; {platform.processor() or platform.machine()}")
+    print(f"# lexical part: {lexical['bytes'] / 1e6:.2f} MB of the folder's {total / 1e6:.2f} MB "
+          f"({100 * lexical['bytes'] / total:.1f}%); built in {lexical['seconds']:.2f} s "
+          f"(faiss index {index.manifest['build_seconds'].get('index', 0):.2f} s)")
+    print(f"{'search':<26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for name, label in (("dense", "dense alone"), ("fused", f"fused ({spec})")):
+        ms = np.array(times[name]) * 1000
+        print(f"{label:<26} {np.percentile(ms, 50):>8.2f} {np.percentile(ms, 99):>8.2f} {ms.mean():>8.2f}")
+    p99 = {name: np.percentile(np.array(t), 99) for name, t in times.items()}
+    print(f"# p99 latency fused / dense: {p99['fused'] / p99['dense']:.3f}; "
+          f"mean: {np.mean(times['fused']) / np.mean(times['dense']):.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", help="a built index folder: measure neutralization's end-to-end cost instead")
     ap.add_argument("--queries-file", help="with --index: the queries (TSV or JSONL)")
+    ap.add_argument("--fusion", help="with --index (built with --lexical): measure this fusion against dense alone")
     ap.add_argument("--n", type=int, default=1_000_000, help="database vectors")
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=1000)
@@ -143,6 +191,9 @@ def main() -> None:
     ap.add_argument("--nprobe", default="8,16,32,64,128")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.index and args.fusion:
+        fusion_cost(args.index, args.fusion, args.queries, args.k, args.queries_file)
+        return
     if args.index:
         neutralization_cost(args.index, args.queries, args.k, args.queries_file)
         return
