@@ -68,6 +68,16 @@ def test_merge_can_build_another_index_type(two_shards, tmp_path):
     assert len(Index.load(tmp_path / "hnsw")) == sum(len(v) for v in SENTENCES.values())
 
 
+def test_merge_builds_the_lexical_part_a_one_machine_build_builds(two_shards, corpus_file, tmp_path):
+    merge_shards(two_shards, tmp_path / "merged", lexical=True)
+    build_index("tiny", corpus_file, tmp_path / "one", shard_size=10, neutralization=False, lexical=True)
+    merged, one = Index.load(tmp_path / "merged"), Index.load(tmp_path / "one")
+    assert merged.manifest["lexical"]["documents"] == len(one)
+    for fusion in ("convex@0.5", "rrf"):
+        got, want = merged.search(QUERIES, k=8, fusion=fusion), one.search(QUERIES, k=8, fusion=fusion)
+        assert [[h.id for h in hits] for hits in got] == [[h.id for h in hits] for hits in want]
+
+
 def test_sharded_searcher_equals_single_machine_index(two_shards, built_index):
     single, sharded = Index.load(built_index), ShardedIndex.load(two_shards)
     assert len(sharded) == len(single)

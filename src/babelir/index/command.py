@@ -137,6 +137,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--model", default=None,
                    help="the model the shards were encoded with, to encode the statistics' query-side "
                    "sample (default: the path the shards recorded; its fingerprint must match)")
+    m.add_argument("--lexical", action="store_true",
+                   help="also build the BM25 part over the merged rows, as babelir index --lexical")
     m.add_argument("--batch-size", type=int, default=32)
     m.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     add_device_argument(m)
@@ -293,6 +295,7 @@ def run_merge(args: argparse.Namespace) -> int:
         progress=_progress,
         neutral=args.neutralization or None,
         encoding=MergeEncoding(args.model, args.backend, args.device, args.batch_size),
+        lexical=args.lexical,
     )
     print(_summary(out, manifest, f" from {len(folders)} shards"))
     return 0

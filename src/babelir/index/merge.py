@@ -32,6 +32,7 @@ from babelir.index.layout import (
     plan_path,
     write_shard,
 )
+from babelir.index.lexical import build_lexical
 from babelir.index.search import shared_encoder
 from babelir.index.shardfolder import ShardFolder
 from babelir.index.shards import Found, check_shards
@@ -52,6 +53,7 @@ def merge_shards(
     progress: Callable[[str], None] | None = None,
     neutral: NeutralSettings | None = None,
     encoding: MergeEncoding | None = None,
+    lexical: bool = False,
 ) -> dict[str, Any]:
     """Merge shard folders into one index folder at ``out``; returns its manifest.
 
@@ -62,7 +64,8 @@ def merge_shards(
     fits them (a shard has none of its own). The query side's sample is encoded again, with the model
     the shards were encoded with (``encoding.model``, default the path their plan records; its
     fingerprint must match). Where that model is not on this machine the index is merged without
-    statistics, and the manifest and the progress say why.
+    statistics, and the manifest and the progress say why. ``lexical``: build the BM25 part over the
+    merged rows (:mod:`babelir.index.lexical`), as ``babelir index --lexical`` does.
     """
     say, out = progress or (lambda msg: None), Path(out)
     found = check_shards([Path(f) for f in folders])
@@ -75,7 +78,7 @@ def merge_shards(
             check_writable(out)  # only an index folder babelir wrote is replaced, once the new one is built
         with atomic_directory(out) as tmp:
             manifest = _merge_into(tmp, found, settings or AnnSettings(), chunk_size, say, neutral,
-                                   encoding or MergeEncoding())
+                                   encoding or MergeEncoding(), lexical)
     say(f"wrote {out / MANIFEST}")
     return manifest
 
@@ -92,7 +95,7 @@ class MergeEncoding:
 
 def _merge_into(
     tmp: Path, found: list[Found], settings: AnnSettings, chunk_size: int, say: Say,
-    neutral: NeutralSettings | None = None, encoding: MergeEncoding | None = None,
+    neutral: NeutralSettings | None = None, encoding: MergeEncoding | None = None, lexical: bool = False,
 ) -> dict[str, Any]:
     """Write the merged index folder into the empty folder ``tmp`` (swapped in by the caller)."""
     count = found[0][0].shard_count
@@ -140,6 +143,9 @@ def _merge_into(
         statistics = _fit_merged(tmp, plan, neutral, final, len(files), total, encoding or MergeEncoding(), say)
         if statistics.get("file"):
             seconds["neutralization"] = statistics["seconds"]
+    lexical_entry = build_lexical(tmp, total, say) if lexical else None
+    if lexical_entry is not None:
+        seconds["lexical"] = lexical_entry["seconds"]
     # build.json as a one-machine build writes it: re-running `babelir index` on the merged folder with
     # another --index-type (and --shard-size equal to chunk_size) rebuilds only the faiss index
     atomic_write_json(plan_path(tmp), plan)
@@ -153,6 +159,7 @@ def _merge_into(
         build_seconds=seconds,
         merged_from=[{"folder": str(folder), **spec.to_dict()} for spec, folder, _ in found],
         neutralization=statistics,
+        lexical=lexical_entry,
     )
     atomic_write_json(tmp / MANIFEST, manifest)
     return manifest
