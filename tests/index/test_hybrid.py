@@ -29,7 +29,11 @@ def test_the_lexical_part_is_built_and_described(hybrid_index: Path) -> None:
     assert entry["k1"] == 1.2 and entry["b"] == 0.75 and entry["bytes"] > 0
     assert "lexical" in manifest["build_seconds"]
     index = Index.load(hybrid_index)
-    assert index.has_lexical and index.fusion is None  # no fusion.json: dense alone by default
+    from babelir.retrieval.fusion import SHIPPED_FUSION
+
+    assert index.has_lexical and index.fusion == SHIPPED_FUSION  # no fusion.json: the shipped fusion
+    assert index.query(["Geige"], k=2)[0].fusion == "convex@0.5:slots"
+    assert index.query(["Geige"], k=2, fusion=None)[0].fusion == ""
 
 
 def test_bm25_alone_finds_the_exact_words_and_the_language_filter_holds(hybrid_index: Path) -> None:

@@ -169,7 +169,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="lexical + dense for an index built with --lexical: convex@W (BM25's share W of min-max-"
                    "normalised scores), rrf[@K] (reciprocal rank fusion), either with :slots (fusion reorders only "
                    "the ranks dense retrieval gave the query's language); none: dense alone (default: the index's "
-                   "fusion.json from babelir tune-fusion, else none)")
+                   "fusion.json from babelir tune-fusion, else convex@0.5:slots when it has a lexical part, chosen on "
+                   "dev and measured on test: reports/claims.md)")
     s.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     add_device_argument(s)
     s.add_argument("--model", default=None, help="query encoder (default: the one in the manifest)")

@@ -2,7 +2,9 @@
 
 Written by ``babelir tune-fusion`` (chosen on labelled queries, with what was measured) or set by hand
 with ``--set SPEC``; read by :class:`babelir.index.Index` at load. ``"spec": "none"`` records a tuning
-that found dense retrieval alone best: search stays dense and the file says why.
+that found dense retrieval alone best: search stays dense and the file says why. An index with a lexical
+part and no such file searches with :data:`babelir.retrieval.fusion.SHIPPED_FUSION`; one without a
+lexical part searches dense.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ from typing import Any
 
 from babelir.index.folders import written_by_babelir
 from babelir.index.layout import FUSION_FILE, MANIFEST
-from babelir.retrieval.fusion import FusionSettings
+from babelir.retrieval.fusion import SHIPPED_FUSION, FusionSettings
 from babelir.utils.atomic import atomic_write_json
 from babelir.utils.errors import IndexFileError
 
 
-def read_fusion(path: Path) -> FusionSettings | None:
-    """The fusion settings of an index folder (None: none set, or set to ``none``)."""
+def read_fusion(path: Path, has_lexical: bool = True) -> FusionSettings | None:
+    """The fusion an index folder searches with by default (None: dense alone): its ``fusion.json``, else
+    the shipped one when it has a lexical part."""
     file = Path(path) / FUSION_FILE
     if not file.is_file():
-        return None
+        return SHIPPED_FUSION if has_lexical else None
     try:
         spec = json.loads(file.read_text(encoding="utf-8"))["spec"]
         return None if spec == "none" else FusionSettings.parse(spec)

@@ -14,7 +14,8 @@ statistics is searched as it is in the raw index; :meth:`Index.query` says which
 Hybrid search (an index built with ``--lexical``): the dense top ``depth`` and BM25's top ``depth``
 (the query tokenised with its language: given, else identified among the index's languages) are fused by
 :func:`babelir.retrieval.fusion.fuse`, the function ``babelir evaluate --scoring hybrid:...`` measures.
-The fusion is the one asked for, else the index's ``fusion.json`` (``babelir tune-fusion``), else none.
+The fusion is the one asked for, else the index's ``fusion.json`` (``babelir tune-fusion``), else the
+shipped one (:data:`babelir.retrieval.fusion.SHIPPED_FUSION`) for an index with a lexical part.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Index:
         self._filters: dict[str, RowFilter] = {}
         self._lexical: Any = None  # babelir.retrieval.lexical.LexicalIndex, loaded on the first hybrid search
         self.identifier: Any = None  # babelir.data.langid.LanguageIdentifier over its languages (hybrid search)
-        self.fusion: FusionSettings | None = read_fusion(path) if self.has_lexical else None
+        self.fusion: FusionSettings | None = read_fusion(path, self.has_lexical) if self.has_lexical else None
 
     @classmethod
     def load(
@@ -147,8 +148,9 @@ class Index:
         return self._lexical
 
     def fusion_for(self, fusion: FusionSettings | str | None = "default") -> FusionSettings | None:
-        """The fusion a search uses: ``"default"`` is the index's own (:attr:`fusion`, from
-        ``fusion.json``; none without it), ``None`` or ``"none"`` is dense alone, else a spec or settings."""
+        """The fusion a search uses: ``"default"`` is the index's own (:attr:`fusion`: its ``fusion.json``,
+        else the shipped fusion when it has a lexical part), ``None`` or ``"none"`` is dense alone, else a
+        spec or settings."""
         if fusion == "default":
             return self.fusion
         if fusion is None or fusion == "none":

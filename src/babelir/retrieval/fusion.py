@@ -149,3 +149,10 @@ def fuse(
     out = [next(reordered)[0] if own(key) else key for key in dense_order[:k]]
     depth = max(len(dense_order), 1)
     return [(key, 1.0 - rank / depth) for rank, key in enumerate(out)]
+
+
+# What an index with a lexical part searches with when nothing else is set (no fusion.json): chosen on dev
+# queries (reports/experiments/hybrid-dev.md: the best mean over the Bible, Wikipedia-pool and Bible-pool
+# dev groups for the shipped defaults' model), then measured once on test against dense alone and BM25
+# (reports/claims.md, "Lexical + dense").
+SHIPPED_FUSION = FusionSettings(weight=0.5, mode="slots")

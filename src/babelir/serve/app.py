@@ -108,7 +108,8 @@ def request_model(limits: Limits) -> type[BaseModel]:
         )
         fusion: str | None = Field(
             None, max_length=32, description="lexical + dense fusion for an index built with --lexical: convex@W, "
-            "rrf[@K], either with :slots, or none (default: the index's own, from babelir tune-fusion)",
+            "rrf[@K], either with :slots, or none (default: the index's fusion.json from babelir tune-fusion, "
+            "else convex@0.5:slots for an index with a lexical part)",
         )
 
         @model_validator(mode="after")
