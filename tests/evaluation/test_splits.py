@@ -1,4 +1,5 @@
-"""Dev and test splits: registered by name, dev is exactly the old ``-mini``, test never shares a query."""
+"""Dev and test splits: registered by name, dev is exactly the subsample experiments score (one name for
+it), test never shares a query."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from babelir.evaluation.benchmarks import get_meta, load_benchmark, resolve_names
 from babelir.evaluation.benchmarks.base import Benchmark, item_of
-from babelir.evaluation.benchmarks.mini import mini_benchmark
+from babelir.evaluation.benchmarks.mini import mini_benchmark, mini_name, subsample
 from babelir.evaluation.benchmarks.splits import (
     DEV_DOCUMENTS,
     DEV_QUERIES,
@@ -63,7 +64,7 @@ def test_a_split_is_written_and_read_back_as_a_beir_folder(tmp_path, some) -> No
 
 def check_dev_is_mini(splits: dict[str, dict[str, Benchmark]]) -> None:
     for parent, built in splits.items():
-        mini = mini_benchmark(parent, DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED)
+        mini = subsample(parent, DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED)
         dev = built["dev"]
         assert ids(dev) == ids(mini), parent
         assert dev.corpus == mini.corpus and dev.queries == mini.queries  # the same texts, so the same scores
@@ -92,6 +93,15 @@ def test_dev_is_the_mini_subsample_experiments_have_always_scored(some) -> None:
     check_dev_is_mini(some)
 
 
+def test_the_dev_queries_have_one_name() -> None:
+    """At the dev sizes a subsample is the dev split, by name too; other sizes stay -mini."""
+    assert mini_name("bible-xref-sw", DEV_QUERIES, DEV_DOCUMENTS) == "bible-xref-sw-dev"
+    assert mini_benchmark("bible-xref-sw", DEV_QUERIES, DEV_DOCUMENTS).name == "bible-xref-sw-dev"
+    assert mini_name("bible-xref-sw", 60, 300) == "bible-xref-sw-mini"
+    assert mini_name("wiki-en", DEV_QUERIES, DEV_DOCUMENTS) == "wiki-en-mini"  # no splits: a subsample
+    assert mini_benchmark("bible-xref-sw", 60, 300).name == "bible-xref-sw-mini"
+
+
 def test_dev_and_test_never_share_a_query_or_its_verse(some) -> None:
     check_disjoint(some)
     pool = some["bible-xref-pool"]["dev"]
@@ -114,7 +124,7 @@ def test_test_split_sizes_and_what_the_families_share(some) -> None:
 
 @pytest.mark.slow
 def test_every_language_of_every_family(tmp_path) -> None:
-    """The proof for all 44 benchmarks (88 splits): dev is the old -mini, test shares no query or verse with
+    """The proof for all 44 benchmarks (88 splits): dev is the subsample experiments scored, test shares no query or verse with
     any dev query in any language, and a family's ids are the same in every language."""
     every = build_splits(tmp_path, parents())
     check_dev_is_mini(every)

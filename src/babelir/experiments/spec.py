@@ -8,9 +8,9 @@ blocks with ``use: [BLOCK, ...]`` (merged into ``train`` in order, before its ow
 condition resolves to is exactly what writing it out would give, so results and trained models keyed by
 the settings (:func:`babelir.experiments.run.result_key`) are found again.
 
-Benchmarks: with ``evaluation.queries`` and ``documents`` a file scores seeded ``-mini`` subsamples of whole
-benchmarks (every file so far: 100 and 600 are exactly the ``-dev`` splits, on which configurations are
-chosen); without them it scores the benchmarks it names, so a file that reports on held-out queries names
+Benchmarks: with ``evaluation.queries`` and ``documents`` a file scores seeded subsamples of whole
+benchmarks: at 100 and 600 (every file so far) exactly the ``-dev`` splits, on which configurations are
+chosen, scored under that name; at other sizes ``-mini`` ones (``regression.yaml``); without them it scores the benchmarks it names, so a file that reports on held-out queries names
 the ``-test`` splits (``bible-xref-sw-test``) and no sizes (see ``docs/evaluation-protocol.md``).
 
 Longer than 350 lines on purpose: reading, ``extends``, presets and their error lines are one parser
@@ -76,7 +76,7 @@ class Experiment:
         """``name a score is saved under -> registry name`` for each benchmark the file evaluates."""
         from babelir.evaluation.benchmarks.mini import mini_name
 
-        return {mini_name(name) if self.mini else name: name for name in self.benchmarks}
+        return {mini_name(name, self.queries, self.documents) if self.mini else name: name for name in self.benchmarks}
 
 
 def _read_yaml(path: Path, missing: str) -> tuple[Any, yaml.Node | None]:

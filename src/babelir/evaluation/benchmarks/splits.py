@@ -2,10 +2,10 @@
 
 Every ``bible-xref-<lang>``, ``bible-xref-pool`` and ``bible-bitext-<lang>`` benchmark has two more names:
 
-* ``<name>-dev``: exactly the ``-mini`` subsample experiment files have always scored and every
-  configuration was chosen on (:func:`babelir.evaluation.benchmarks.mini.mini_benchmark` with 100 queries,
-  600 documents, seed 0; ``regression.yaml``'s 60 queries are among them). Its scores equal the
-  ``<name>-mini`` scores in ``reports/``.
+* ``<name>-dev``: exactly the subsample experiment files have always scored and every configuration
+  was chosen on (:func:`babelir.evaluation.benchmarks.mini.subsample` with 100 queries, 600 documents,
+  seed 0; ``regression.yaml``'s 60 queries are among them). It has that one name: experiment files with
+  those sizes score it as ``<name>-dev`` (their saved results, once keyed ``<name>-mini``, were renamed).
 * ``<name>-test``: queries no earlier report has used. A test query verse is none of :func:`used_items`:
   the verse of any dev query of any family in any language (a pooled query ``de:40.1.1`` uses verse
   ``40.1.1``, whose translations are queries too) and the 250 query verses of the small xref and pool
@@ -41,7 +41,7 @@ from babelir.evaluation.benchmarks.base import Benchmark, BenchmarkMeta, item_of
 
 SPLITS = ("dev", "test")
 FAMILIES = (bible.XREF.name, bible.POOL.name, bible.BITEXT.name)  # the families that have splits
-DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED = 100, 600, 0  # what experiment files pass to mini_benchmark
+DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED = 100, 600, 0  # the subsample experiment files score (mini.subsample)
 TEST_QUERIES, TEST_DOCUMENTS = 300, 1800
 TEST_SEED = 20240616  # fixed: the test split must never change between runs or machines
 SPLIT_VERSION = 1  # in the split records' params (so in their cache keys): bump when a split's rule changes
@@ -74,7 +74,7 @@ def split_meta(parent: str, split: str) -> BenchmarkMeta:
     base = get_meta(parent, sizes=False)
     if split == "dev":
         sizes = {"queries": DEV_QUERIES, "documents": DEV_DOCUMENTS, "seed": DEV_SEED}
-        what = (f"Dev split of {parent}: the {DEV_QUERIES} queries of its -mini subsample ({DEV_DOCUMENTS} "
+        what = (f"Dev split of {parent}: the {DEV_QUERIES} queries of a seeded subsample ({DEV_DOCUMENTS} "
                 "documents, seed 0), which experiments choose on; otherwise as the parent.")
     else:
         sizes = {"queries": TEST_QUERIES, "corpus": TEST_DOCUMENTS, "seed": TEST_SEED}
@@ -92,10 +92,10 @@ def split_meta(parent: str, split: str) -> BenchmarkMeta:
 
 
 def build_dev(parent: str) -> Benchmark:
-    """The ``-mini`` subsample experiments score (same queries, corpus and qrels), under the dev record."""
-    from babelir.evaluation.benchmarks.mini import mini_benchmark
+    """The subsample experiments score (same queries, corpus and qrels), under the dev record."""
+    from babelir.evaluation.benchmarks.mini import subsample
 
-    mini = mini_benchmark(parent, DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED)
+    mini = subsample(parent, DEV_QUERIES, DEV_DOCUMENTS, DEV_SEED)
     dev = dataclasses.replace(mini, meta=split_meta(parent, "dev"), path=None)
     dev.meta.sizes = dev.compute_sizes()
     return dev
