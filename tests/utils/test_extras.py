@@ -16,9 +16,9 @@ def test_installed_module_is_returned() -> None:
 
 
 def test_missing_module_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "bm25s", None)  # importing it now fails as if it were not installed
-    with pytest.raises(MissingExtraError, match=r'BM25 needs .*\'bm25s\'.*pip install "babelir\[baselines\]"'):
-        require("bm25s", extra="baselines", purpose="BM25")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # importing it now fails as if it were not installed
+    with pytest.raises(MissingExtraError, match=r'ONNX needs .*\'onnxruntime\'.*pip install "babelir\[onnx\]"'):
+        require("onnxruntime", extra="onnx", purpose="ONNX")
 
 
 def test_missing_parent_package_is_translated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from babelir.utils.extras import require
-
 # ISO 639-1 -> PyStemmer (Snowball) algorithm, for the languages that have one.
 STEMMERS: dict[str, str] = {
     "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
@@ -73,8 +71,9 @@ def _stemmer(language: str):
     algorithm = STEMMERS.get(language.split("-")[0])
     if algorithm is None:
         return None
-    stemmer = require("Stemmer", extra="baselines", purpose="BM25's stemmers (babelir evaluate bm25, babelir index --lexical)")
-    return stemmer.Stemmer(algorithm)
+    import Stemmer
+
+    return Stemmer.Stemmer(algorithm)
 
 
 def has_stemmer(language: str) -> bool:
@@ -127,7 +126,8 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, corpus_tokens: list[list[str]], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        bm25s = require("bm25s", extra="baselines", purpose="BM25 (babelir evaluate bm25, babelir index --lexical)")
+        import bm25s
+
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
         retriever.index(corpus_tokens, show_progress=False)
         return cls(retriever)
@@ -137,7 +137,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = True) -> LexicalIndex:
-        bm25s = require("bm25s", extra="baselines", purpose="searching an index's lexical part")
+        import bm25s
+
         return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False))
 
     @property

@@ -4,7 +4,7 @@ The core install (``pip install babelir``) trains on your files, evaluates dense
 The multilingual text of the demo and the built-in benchmarks (``[demo]``), baselines,
 plots, the HTTP server, the ONNX path and the sentence-transformers Trainer need packages that most users
 never load, so they live in extras (``pyproject.toml``) and are imported only where they are used. A
-bare ``ModuleNotFoundError: No module named 'Stemmer'`` does not tell a user that ``babelir[baselines]``
+bare ``ModuleNotFoundError: No module named 'onnxruntime'`` does not tell a user that ``babelir[onnx]``
 is the fix; :func:`require` does.
 """
 
@@ -18,7 +18,7 @@ EXTRAS: dict[str, str] = {
     "demo": "the embedded default data and the built-in Bible and Wikipedia benchmarks (babelir demo, training "
             "without your own data files)",
     "serve": "the HTTP server (babelir serve)",
-    "baselines": "the BM25, MiniLM and multilingual USE baselines",
+    "baselines": "the MiniLM and multilingual USE baselines",
     "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
     "onnx": "the ONNX Runtime encoding backends (--backend onnx, onnx-int8)",
     "parquet": "Parquet files (babelir encode --output FILE.parquet, babelir export --to parquet)",

@@ -60,7 +60,8 @@ async function loadHealth() {
     const neutral = info.neutralization
       ? ` · language neutralization: ${info.neutralization.method} (${info.neutralization.languages.length} languages)`
       : " · no language neutralization";
-    about.textContent = `${info.documents} documents · model ${info.model} · ${info.index_type} index${neutral}`;
+    const hybrid = info.fusion ? ` · BM25 + dense (${info.fusion})` : "";
+    about.textContent = `${info.documents} documents · model ${info.model} · ${info.index_type} index${neutral}${hybrid}`;
   } catch (err) {
     about.textContent = "server unreachable";
   }
@@ -140,7 +141,8 @@ async function runSearch() {
     const spanned = new Set(result.hits.map((hit) => hit.language).filter(Boolean)).size;
     statusLine.textContent = result.hits.length
       ? `${result.hits.length} results in ${spanned} language${spanned === 1 ? "" : "s"}, ` +
-        `${data.took_ms.toFixed(0)} ms${describeLanguage(result.query_language)}`
+        `${data.took_ms.toFixed(0)} ms${describeLanguage(result.query_language)}` +
+        (result.fusion ? `; ranked by BM25 + dense (${result.fusion})` : "")
       : "No results.";
   } catch (err) {
     list.replaceChildren();
