@@ -174,3 +174,18 @@ def dataclasses_replace(obj, **changes):
     import dataclasses
 
     return dataclasses.replace(obj, **changes)
+
+
+def test_an_interrupted_lexical_build_resumes_from_its_shards(tmp_path: Path) -> None:
+    from babelir.index.build import BuildInterrupted
+
+    corpus = write_corpus(tmp_path / "c.jsonl")
+    with pytest.raises(BuildInterrupted):
+        build_index("tiny", corpus, tmp_path / "idx", shard_size=10, neutralization=False, lexical=True,
+                    stop_after_shards=1)
+    assert not (tmp_path / "idx" / "lexical").exists()  # built after the last shard
+    lines: list[str] = []
+    build_index("tiny", corpus, tmp_path / "idx", shard_size=10, neutralization=False, lexical=True,
+                progress=lines.append)
+    assert any("resuming after 1 finished shards" in line for line in lines)
+    assert Index.load(tmp_path / "idx").manifest["lexical"]["documents"] == sum(map(len, SENTENCES.values()))
