@@ -58,7 +58,7 @@ from babelir.index.layout import (
     write_shard,
 )
 from babelir.index.lexical import build_lexical
-from babelir.index.neutral import fit_index_neutralizer, identify_missing
+from babelir.index.neutral import fit_index_neutralizer, identify_missing, sample_encoder
 from babelir.index.search import shared_encoder
 from babelir.index.shards import ShardSpec
 from babelir.index.store import DocWriter
@@ -310,9 +310,7 @@ def _finish(folder: Path, job: _Job, shard: int, row: int) -> dict[str, Any]:
     seconds = {"index": round(time.perf_counter() - t1, 3)}
     neutral = None
     if job.neutral is not None:
-        def encode_sample(texts: list[str], role: str) -> np.ndarray:
-            return shared_encoder(str(job.model_path), job.backend, job.device).encode(texts, role, job.batch_size)
-
+        encode_sample = sample_encoder(str(job.model_path), job.backend, job.device, job.batch_size)
         neutral = fit_index_neutralizer(folder, job.neutral, final, shard, row, encode_sample, job.say)
         if neutral.get("file"):
             seconds["neutralization"] = neutral["seconds"]

@@ -33,7 +33,6 @@ from babelir.index.layout import (
     write_shard,
 )
 from babelir.index.lexical import build_lexical
-from babelir.index.search import shared_encoder
 from babelir.index.shardfolder import ShardFolder
 from babelir.index.shards import Found, check_shards
 from babelir.index.store import DocWriter
@@ -171,7 +170,7 @@ def _fit_merged(
 ) -> dict[str, Any]:
     """The merged index's language statistics (its manifest entry), fitted as a one-machine build fits them."""
     from babelir.identity import model_fingerprint
-    from babelir.index.neutral import fit_index_neutralizer, without_neutralization
+    from babelir.index.neutral import fit_index_neutralizer, sample_encoder, without_neutralization
 
     recorded = plan.get("model", {})
     path = Path(encoding.model or recorded.get("path", ""))
@@ -182,9 +181,7 @@ def _fit_merged(
         raise DataError(path, None, "is not the model the shards were encoded with (its fingerprint differs); "
                         "give that model with --model, or --neutralization none")
 
-    def encode_sample(texts: list[str], role: str) -> np.ndarray:
-        return shared_encoder(str(path), encoding.backend, encoding.device).encode(texts, role, encoding.batch_size)
-
+    encode_sample = sample_encoder(str(path), encoding.backend, encoding.device, encoding.batch_size)
     return fit_index_neutralizer(folder, neutral, ann, shards, rows, encode_sample, say)
 
 

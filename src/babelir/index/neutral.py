@@ -63,6 +63,18 @@ def _row_languages(store: DocStore, rows: int) -> list[str | None]:
     return out
 
 
+def sample_encoder(model: str, backend: str, device: str | None, batch_size: int) -> Callable[[list[str], str], np.ndarray]:
+    """The ``encode`` that :func:`fit_index_neutralizer` takes: the process's shared encoder of ``model``
+    (loaded on the first call, so an index without statistics to fit never loads it), in batches."""
+
+    def encode(texts: list[str], role: str) -> np.ndarray:
+        from babelir.index.search import shared_encoder
+
+        return shared_encoder(model, backend, device).encode(texts, role, batch_size)
+
+    return encode
+
+
 def fit_index_neutralizer(
     folder: Path,
     settings: NeutralSettings,
