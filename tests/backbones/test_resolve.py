@@ -70,6 +70,18 @@ def test_transformers_tokenizer_is_tokenizer_json(tiny_dir: Path, multiscript: l
     assert features["input_ids"][0].tolist() == raw.encode("query: trailing space ").ids
 
 
+def test_module_files_are_what_sentence_transformers_itself_saves(tiny_dir: Path, tmp_path: Path) -> None:
+    """The backbone's sentence-transformers files round-trip byte for byte through SentenceTransformer.save,
+    and the weights stay ours: no pooler was added."""
+    from safetensors.numpy import load_file
+    from sentence_transformers import SentenceTransformer
+
+    SentenceTransformer(str(tiny_dir), device="cpu").save(str(tmp_path / "again"))
+    for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json", "2_Normalize/config.json"):
+        assert (tiny_dir / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+    assert not any("pooler" in key for key in load_file(str(tiny_dir / "model.safetensors")))
+
+
 def test_tiny_is_reproducible() -> None:
     cfg = {
         "hidden_size": 8,

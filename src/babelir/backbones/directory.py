@@ -1,11 +1,14 @@
-"""Write a backbone model directory (sentence-transformers layout) by hand, for every builder here.
+"""Write a backbone model directory (sentence-transformers layout), for every builder here.
 
-Why write the files by hand instead of ``SentenceTransformer.save``? Going through ``BertModel`` and
-``SentenceTransformer`` objects would instantiate a randomly initialised 118M-parameter model, load
-the checkpoint into it and write it again (and attach a random pooler). Writing the safetensors from
-numpy and the small JSON files directly is faster and leaves exactly the weights we mean. The JSON
-files follow what sentence-transformers 6.2 itself writes; ``tests/backbones`` load every directory
-with ``SentenceTransformer``, ``AutoModel`` and ``AutoTokenizer`` to keep that honest.
+Two parts, and why. The weights and the tokenizer are written from numpy and the tokenizer model
+directly (``model.safetensors`` of a ``BertModel`` without pooler, ``config.json``, the tokenizer files):
+exactly the tensors we mean, with no randomly initialised pooler and no round trip through a 118M-parameter
+model. The sentence-transformers files (``modules.json``, the pooling and normalisation modules, the
+prompts and similarity in ``config_sentence_transformers.json``) are written by sentence-transformers
+itself (:func:`write_sentence_transformers_files`): the Transformer + mean Pooling + Normalize stack is
+built from those weights with its public API and saved, and its module files are kept, so a refactor of
+its internal class paths or file formats is followed, not broken. ``tests/backbones`` load every directory
+with ``SentenceTransformer``, ``AutoModel`` and ``AutoTokenizer``.
 
 Every directory holds:
 
@@ -33,7 +36,7 @@ from babelir.backbones.e5s1 import E5S1File
 from babelir.backbones.spm_tokenizer import build_unigram_tokenizer, save_transformers_tokenizer
 
 # bump when the bytes a builder writes change, so caches keyed on it are rebuilt
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3  # 3: the sentence-transformers module files written by sentence-transformers
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
 METADATA_FILE = "babelir_backbone.json"
 
@@ -87,62 +90,38 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# what write_backbone writes itself; every other file sentence-transformers saves is one of its modules
+_WRITTEN_HERE = frozenset({"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json",
+                           "special_tokens_map.json", "README.md"})
+
+
 def write_sentence_transformers_files(dest: Path, dim: int, prompts: Mapping[str, str]) -> None:
-    """The module files sentence-transformers 6.2 writes for Transformer + mean Pooling + Normalize."""
-    write_json(
-        dest / "modules.json",
-        [
-            {
-                "idx": 0,
-                "name": "0",
-                "path": "",
-                "type": "sentence_transformers.base.modules.transformer.Transformer",
-            },
-            {
-                "idx": 1,
-                "name": "1",
-                "path": "1_Pooling",
-                "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
-            },
-            {
-                "idx": 2,
-                "name": "2",
-                "path": "2_Normalize",
-                "type": "sentence_transformers.base.modules.normalize.Normalize",
-            },
-        ],
-    )
-    write_json(
-        dest / "sentence_bert_config.json",
-        {
-            "transformer_task": "feature-extraction",
-            "modality_config": {"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
-            "module_output_name": "token_embeddings",
-        },
-    )
-    # include_prompt: e5 was trained with the "query: "/"passage: " tokens inside the mean
-    write_json(
-        dest / "1_Pooling" / "config.json",
-        {"embedding_dimension": dim, "pooling_mode": "mean", "include_prompt": True},
-    )
-    write_json(
-        dest / "2_Normalize" / "config.json",
-        {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
-    )
-    write_json(
-        dest / "config_sentence_transformers.json",
-        {
-            "__version__": {
-                "sentence_transformers": package_version("sentence-transformers"),
-                "transformers": package_version("transformers"),
-                "pytorch": package_version("torch"),
-            },
-            "model_type": "SentenceTransformer",
-            "prompts": dict(prompts),
-            "default_prompt_name": None,
-            "similarity_fn_name": "cosine",
-        },
-    )
+    """The sentence-transformers module files of Transformer + mean Pooling + Normalize over the weights
+    and tokenizer already in ``dest``, written by sentence-transformers: the stack is built with its API
+    (no pooler: ``add_pooling_layer=False``; ``include_prompt``: e5 was trained with the ``query: ``/
+    ``passage: `` tokens inside the mean), saved to a scratch folder beside ``dest``, and its module files
+    (everything but the weights, config, tokenizer and card written here) are moved into ``dest``."""
+    import shutil
+    import tempfile
+
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    from babelir.utils.verbosity import tame_third_party
+
+    tame_third_party()  # transformers is imported now: its loading bars follow --verbose
+    transformer = Transformer(str(dest), model_kwargs={"add_pooling_layer": False})
+    pooling = Pooling(dim, pooling_mode="mean", include_prompt=True)
+    model = SentenceTransformer(modules=[transformer, pooling, Normalize()], prompts=dict(prompts),
+                                similarity_fn_name="cosine", device="cpu")
+    with tempfile.TemporaryDirectory(prefix=".st-save-", dir=dest.parent) as scratch:
+        model.save(scratch)
+        for item in sorted(Path(scratch).iterdir()):
+            if item.name not in _WRITTEN_HERE:
+                target = dest / item.name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                shutil.move(str(item), target)
 
 
 def _write_model(dest: Path, config: dict[str, Any], state_dict: dict[str, np.ndarray]) -> None:
