@@ -16,8 +16,8 @@ is chosen on the user's data, as a small experiment:
    dense alone (mean difference at least 0); otherwise ``none`` is written, and the command says why. A
    hybrid is never made the default on data where it measured worse.
 
-``--set SPEC`` writes a fusion without labels (for example the setting chosen on babelir's dev benchmarks,
-``reports/hybrid.md``). ``--dry-run`` prints the table and writes nothing.
+``--set SPEC`` writes a fusion without labels (for example one chosen on babelir's dev benchmarks,
+``reports/experiments/hybrid-dev.md``). ``--dry-run`` prints the table and writes nothing.
 """
 
 from __future__ import annotations
@@ -139,7 +139,21 @@ def _report(tuning: Tuning) -> str:
     return "\n".join(lines)
 
 
-HELP = __doc__.split("\n\n", 1)[1] + """
+HELP = """\
+Choose how an index built with --lexical fuses BM25 with the dense ranking, on labelled queries of its own
+collection (how much to fuse depends on the collection):
+
+1. the labelled queries are split at random (seeded, by query id) into a choose part and a check part
+   (--check-fraction, half by default);
+2. dense alone and every candidate fusion (--candidates; default: convex@0.1 ... convex@0.9 and rrf, each
+   also :slots when the index holds several languages) are scored on the choose part (--metric), ranked
+   exactly as babelir search and babelir serve rank;
+3. the best is scored on the check part against dense alone: the difference and its 95% bootstrap interval;
+4. it becomes the index's default (fusion.json) only when the check part does not find it worse than
+   dense alone; otherwise the default is dense alone, and the command says why.
+
+--set SPEC writes a fusion without labels; --dry-run prints the table and writes nothing.
+
 examples:
   babelir index runs/default/model corpus.jsonl indexes/mine --lexical
   babelir tune-fusion indexes/mine --queries dev-queries.tsv --qrels dev-qrels.tsv
