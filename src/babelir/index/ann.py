@@ -193,3 +193,12 @@ class RowFilter:
         self.bitmap = np.packbits(mask, bitorder="little")  # kept alive: faiss holds a raw pointer
         self.selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(self.bitmap))
         self.count = int(len(rows))
+        self.n = n
+
+    def contains(self, row: int) -> bool:
+        """Whether ``row`` is in the set (the bit faiss tests)."""
+        return bool(self.bitmap[row >> 3] >> (row & 7) & 1)
+
+    def weights(self) -> np.ndarray:
+        """One float per row: 1.0 in the set, 0.0 outside (a BM25 weight mask)."""
+        return np.unpackbits(self.bitmap, count=self.n, bitorder="little").astype(np.float32)

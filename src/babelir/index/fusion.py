@@ -20,12 +20,12 @@ from babelir.utils.atomic import atomic_write_json
 from babelir.utils.errors import IndexFileError
 
 
-def read_fusion(path: Path, has_lexical: bool = True) -> FusionSettings | None:
-    """The fusion an index folder searches with by default (None: dense alone): its ``fusion.json``, else
-    the shipped one when it has a lexical part."""
+def read_fusion(path: Path) -> FusionSettings | None:
+    """The fusion an index folder with a lexical part searches with by default (None: dense alone): its
+    ``fusion.json``, else the shipped one."""
     file = Path(path) / FUSION_FILE
     if not file.is_file():
-        return SHIPPED_FUSION if has_lexical else None
+        return SHIPPED_FUSION
     try:
         spec = json.loads(file.read_text(encoding="utf-8"))["spec"]
         return None if spec == "none" else FusionSettings.parse(spec)

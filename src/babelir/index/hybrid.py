@@ -10,6 +10,7 @@ part), and :func:`babelir.retrieval.fusion.fuse` ranks the two candidate lists, 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -68,19 +69,23 @@ def fused_search(
 
     query_langs = lexical_languages(index, texts, langs, given)
     mask = None
-    if language is not None:
-        mask = np.zeros(len(index), dtype=np.float32)
-        mask[index.store.rows_for_language(language_code(language, "given as the language filter"))] = 1.0
+    if language is not None:  # the language filter, the same bitmap faiss filters the dense part with
+        mask = index.language_filter(language_code(language, "given as the language filter")).weights()
     found = index.lexical.search([tokenize(t, lang) for t, lang in zip(texts, query_langs, strict=True)],
                                  max(k, settings.depth), weight_mask=mask)
-    doc_langs: dict[int, str] = {}
-    if settings.mode == "slots":
-        wanted = {int(r) for r in rows.ravel() if r >= 0} | {row for hits in found for row, _ in hits}
-        doc_langs = {row: doc[3] for row, doc in index.store.get(wanted).items()}
     out_scores = np.full((len(texts), k), -np.inf, dtype=np.float32)
     out_rows = np.full((len(texts), k), -1, dtype=np.int64)
     for i, (lexical, query_lang) in enumerate(zip(found, query_langs, strict=True)):
         dense = {int(r): float(s) for s, r in zip(scores[i], rows[i], strict=True) if r >= 0}
-        for j, (row, score) in enumerate(fuse(dense, dict(lexical), settings, k, doc_langs.get, query_lang)):
+        language_of = None
+        if settings.mode == "slots" and query_lang is not None:  # whether a row is in the query's language
+            own = index.language_filter(query_lang)
+            language_of = functools.partial(_language_of, own, query_lang)
+        for j, (row, score) in enumerate(fuse(dense, dict(lexical), settings, k, language_of, query_lang)):
             out_scores[i, j], out_rows[i, j] = score, row
     return out_scores, out_rows
+
+
+def _language_of(own: Any, language: str, row: int) -> str | None:
+    """``language`` for a row of its filter ``own`` (a RowFilter), else None: all that slots compare."""
+    return language if own.contains(row) else None

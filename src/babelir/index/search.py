@@ -88,7 +88,7 @@ class Index:
         self._filters: dict[str, RowFilter] = {}
         self._lexical: Any = None  # babelir.retrieval.lexical.LexicalIndex, loaded on the first hybrid search
         self.identifier: Any = None  # babelir.data.langid.LanguageIdentifier over its languages (hybrid search)
-        self.fusion: FusionSettings | None = read_fusion(path, self.has_lexical) if self.has_lexical else None
+        self.fusion: FusionSettings | None = read_fusion(path) if self.has_lexical else None
 
     @classmethod
     def load(
@@ -194,7 +194,9 @@ class Index:
     def languages(self) -> dict[str, int]:
         return self.store.languages()
 
-    def _filter(self, language: str) -> RowFilter:
+    def language_filter(self, language: str) -> RowFilter:
+        """The rows of one language as a cached bitmap: faiss's id filter, and hybrid search's test of a
+        candidate's language."""
         if language not in self._filters:
             self._filters[language] = RowFilter(self.store.rows_for_language(language), len(self))
         return self._filters[language]
@@ -215,7 +217,7 @@ class Index:
         check_count("k", k)
         selector = None
         if language is not None:
-            filt = self._filter(language_code(language, "given as the language filter"))
+            filt = self.language_filter(language_code(language, "given as the language filter"))
             if filt.count == 0:
                 n = len(vectors)
                 return np.full((n, k), -np.inf, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
@@ -332,4 +334,3 @@ class Index:
         single = isinstance(texts, str)
         results = [r.hits for r in self.query([texts] if single else texts, k, language, fusion=fusion)]
         return results[0] if single else results
-
