@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from babelir.evaluation.analysis.bias import probe_accuracy, similarity_profile
+import numpy as np
+import pytest
+
+from babelir.evaluation.analysis.bias import plot_projection, probe_accuracy, similarity_profile
 
 
 def _embeddings(language_strength: float) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -38,3 +41,15 @@ def test_similarity_gap_reflects_language_signal() -> None:
     agnostic = similarity_profile(emb, langs, verse, related, ["en", "de", "zh"])["overall"]
     assert biased["gap"] > 0.3 and abs(agnostic["gap"]) < 0.05
     assert agnostic["translations"] > 0.9 and biased["nearest_unrelated_same_language"] == 1.0
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_the_language_picture_is_a_png_with_every_language(tmp_path: Path, method: str) -> None:
+    """``babelir bias --plot``'s figure (needs [plots]; no demo data: CI's lowest-versions step runs it)."""
+    matplotlib_image = pytest.importorskip("matplotlib.image")
+    emb, langs, _ = _embeddings(language_strength=2.0)
+    path = tmp_path / "figures" / f"{method}.png"
+    plot_projection(emb, langs, ["en", "de", "zh"], path, method, "three languages")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib_image.imread(path).shape[:2] == (7 * 110, 9 * 110)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # the temporary file is gone
