@@ -138,6 +138,28 @@ def test_search_command_fuses_and_says_so(hybrid_index: Path, tmp_path: Path, ca
     assert "--fusion sum@1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("k", [5, 10])
+def test_a_grid_of_fusions_ranks_as_searching_each_does(hybrid_index: Path, k: int) -> None:
+    """tune-fusion's shortcut (the candidates once, then each fusion) gives what search gives per fusion."""
+    import dataclasses
+
+    from babelir.index.hybrid import search_each_fusion
+    from babelir.retrieval.fusion import FusionSettings
+
+    index = Index.load(hybrid_index)
+    texts = ["Die Katze schläft", "markets fell on Monday", "le violon de l'orchestre"]
+    vectors = index.encode_queries(texts, 8)
+    shallow = dataclasses.replace(FusionSettings.parse("convex@0.3"), depth=7)  # a depth of its own
+    fusions = [None, FusionSettings.parse("convex@0.5:slots"), FusionSettings.parse("rrf@60"), shallow]
+    grid = search_each_fusion(index, texts, vectors, k, fusions, query_language=None)
+    assert list(grid) == ["none", "convex@0.5:slots", "rrf@60", shallow.spec]
+    for settings in fusions:
+        expected = index.search_encoded(texts, vectors, k, fusion=settings)
+        got = grid[settings.spec if settings else "none"]
+        assert [[(h.id, h.score) for h in r.hits] for r in got] == [[(h.id, h.score) for h in r.hits] for r in expected]
+        assert [r.fusion for r in got] == [r.fusion for r in expected]
+
+
 def test_tune_fusion_chooses_on_some_queries_checks_on_others_and_writes_the_choice(hybrid_index: Path,
                                                                                    tmp_path: Path) -> None:
     import shutil

@@ -8,8 +8,9 @@ is chosen on the user's data, as a small experiment:
    part (``--check-fraction``, half by default);
 2. every candidate fusion (``--candidates``: convex mixes at BM25 shares 0.1 to 0.9, RRF; each also in
    mode ``slots`` when the index holds several languages) and dense alone are scored on the choose
-   part (``--metric``, nDCG@10 by default), through :meth:`babelir.index.Index.query`, exactly as
-   ``babelir search`` and ``babelir serve`` rank;
+   part (``--metric``, nDCG@10 by default), ranked exactly as ``babelir search`` and ``babelir serve``
+   rank (:func:`babelir.index.hybrid.search_each_fusion`: the faiss and BM25 candidates once, then each
+   fusion);
 3. the best is scored on the check part against dense alone: the difference, with a 95% bootstrap
    interval over the check queries (:func:`babelir.experiments.stats.cluster_bootstrap`);
 4. it is written to the index's ``fusion.json`` only when the check part does not find it worse than
@@ -94,6 +95,7 @@ def tune(
     lexical part) and choose as the module docstring says."""
     from babelir.evaluation.scoring.metrics import aggregate, evaluate_run
     from babelir.experiments.stats import cluster_bootstrap
+    from babelir.index.hybrid import search_each_fusion
 
     try:
         evaluate_run({}, {}, [metric])  # parses the measure's name before anything is encoded
@@ -107,10 +109,9 @@ def tune(
     texts = [queries[q] for q in judged]
     vectors = index.encode_queries(texts, batch_size)
     per_query: dict[str, dict[str, float]] = {}
-    for setting in [None, *settings]:
-        results = index.search_encoded(texts, vectors, k, query_language=query_language, fusion=setting)
+    for spec, results in search_each_fusion(index, texts, vectors, k, [None, *settings], query_language).items():
         run = {qid: {hit.id: hit.score for hit in result.hits} for qid, result in zip(judged, results, strict=True)}
-        per_query[setting.spec if setting else "none"] = evaluate_run(qrels, run, [metric])[metric]
+        per_query[spec] = evaluate_run(qrels, run, [metric])[metric]
     choose, check = split_queries(judged, check_fraction, seed)
     means = {spec: aggregate({metric: values}, choose)[metric] for spec, values in per_query.items()}
     best = max(means, key=lambda spec: (means[spec], spec == "none"))  # a tie keeps dense alone

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from babelir.data.languages import language_code
-from babelir.index.hits import QueryLanguage
+from babelir.index.hits import QueryLanguage, QueryResult
 from babelir.index.layout import rebuild_hint
 from babelir.retrieval.fusion import FusionSettings, fuse
 from babelir.utils.errors import IndexFileError
@@ -65,6 +65,15 @@ def fused_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The dense ``(scores, rows)`` (each query's top ``settings.depth``) fused with BM25's top
     ``settings.depth``, cut to ``k``: ``(scores, rows)`` again, rows ``-1`` past the last hit."""
+    query_langs, found = lexical_candidates(index, texts, langs, max(k, settings.depth), language, given)
+    return rank_fused(index, scores, rows, query_langs, found, k, settings)
+
+
+def lexical_candidates(
+    index: Index, texts: list[str], langs: list[QueryLanguage], depth: int, language: str | None, given: str | None,
+) -> tuple[list[str | None], list[list[tuple[int, float]]]]:
+    """Each query's language (:func:`lexical_languages`) and BM25's top ``depth`` ``(row, score)`` pairs,
+    under the language filter when one is given."""
     from babelir.retrieval.lexical import tokenize
 
     query_langs = lexical_languages(index, texts, langs, given)
@@ -72,9 +81,17 @@ def fused_search(
     if language is not None:  # the language filter, the same bitmap faiss filters the dense part with
         mask = index.language_filter(language_code(language, "given as the language filter")).weights()
     found = index.lexical.search([tokenize(t, lang) for t, lang in zip(texts, query_langs, strict=True)],
-                                 max(k, settings.depth), weight_mask=mask)
-    out_scores = np.full((len(texts), k), -np.inf, dtype=np.float32)
-    out_rows = np.full((len(texts), k), -1, dtype=np.int64)
+                                 depth, weight_mask=mask)
+    return query_langs, found
+
+
+def rank_fused(
+    index: Index, scores: np.ndarray, rows: np.ndarray, query_langs: list[str | None],
+    found: list[list[tuple[int, float]]], k: int, settings: FusionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both candidate lists of each query fused by ``settings`` and cut to ``k``: ``(scores, rows)``."""
+    out_scores = np.full((len(query_langs), k), -np.inf, dtype=np.float32)
+    out_rows = np.full((len(query_langs), k), -1, dtype=np.int64)
     for i, (lexical, query_lang) in enumerate(zip(found, query_langs, strict=True)):
         dense = {int(r): float(s) for s, r in zip(scores[i], rows[i], strict=True) if r >= 0}
         language_of = None
@@ -84,6 +101,34 @@ def fused_search(
         for j, (row, score) in enumerate(fuse(dense, dict(lexical), settings, k, language_of, query_lang)):
             out_scores[i, j], out_rows[i, j] = score, row
     return out_scores, out_rows
+
+
+def search_each_fusion(
+    index: Index, texts: list[str], vectors: np.ndarray, k: int, fusions: list[FusionSettings | None],
+    query_language: str | None = None,
+) -> dict[str, list[QueryResult]]:
+    """``index.search_encoded(texts, vectors, k, query_language=..., fusion=f)`` for each ``f`` of ``fusions``
+    (``None``: dense alone), keyed by spec (``"none"``), ranked exactly so; the faiss and BM25 candidates
+    are computed once per candidate depth instead of once per fusion, so a grid of fusions costs about
+    one hybrid search (``babelir tune-fusion``)."""
+    langs = index.query_languages(texts, query_language)
+    out: dict[str, list[QueryResult]] = {}
+    by_depth: dict[int, list[FusionSettings | None]] = {}
+    for settings in fusions:
+        by_depth.setdefault(max(k, settings.depth) if settings else k, []).append(settings)
+    for depth, group in by_depth.items():
+        scores, rows = index.dense_candidates(vectors, langs, depth, None)
+        lexical = None
+        for settings in group:
+            if settings is None:
+                ranked = scores, rows
+            else:
+                lexical = lexical or lexical_candidates(index, texts, langs, depth, None, query_language)
+                ranked = rank_fused(index, scores, rows, *lexical, k, settings)
+            spec = settings.spec if settings else ""
+            out[spec or "none"] = [QueryResult(hits, lang, spec)
+                                   for hits, lang in zip(index.hits(*ranked), langs, strict=True)]
+    return {key: out[key] for key in (f.spec if f else "none" for f in fusions)}  # in the order asked
 
 
 def _language_of(own: Any, language: str, row: int) -> str | None:

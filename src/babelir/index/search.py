@@ -290,7 +290,7 @@ class Index:
         several requests in one forward pass, then searches each request here."""
         settings = self.fusion_for(fusion)
         langs = self.query_languages(texts, query_language)
-        scores, rows = self._dense(vectors, langs, max(k, settings.depth) if settings else k, language)
+        scores, rows = self.dense_candidates(vectors, langs, max(k, settings.depth) if settings else k, language)
         if settings is not None:
             from babelir.index.hybrid import fused_search
 
@@ -298,9 +298,9 @@ class Index:
         spec = settings.spec if settings else ""
         return [QueryResult(hits, lang, spec) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
 
-    def _dense(self, vectors: np.ndarray, langs: list[QueryLanguage], k: int,
-               language: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """Faiss search of each query, neutralized or as it is (as ``langs`` says)."""
+    def dense_candidates(self, vectors: np.ndarray, langs: list[QueryLanguage], k: int,
+                         language: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Faiss search of each query, neutralized or as it is (as ``langs`` says): ``(scores, rows)``."""
         neutral = np.array([q.neutralized for q in langs], dtype=bool)
         parts = []  # (which queries, scores, rows): searched neutralized, and searched as they are
         if neutral.any():
