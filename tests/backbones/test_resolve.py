@@ -183,6 +183,18 @@ def test_bad_directories(tmp_path: Path) -> None:
         resolve_backbone(str(tmp_path / "missing"))
 
 
+def test_a_hub_id_is_told_how_to_get_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No download happens (these machines have no network; babelir trains from folders): the one line
+    says how to fetch one."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BackboneError, match=r"hf download intfloat/multilingual-e5-small --local-dir DIR") as err:
+        resolve_backbone("intfloat/multilingual-e5-small")
+    assert "\n" not in str(err.value)
+    with pytest.raises(BackboneError) as err:
+        resolve_backbone(str(tmp_path / "runs" / "missing"))
+    assert "hf download" not in str(err.value)  # an absolute path is no Hub id
+
+
 @pytest.mark.parametrize("name", ["me5-large", "bge-m3", "me5-small-L0", "me5-small-L13", ""])
 def test_unknown_names(name: str) -> None:
     with pytest.raises(ValueError) as info:

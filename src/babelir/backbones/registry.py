@@ -77,11 +77,17 @@ def _looks_like_path(name: str) -> bool:
     return os.sep in name or "/" in name or name.startswith((".", "~"))
 
 
+# ORG/NAME as the Hugging Face Hub writes model ids (a relative path of two parts looks the same)
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def _check_model_dir(path: Path, given: str) -> Path:
     if not path.exists():
+        hub = (f"; for the Hugging Face Hub model {given}, download it first (hf download {given} --local-dir "
+               "DIR) and give DIR" if _HUB_ID.fullmatch(given) else "")
         raise BackboneError(
             given, None, "no such directory, and not a known backbone name "
-            f"(known: {', '.join(known_backbones())}); give one of those or a model folder"
+            f"(known: {', '.join(known_backbones())}); give one of those or a model folder{hub}"
         )
     if not path.is_dir():
         raise BackboneError(given, None, f"{path} is a file, not a model directory; give the folder that holds it")
