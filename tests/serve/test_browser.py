@@ -34,13 +34,15 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def neutral_index(tmp_path_factory: pytest.TempPathFactory, corpus_file: Path) -> Path:
-    """The session corpus (about six documents per language) indexed with language statistics: the
-    default minimum of documents per language is lowered so that every language has them."""
+    """The session corpus (about six documents per language) indexed with language statistics (the
+    default minimum of documents per language is lowered so that every language has them) and a lexical
+    part, so the page ranks with the shipped fusion, as a user's index built with --lexical does."""
     from babelir.encoding.neutral import NeutralSettings
     from babelir.index import build_index
 
     out = tmp_path_factory.mktemp("neutral-index") / "idx"
-    build_index("tiny", corpus_file, out, neutralization=NeutralSettings(min_documents=2, query_sample=4))
+    build_index("tiny", corpus_file, out, neutralization=NeutralSettings(min_documents=2, query_sample=4),
+                lexical=True)
     return out
 
 
@@ -139,3 +141,14 @@ def test_the_status_says_how_many_languages_and_what_neutralization_did(page, se
     assert f"in {spanned} language" in status
     assert "identified as en, its language statistics removed" in status  # the fixture index has statistics
     assert "language neutralization: centered" in page.inner_text("#about")
+
+
+def test_the_page_says_when_bm25_and_dense_ranked_the_results(page, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    from babelir.retrieval.fusion import SHIPPED_FUSION
+
+    page.goto(server_url + "/?q=violin")
+    expect(page.locator("li.hit")).to_have_count(10)
+    assert f"BM25 + dense ({SHIPPED_FUSION.spec})" in page.inner_text("#about")  # from /health
+    assert f"ranked by BM25 + dense ({SHIPPED_FUSION.spec})" in page.inner_text("#status")  # from the answer
