@@ -37,7 +37,7 @@ class TrainConfig:
     """Settings of ``babelir train``. Every field is also a flag (``semantic_weight`` -> ``--semantic-weight``)."""
 
     # --- model
-    backbone: str = _f("me5-small", "backbone name (me5-small, me5-small-L<n>, minilm-en, tiny) or a model folder")
+    backbone: str = _f("me5-small", "backbone name (me5-small, me5-small-L<n>, tiny: extra [e5]; minilm-en: [baselines]) or a model folder")
     max_seq_length: int = _f(128, "tokens per text; Bible verses and lead paragraphs fit, shorter is faster on CPU")
     freeze_word_embeddings: bool = _f(
         True, "keep the word embeddings fixed (96M of me5-small's 118M parameters; faster steps on CPU: "
