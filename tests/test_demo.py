@@ -13,6 +13,16 @@ def test_demo_table_marks_parallel_languages_and_averages_only_the_others():
     assert lines[-1] == "| mean, no parallel data | | 15.0 | 19.0 | +4.0 |"  # sw and ko, not de or en
 
 
+def test_demo_table_adds_the_bm25_column_when_scored():
+    scores = {"en": {"base": 0.30, "trained": 0.33, "trained + BM25": 0.40},
+              "sw": {"base": 0.10, "trained": 0.12, "trained + BM25": 0.20},
+              "ko": {"base": 0.20, "trained": 0.26, "trained + BM25": 0.30}}
+    lines = demo_table(scores, ["de"]).splitlines()
+    assert lines[0].endswith("| change | trained + BM25 |") and lines[1].count("---:") == 4
+    assert lines[2] == "| en | English (training) | 30.0 | 33.0 | +3.0 | 40.0 |"
+    assert lines[-1] == "| mean, no parallel data | | 15.0 | 19.0 | +4.0 | 25.0 |"
+
+
 def test_the_demo_end_to_end_on_the_tiny_backbone_adds_the_pool_of_its_languages(tmp_path, capsys):
     """`babelir demo` as a user runs it, made small: trains, scores each language, then pools them."""
     import json
@@ -26,7 +36,8 @@ def test_the_demo_end_to_end_on_the_tiny_backbone_adds_the_pool_of_its_languages
     assert "[5/5] the same verses of all these languages in one collection" in printed
     saved = json.loads((out / "demo_results.json").read_text(encoding="utf-8"))
     assert set(saved["scores"]) == {"en", "de", "fr"}
-    assert list(saved["pool"]) == ["base", "trained", "trained + neutralization"]
+    assert list(saved["pool"]) == ["base", "trained", "trained + neutralization", "trained + neutralization + BM25"]
+    assert all(set(row) == {"base", "trained", "trained + BM25"} for row in saved["scores"].values())
     for row in saved["pool"].values():
         assert 0 <= row["nAP@20"] <= 1 and 0 <= row["own_language_share@10"] <= 1
     # neutralization pulls other languages into the top 10: the query's own language takes less of it

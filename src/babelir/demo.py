@@ -6,11 +6,13 @@
 3. evaluates the base model and the trained model zero-shot on New Testament cross-reference retrieval
    in several languages (the same queries and judgements in every language; a reduced "mini" size so
    the demo fits in ~10 minutes on 2 cores);
-4. prints a per-language table (nDCG@10 x 100) and writes it with the JSON results;
+4. prints a per-language table (nDCG@10 x 100; beside it the trained model fused with BM25 as an index
+   built with ``--lexical`` searches, from the same vectors) and writes it with the JSON results;
 5. pools the same verses of all its languages into one collection (each query against every language;
    relevant = the cross references in every language) and scores base, trained, and trained with the
-   language neutralization ``babelir index`` deploys: what "language-agnostic" means, from the vectors
-   already computed (only the neutralization's query-side sample is encoded anew).
+   language neutralization ``babelir index`` deploys (alone and fused with BM25): what
+   "language-agnostic" means, from the vectors already computed (only the neutralization's query-side
+   sample is encoded anew).
 
 A short run shows the pipeline, not the paper's effect sizes: ``reports/claims.md`` holds the
 experiments, each with its command.
@@ -23,6 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from babelir.retrieval.fusion import SHIPPED_FUSION
 from babelir.utils.atomic import atomic_write_json, atomic_write_text
 from babelir.utils.commands import add_command
 from babelir.utils.verbosity import show_progress
@@ -95,10 +98,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     benches = [mini_benchmark(f"bible-xref-{lang}", args.queries, args.documents) for lang in languages]
     scores: dict[str, dict[str, float]] = {}
-    for step, (label, model) in enumerate((("base", args.backbone), ("trained", str(trained_path))), 3):
-        print(f"\n[{step}/5] evaluating the {label} model zero-shot on NT cross references "
-              f"({args.queries} queries, {args.documents} verses per language)", flush=True)
-        retriever = load_retriever(model)
+    runs = (("base", args.backbone, "dense"), ("trained", str(trained_path), "dense"),
+            ("trained + BM25", str(trained_path), f"hybrid:{SHIPPED_FUSION.spec}"))  # the cached vectors + BM25
+    for label, model, scoring in runs:
+        if scoring == "dense":
+            print(f"\n[{3 if label == 'base' else 4}/5] evaluating the {label} model zero-shot on NT cross "
+                  f"references ({args.queries} queries, {args.documents} verses per language)", flush=True)
+        retriever = load_retriever(model, scoring=scoring)
         for bench in benches:
             result = evaluate_benchmark(retriever, bench, 32, None, show_progress())
             scores.setdefault(bench.meta.languages[0], {})[label] = result.main_score
@@ -136,16 +142,23 @@ def _languages(value: str) -> list[str]:
 
 
 def demo_table(scores: dict[str, dict[str, float]], parallel: Sequence[str]) -> str:
-    lines = ["| language | parallel data | base | trained | change |", "|---|---|---:|---:|---:|"]
-    for lang, row in scores.items():
+    """Base against trained per language (and the trained model fused with BM25, where scored)."""
+    hybrid = any("trained + BM25" in row for row in scores.values())
+    lines = ["| language | parallel data | base | trained | change |" + (" trained + BM25 |" if hybrid else ""),
+             "|---|---|---:|---:|---:|" + ("---:|" if hybrid else "")]
+
+    def cells(row: dict[str, float]) -> str:
         base, trained = row.get("base", float("nan")), row.get("trained", float("nan"))
+        out = f"{100 * base:.1f} | {100 * trained:.1f} | {100 * (trained - base):+.1f} |"
+        return out + (f" {100 * row.get('trained + BM25', float('nan')):.1f} |" if hybrid else "")
+
+    for lang, row in scores.items():
         kind = "English (training)" if lang == "en" else ("yes" if lang in parallel else "none")
-        lines.append(f"| {lang} | {kind} | {100 * base:.1f} | {100 * trained:.1f} | {100 * (trained - base):+.1f} |")
+        lines.append(f"| {lang} | {kind} | {cells(row)}")
     others = [r for lang, r in scores.items() if lang != "en" and lang not in parallel]
     if others:
-        base = sum(r["base"] for r in others) / len(others)
-        trained = sum(r["trained"] for r in others) / len(others)
-        lines.append(f"| mean, no parallel data | | {100 * base:.1f} | {100 * trained:.1f} | {100 * (trained - base):+.1f} |")
+        mean = {key: sum(r.get(key, float("nan")) for r in others) / len(others) for key in others[0]}
+        lines.append(f"| mean, no parallel data | | {cells(mean)}")
     return "\n".join(lines)
 
 
@@ -164,7 +177,8 @@ def demo_pool(benches: list, base: str, trained: str) -> dict[str, dict[str, flo
     pooled = pool_of(benches, pool_meta("demo-pool", langs, "babelir demo's languages in one collection"))
     rows: dict[str, dict[str, float]] = {}
     for label, model, scoring in (("base", base, "dense"), ("trained", trained, "dense"),
-                                  ("trained + neutralization", trained, "neutral")):
+                                  ("trained + neutralization", trained, "neutral"),
+                                  ("trained + neutralization + BM25", trained, f"neutral+hybrid:{SHIPPED_FUSION.spec}")):
         result = evaluate_benchmark(load_retriever(model, scoring=scoring), pooled, 32, None, show_progress())
         rows[label] = {key: float(result.extra.get(key, result.metrics.get(key, float("nan"))))
                        for key, _ in POOL_COLUMNS}
