@@ -1,11 +1,12 @@
 """Hybrid search over an index with a lexical part: BM25's candidates fused with the dense ones.
 
-:func:`fused_search` is what :meth:`babelir.index.Index.query` runs when a fusion is asked for (or set in
-the index's ``fusion.json``): each query is tokenised with its language (given, else the one language
-neutralization identified, else identified here among the index's languages; unknown: no stemmer), BM25
-searches the lexical part (the language filter as a weight mask, as faiss's id bitmap filters the dense
-part), and :func:`babelir.retrieval.fusion.fuse` ranks the two candidate lists, the same function
-``babelir evaluate --scoring hybrid:...`` measures.
+:func:`search_each_fusion` is what :meth:`babelir.index.Index.search_encoded` runs, for one fusion (or
+none: dense alone), and ``babelir tune-fusion`` runs for a grid of them, so both rank the same way. For
+a fusion (asked for, or set in the index's ``fusion.json``) each query is tokenised with its language
+(given, else the one language neutralization identified, else identified here among the index's
+languages; unknown: no stemmer), BM25 searches the lexical part (the language filter as a weight mask, as
+faiss's id bitmap filters the dense part), and :func:`babelir.retrieval.fusion.fuse` ranks the two
+candidate lists, the same function ``babelir evaluate --scoring hybrid:...`` measures.
 """
 
 from __future__ import annotations
@@ -60,16 +61,6 @@ def lexical_languages(index: Index, texts: list[str], langs: list[QueryLanguage]
     return out
 
 
-def fused_search(
-    index: Index, texts: list[str], scores: np.ndarray, rows: np.ndarray, langs: list[QueryLanguage], k: int,
-    language: str | None, given: str | None, settings: FusionSettings,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The dense ``(scores, rows)`` (each query's top ``max(k, settings.depth)``) fused with BM25's top
-    ``max(k, settings.depth)``, cut to ``k``: ``(scores, rows)`` again, rows ``-1`` past the last hit."""
-    query_langs, found = lexical_candidates(index, texts, langs, max(k, settings.depth), language, given)
-    return rank_fused(index, scores, rows, query_langs, found, k, settings)
-
-
 def lexical_candidates(
     index: Index, texts: list[str], langs: list[QueryLanguage], depth: int, language: str | None, given: str | None,
 ) -> tuple[list[str | None], list[list[tuple[int, float]]]]:
@@ -106,17 +97,18 @@ def rank_fused(
 
 def search_each_fusion(
     index: Index, texts: list[str], vectors: np.ndarray, k: int, fusions: list[FusionSettings | None],
-    query_language: str | None = None,
+    query_language: str | None = None, language: str | None = None,
 ) -> Iterator[tuple[str, list[QueryResult]]]:
-    """``(spec, index.search_encoded(texts, vectors, k, query_language=..., fusion=f))`` for each ``f`` of
-    ``fusions`` in order (``None``: dense alone, spec ``"none"``), ranked exactly so, without a language
-    filter. The faiss and BM25 candidates are computed once per candidate depth instead of once per
-    fusion, so a grid of fusions costs about one hybrid search (``babelir tune-fusion``); the hits of one
-    fusion at a time are built, so memory stays that of one search. Two fusions with the same spec and
-    different depths are refused (their results would share a key)."""
+    """``(spec, results)`` for each fusion of ``fusions`` in order (``None``: dense alone, spec ``"none"``):
+    each query's top ``k`` (the language filter ``language`` on both parts when given), as
+    :class:`QueryResult`. The faiss and BM25 candidates are computed once per candidate depth
+    (``max(k, depth)``) instead of once per fusion, so a grid of fusions costs about one hybrid search;
+    the hits of one fusion at a time are built, so memory stays that of one search. Two fusions with the
+    same spec and different depths are refused (their results would share a key)."""
+    plan = [(settings, *((settings.spec, max(k, settings.depth)) if settings else ("none", k)))
+            for settings in fusions]
     depths: dict[str, int] = {}
-    for settings in fusions:
-        spec, depth = (settings.spec, max(k, settings.depth)) if settings else ("none", k)
+    for _, spec, depth in plan:
         if depths.setdefault(spec, depth) != depth:
             raise ValueError(f"fusion {spec} is asked for at two depths ({depths[spec]} and {depth})")
     if not texts:
@@ -126,14 +118,13 @@ def search_each_fusion(
     langs = index.query_languages(texts, query_language)
     dense: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # depth -> faiss candidates (small arrays)
     lexical: dict[int, tuple[list[str | None], list[list[tuple[int, float]]]]] = {}  # depth -> BM25's
-    for settings in fusions:
-        spec, depth = (settings.spec, max(k, settings.depth)) if settings else ("none", k)
+    for settings, spec, depth in plan:
         if depth not in dense:
-            dense[depth] = index.dense_candidates(vectors, langs, depth, None)
+            dense[depth] = index.dense_candidates(vectors, langs, depth, language)
         ranked = dense[depth]
         if settings is not None:
             if depth not in lexical:
-                lexical[depth] = lexical_candidates(index, texts, langs, depth, None, query_language)
+                lexical[depth] = lexical_candidates(index, texts, langs, depth, language, query_language)
             ranked = rank_fused(index, *ranked, *lexical[depth], k, settings)
         label = settings.spec if settings else ""
         yield spec, [QueryResult(hits, lang, label) for hits, lang in zip(index.hits(*ranked), langs, strict=True)]

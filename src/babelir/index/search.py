@@ -288,15 +288,11 @@ class Index:
     ) -> list[QueryResult]:
         """:meth:`query` for queries already encoded (``vectors``, raw): the server encodes the queries of
         several requests in one forward pass, then searches each request here."""
-        settings = self.fusion_for(fusion)
-        langs = self.query_languages(texts, query_language)
-        scores, rows = self.dense_candidates(vectors, langs, max(k, settings.depth) if settings else k, language)
-        if settings is not None:
-            from babelir.index.hybrid import fused_search
+        from babelir.index.hybrid import search_each_fusion  # one ranking path for search and tune-fusion
 
-            scores, rows = fused_search(self, texts, scores, rows, langs, k, language, query_language, settings)
-        spec = settings.spec if settings else ""
-        return [QueryResult(hits, lang, spec) for hits, lang in zip(self.hits(scores, rows), langs, strict=True)]
+        [(_, results)] = search_each_fusion(self, texts, vectors, k, [self.fusion_for(fusion)], query_language,
+                                            language)
+        return results
 
     def dense_candidates(self, vectors: np.ndarray, langs: list[QueryLanguage], k: int,
                          language: str | None) -> tuple[np.ndarray, np.ndarray]:
