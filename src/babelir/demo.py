@@ -98,12 +98,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
     benches = [mini_benchmark(f"bible-xref-{lang}", args.queries, args.documents) for lang in languages]
     scores: dict[str, dict[str, float]] = {}
-    runs = (("base", args.backbone, "dense"), ("trained", str(trained_path), "dense"),
-            ("trained + BM25", str(trained_path), f"hybrid:{SHIPPED_FUSION.spec}"))  # the cached vectors + BM25
-    for label, model, scoring in runs:
-        if scoring == "dense":
-            print(f"\n[{3 if label == 'base' else 4}/5] evaluating the {label} model zero-shot on NT cross "
-                  f"references ({args.queries} queries, {args.documents} verses per language)", flush=True)
+    runs = ((3, "base", args.backbone, "dense"), (4, "trained", str(trained_path), "dense"),
+            (None, "trained + BM25", str(trained_path), f"hybrid:{SHIPPED_FUSION.spec}"))  # cached vectors + BM25
+    for step, label, model, scoring in runs:
+        if step is not None:
+            print(f"\n[{step}/5] evaluating the {label} model zero-shot on NT cross references "
+                  f"({args.queries} queries, {args.documents} verses per language)", flush=True)
         retriever = load_retriever(model, scoring=scoring)
         for bench in benches:
             result = evaluate_benchmark(retriever, bench, 32, None, show_progress())
